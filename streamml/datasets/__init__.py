@@ -1,0 +1,5 @@
+"""datasets."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

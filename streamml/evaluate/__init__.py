@@ -1,0 +1,5 @@
+"""evaluate."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""partition."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
