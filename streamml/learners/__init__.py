@@ -1,5 +1,7 @@
-"""learners."""
+"""Multi-label stream learners: the fast multi-label Hoeffding adaptive tree and baselines."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .baselines import MajorityLabelset, binary_relevance_ht, classifier_chain_ht
+
+__all__ = ["MajorityLabelset", "binary_relevance_ht", "classifier_chain_ht"]
