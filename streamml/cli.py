@@ -1,0 +1,188 @@
+"""The `streamml` command line: `evaluate` a model on a stream, `serve` predictions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import typing
+
+from . import models
+
+__all__ = ["main"]
+
+DEFAULT_MODEL = "ihomer"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _default_model() -> str:
+    return DEFAULT_MODEL if DEFAULT_MODEL in models.names() else "majority"
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="streamml",
+        description="Online multi-label classification on data streams.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    model_help = "; ".join(f"{name}: {desc}" for name, (_, desc) in models.MODELS.items())
+    ev = sub.add_parser(
+        "evaluate",
+        help="prequential (test-then-train) evaluation of a model on a stream",
+        description=(
+            "Test-then-train evaluation over every instance of a stream, in order. Prints a "
+            "table of subset accuracy, Hamming loss, micro/macro F1 and example-based F1 "
+            "(1 when both label sets are empty), with the speed."
+        ),
+    )
+    ev.add_argument(
+        "--data",
+        default="yeast",
+        metavar="PATH|yeast",
+        help="a MULAN/MEKA ARFF file, or 'yeast' for river's embedded Yeast (default)",
+    )
+    ev.add_argument(
+        "--labels",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated label attribute names, for an ARFF file with neither a MULAN "
+        ".xml beside it nor a MEKA '-C' relation",
+    )
+    ev.add_argument(
+        "--model",
+        default=_default_model(),
+        choices=models.names(),
+        metavar="NAME",
+        help=f"the model (default: {_default_model()}); {model_help}",
+    )
+    ev.add_argument(
+        "--limit", type=_positive_int, default=None, metavar="N", help="stop after N instances"
+    )
+    ev.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    ev.add_argument(
+        "--window",
+        type=_positive_int,
+        default=500,
+        metavar="W",
+        help="sliding window of the metric curves (default 500)",
+    )
+    ev.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object of the results instead of the table",
+    )
+    ev.add_argument(
+        "--plot",
+        default=None,
+        metavar="FILE",
+        help="write a PNG of the windowed metrics with the model's drift events",
+    )
+    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    sv = sub.add_parser(
+        "serve",
+        help="run the prediction service (HTTP, Prometheus metrics)",
+        description="Run the FastAPI prediction service with durable learning.",
+    )
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.add_argument(
+        "--data-dir",
+        default="streamml-data",
+        metavar="DIR",
+        help="where the event log and snapshots live (default ./streamml-data)",
+    )
+    sv.add_argument(
+        "--model",
+        default=_default_model(),
+        choices=models.names(),
+        metavar="NAME",
+        help=f"model for a new data directory (default: {_default_model()})",
+    )
+    sv.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _open_stream(data: str, labels: str | None):
+    if data.lower() == "yeast":
+        from river import datasets
+
+        return datasets.Yeast(), 2417
+    from .datasets import ARFF
+
+    names = [name.strip() for name in labels.split(",") if name.strip()] if labels else None
+    stream = ARFF(data, labels=names)
+    return stream, getattr(stream, "n_samples", None)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import prequential
+
+    stream, n_samples = _open_stream(args.data, args.labels)
+    model = models.make(args.model, seed=args.seed)
+    total = min(n_samples, args.limit) if n_samples and args.limit else (args.limit or n_samples)
+    result = prequential(
+        model,
+        stream,
+        limit=args.limit,
+        window=args.window,
+        progress=not (args.json or args.no_progress),
+        total=total,
+        plot=args.plot,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        from rich.console import Console
+
+        Console().print(result.table(title=f"{args.model} on {args.data}"))
+        if args.plot:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import service  # the only place in streamml that reaches the service
+
+    service.run(
+        host=args.host, port=args.port, data_dir=args.data_dir, model=args.model, seed=args.seed
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `streamml` command."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "evaluate":
+            return _evaluate(args)
+        return _serve(args)
+    except KeyboardInterrupt:
+        print("streamml: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as error:
+        print(f"streamml: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
