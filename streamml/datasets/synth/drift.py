@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 __all__ = ["Concept", "Drift"]
 
@@ -62,8 +63,9 @@ class Drift:
     def __post_init__(self):
         for name in ("at", "width"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
                 raise TypeError(f"Drift.{name} must be an int, got {value!r}")
+            object.__setattr__(self, name, int(value))
         if self.at < 1:
             raise ValueError(f"Drift.at must be at least 1, got {self.at}")
         if self.width < 0:
