@@ -1,5 +1,8 @@
-"""datasets."""
+"""Data streams: a streaming reader of multi-label ARFF files, synthetic label-group streams."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from . import synth
+from .arff import ARFF, ARFFError
+
+__all__ = ["ARFF", "ARFFError", "synth"]
