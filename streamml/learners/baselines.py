@@ -25,7 +25,7 @@ class MajorityLabelset(base.MultiLabelClassifier):
 
     >>> result = prequential(MajorityLabelset(), datasets.Yeast().take(500))
     >>> print(f"{result.subset_accuracy:.3f}")
-    0.078
+    0.090
 
     """
 
