@@ -21,7 +21,7 @@ def _estimators() -> list[base.Estimator]:
     for name in ("MLHAT",):
         if hasattr(learners, name):
             cls = getattr(learners, name)
-            found.append(cls(**cls._unit_test_params()[0]) if cls._unit_test_params() else cls())
+            found.append(cls(**next(iter(cls._unit_test_params()), {})))
     try:
         from streamml import IHOMER
     except ImportError:
