@@ -1,0 +1,9 @@
+"""``python -m benchmarks COMMAND``: see ``python -m benchmarks --help``."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

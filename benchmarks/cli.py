@@ -1,0 +1,200 @@
+"""Command line of the benchmarks: ``run``, ``report``, ``scaling``, ``drift``, ``batch``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import pathlib
+import shlex
+import sys
+
+__all__ = ["main"]
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def _names(text: str) -> list[str]:
+    if text.strip().lower() == "none":
+        return []
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _peers(text: str) -> set[str]:
+    chosen = set(_names(text))
+    unknown = chosen - {"moa", "river", "published"}
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown peers {sorted(unknown)}: use moa,river")
+    return chosen
+
+
+def _build() -> argparse.ArgumentParser:
+    from . import peers
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run models and peers on real streams, then write the report")
+    run.add_argument("--data", default=str(DATA), help="directory of MULAN/MEKA ARFF files")
+    run.add_argument(
+        "--datasets",
+        default=None,
+        help="comma-separated names, 'all', or (default) those with a published row",
+    )
+    run.add_argument(
+        "--models", default="ihomer,mlhat,majority", help="streamml models ('none': no model)"
+    )
+    run.add_argument("--peers", type=_peers, default={"moa", "river"}, help="moa,river or none")
+    run.add_argument(
+        "--moa", default=",".join(peers.MOA_LEARNERS), help="MOA learners (report names)"
+    )
+    run.add_argument("--river", default=",".join(peers.RIVER_MODELS), help="river peers")
+    run.add_argument("--out", default=str(RESULTS), help="output directory")
+    run.add_argument("--time-limit", type=float, default=300.0, help="seconds per process")
+    run.add_argument("--budget", type=float, default=math.inf, help="total seconds")
+    run.add_argument("--pilot", type=int, default=1000, help="instances of a pilot run")
+    run.add_argument("--limit", type=int, default=None, help="score at most N instances")
+    run.add_argument("--workdir", default="/tmp/streamml-bench", help="scratch directory")
+    run.add_argument("--no-moa-cache", action="store_true", help="rerun MOA even if cached")
+    run.add_argument(
+        "--allow-missing", action="store_true", help="skip (and report) unknown streamml models"
+    )
+    run.add_argument("--no-report", action="store_true", help="only write runs.csv")
+
+    rep = sub.add_parser("report", help="rebuild report.md and the plots from runs.csv")
+    rep.add_argument("--out", default=str(RESULTS), help="directory holding runs.csv")
+
+    sc = sub.add_parser("scaling", help="cost per instance vs number of labels")
+    sc.add_argument("--out", default=str(RESULTS))
+    sc.add_argument("--data", default=str(DATA), help="real streams ('none': synthetic only)")
+    sc.add_argument("--models", default="ihomer,river:br", help="child model specs")
+    sc.add_argument("--labels", default="10,30,100,300,1000", help="synthetic label counts")
+    sc.add_argument("--n", type=int, default=1000, help="instances per synthetic run")
+    sc.add_argument("--real-n", type=int, default=500, help="instances per real run")
+    sc.add_argument("--deadline", type=float, default=90.0, help="seconds of work per run")
+    sc.add_argument("--time-limit", type=float, default=300.0, help="seconds per process")
+    sc.add_argument("--datasets", default=None, help="real data sets (default: all)")
+
+    dr = sub.add_parser("drift", help="structure-level drift detection on synthetic streams")
+    dr.add_argument("--out", default=str(RESULTS))
+    dr.add_argument("--scenarios", default="sudden,gradual,swaps,relation")
+    dr.add_argument("--seeds", default="1,2,3")
+    dr.add_argument("--models", default="ihomer,ihomer-static,mlhat", help="child model specs")
+    dr.add_argument("--n", type=int, default=12_000, help="instances per stream")
+    dr.add_argument("--tolerance", type=int, default=2_000, help="detection window")
+    dr.add_argument("--time-limit", type=float, default=600.0, help="seconds per process")
+
+    ba = sub.add_parser("batch", help="batch reference with scikit-multilearn")
+    ba.add_argument("--out", default=str(RESULTS))
+    ba.add_argument("--data", default=str(DATA))
+    ba.add_argument("--datasets", default=None, help="names (default: streams up to --max-n)")
+    ba.add_argument("--model", default="ihomer", help="online model (child model spec)")
+    ba.add_argument("--max-n", type=int, default=20_000, help="longest stream by default")
+    ba.add_argument("--time-limit", type=float, default=600.0, help="seconds per process")
+
+    ma = sub.add_parser("machine", help="describe this machine in machine.md")
+    ma.add_argument("--out", default=str(RESULTS))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m benchmarks``."""
+    args = _build().parse_args(argv)
+    if args.command == "run":
+        from . import peers, run
+
+        models = _names(args.models)
+        missing = [m for m in models if m not in _streamml_models()]
+        if missing and not args.allow_missing:
+            print(
+                f"unknown streamml models: {missing} (have {_streamml_models()}; "
+                "--allow-missing runs without them)",
+                file=sys.stderr,
+            )
+            return 2
+        models = [m for m in models if m not in missing]
+        moa = _names(args.moa) if "moa" in args.peers else []
+        river = _names(args.river) if "river" in args.peers else []
+        bad = (set(moa) - set(peers.MOA_LEARNERS)) | (set(river) - set(peers.RIVER_MODELS))
+        if bad:
+            print(f"unknown peers: {sorted(bad)}", file=sys.stderr)
+            return 2
+        run.run_all(
+            args.data,
+            args.out,
+            datasets=_names(args.datasets) if args.datasets else None,
+            models=models,
+            moa=moa,
+            river=river,
+            time_limit=args.time_limit,
+            budget=args.budget,
+            pilot=args.pilot,
+            limit=args.limit,
+            workdir=args.workdir,
+            moa_cache=not args.no_moa_cache,
+            missing_models=missing,
+            command="python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv),
+        )
+        if not args.no_report:
+            from . import report
+
+            report.write_report(args.out)
+        return 0
+    if args.command == "report":
+        from . import report
+
+        report.write_report(args.out)
+        return 0
+    if args.command == "scaling":
+        from . import scaling
+
+        scaling.run_scaling(
+            args.out,
+            data_dir=None if args.data == "none" else args.data,
+            models=_names(args.models),
+            labels=[int(v) for v in _names(args.labels)],
+            n=args.n,
+            real_n=args.real_n,
+            deadline=args.deadline,
+            time_limit=args.time_limit,
+            datasets=_names(args.datasets) if args.datasets else None,
+        )
+        return 0
+    if args.command == "drift":
+        from . import drift
+
+        drift.run_drift(
+            args.out,
+            scenarios=_names(args.scenarios),
+            seeds=[int(v) for v in _names(args.seeds)],
+            models=_names(args.models),
+            n_samples=args.n,
+            tolerance=args.tolerance,
+            time_limit=args.time_limit,
+        )
+        return 0
+    if args.command == "batch":
+        from . import batch_reference
+
+        batch_reference.run_batch(
+            args.out,
+            args.data,
+            datasets=_names(args.datasets) if args.datasets else None,
+            model=args.model,
+            max_instances=args.max_n,
+            time_limit=args.time_limit,
+        )
+        return 0
+    if args.command == "machine":
+        from . import machine
+
+        print(machine.write_machine(args.out))
+        return 0
+    return 2
+
+
+def _streamml_models() -> list[str]:
+    from streamml import models
+
+    return models.names()

@@ -1,0 +1,116 @@
+"""Run one command as its own process group with a wall-clock limit and measure its peak memory."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+
+__all__ = ["Finished", "load1", "run_process"]
+
+
+@dataclasses.dataclass
+class Finished:
+    """What a finished (or killed) process left behind.
+
+    Parameters
+    ----------
+    command
+        The command, as a shell-quoted string anyone can paste.
+    returncode
+        Exit status (negative: killed by that signal).
+    timed_out
+        Whether the wall-clock limit killed it.
+    wall_seconds
+        Wall time from start to exit.
+    cpu_seconds
+        User + system CPU time of the process and its waited-for children.
+    max_rss_mb
+        Peak resident memory of the largest process of the tree (MB).
+    stdout, stderr
+        What it printed.
+
+    """
+
+    command: str
+    returncode: int
+    timed_out: bool
+    wall_seconds: float
+    cpu_seconds: float
+    max_rss_mb: float
+    stdout: str
+    stderr: str
+
+
+def load1() -> float:
+    """The one-minute load average (NaN where unknown)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def run_process(
+    argv: list[str],
+    timeout: float,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
+) -> Finished:
+    """Run ``argv`` to completion or until ``timeout`` seconds have passed.
+
+    The process gets its own session, so a timeout kills the whole tree (a shell and its JVM,
+    say). Output goes through temporary files, so a chatty process cannot block on a pipe.
+
+    Parameters
+    ----------
+    argv
+        The command and its arguments.
+    timeout
+        Wall-clock limit in seconds.
+    env
+        Extra environment variables (added to the current environment).
+    cwd
+        Working directory.
+
+    """
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
+    full_env = dict(os.environ, **(env or {}))
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            argv, stdout=out, stderr=err, env=full_env, cwd=cwd, start_new_session=True
+        )
+        timed_out, status, usage = False, None, None
+        while status is None:
+            pid, raw, ru = os.wait4(child.pid, os.WNOHANG)
+            if pid == child.pid:
+                status, usage = raw, ru
+                break
+            if time.perf_counter() - start > timeout:
+                timed_out = True
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
+        out.seek(0)
+        err.seek(0)
+        return Finished(
+            command=shlex.join(argv),
+            returncode=child.returncode,
+            timed_out=timed_out,
+            wall_seconds=wall,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            max_rss_mb=usage.ru_maxrss / 1024.0,
+            stdout=out.read(),
+            stderr=err.read(),
+        )
