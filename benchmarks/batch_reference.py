@@ -148,8 +148,8 @@ def run_batch(
     data_dir: str | pathlib.Path,
     datasets: list[str] | None = None,
     model: str = "ihomer",
-    max_instances: int = 20_000,
-    time_limit: float = 600.0,
+    max_instances: int = 10_000,
+    time_limit: float = 300.0,
     seed: int = 0,
 ) -> pathlib.Path:
     """Run the batch reference and write ``batch.csv``, ``batch_runs.json``, ``batch.md``,
@@ -162,7 +162,8 @@ def run_batch(
     data_dir
         Directory of real streams.
     datasets
-        Names (None: every stream of ``data_dir`` with at most ``max_instances`` instances).
+        Names (None: the streams with a published row and at most ``max_instances``
+        instances).
     model
         The online model (a `benchmarks.child` model spec).
     max_instances
@@ -184,7 +185,10 @@ def run_batch(
     if datasets:
         sets = [d for d in sets if d.name in datasets]
     else:
-        sets = [d for d in sets if d.n_instances <= max_instances]
+        from .published import read_published
+
+        published = {r.dataset for r in read_published()}
+        sets = [d for d in sets if d.n_instances <= max_instances and d.name in published]
     records = []
     for d in sets:
         every = max(100, d.n_instances // 20)

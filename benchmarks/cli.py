@@ -90,8 +90,18 @@ def _build() -> argparse.ArgumentParser:
     ba.add_argument("--data", default=str(DATA))
     ba.add_argument("--datasets", default=None, help="names (default: streams up to --max-n)")
     ba.add_argument("--model", default="ihomer", help="online model (child model spec)")
-    ba.add_argument("--max-n", type=int, default=20_000, help="longest stream by default")
-    ba.add_argument("--time-limit", type=float, default=600.0, help="seconds per process")
+    ba.add_argument("--max-n", type=int, default=10_000, help="longest stream by default")
+    ba.add_argument("--time-limit", type=float, default=300.0, help="seconds per process")
+
+    al = sub.add_parser(
+        "all", help="the full benchmark: run, scaling, drift, batch, machine.md, report"
+    )
+    al.add_argument("--out", default=str(RESULTS))
+    al.add_argument("--data", default=str(DATA))
+    al.add_argument("--time-limit", type=float, default=300.0, help="seconds per process")
+    al.add_argument("--budget", type=float, default=math.inf, help="total seconds of `run`")
+    al.add_argument("--skip", default="", help="parts to skip: run,scaling,drift,batch")
+    al.add_argument("--allow-missing", action="store_true", help="run without missing models")
 
     ma = sub.add_parser("machine", help="describe this machine in machine.md")
     ma.add_argument("--out", default=str(RESULTS))
@@ -186,12 +196,62 @@ def main(argv: list[str] | None = None) -> int:
             time_limit=args.time_limit,
         )
         return 0
+    if args.command == "all":
+        return _all(args)
     if args.command == "machine":
         from . import machine
 
         print(machine.write_machine(args.out))
         return 0
     return 2
+
+
+def _all(args: argparse.Namespace) -> int:
+    """Every part with its defaults, one after the other (see benchmarks/README-section.md)."""
+    import json
+    import time
+
+    from . import machine, report
+
+    skip = set(_names(args.skip))
+    start = time.perf_counter()
+    timings = {}
+    machine.write_machine(args.out)
+    common = ["--out", args.out]
+    steps = [
+        (
+            "run",
+            [
+                "run",
+                "--data",
+                args.data,
+                "--time-limit",
+                str(args.time_limit),
+                "--budget",
+                str(args.budget),
+                "--no-report",
+            ]
+            + (["--allow-missing"] if args.allow_missing else []),
+        ),
+        ("scaling", ["scaling", "--data", args.data]),
+        ("drift", ["drift"]),
+        ("batch", ["batch", "--data", args.data]),
+    ]
+    for name, argv in steps:
+        if name in skip:
+            continue
+        t0 = time.perf_counter()
+        code = main(argv + common)
+        timings[name] = round(time.perf_counter() - t0, 1)
+        if code:
+            return code
+    timings["total"] = round(time.perf_counter() - start, 1)
+    path = pathlib.Path(args.out) / "durations.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    old.update(timings)
+    path.write_text(json.dumps(old, indent=1) + "\n")
+    report.write_report(args.out)
+    return 0
 
 
 def _streamml_models() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import pathlib
+import warnings
 
 from .records import LOWER_IS_BETTER, METRICS, Run, read_csv
 
@@ -256,30 +257,74 @@ def _losses(runs: list[Run], ours: list[str], rivals: list[str], datasets: list[
     return "\n".join(out)
 
 
-def _plots(runs: list[Run], models: list[str], datasets: list[str], out: pathlib.Path) -> list:
+def _plots(
+    runs: list[Run], models: list[str], every: list[str], datasets: list[str], out: pathlib.Path
+) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     grid = _grid(runs)
     files = []
-    for metric in ("subset_accuracy", "micro_f1"):
-        fig, ax = plt.subplots(figsize=(max(8, len(datasets) * 0.7), 4.5))
-        width = 0.8 / max(len(models), 1)
-        for i, m in enumerate(models):
-            ys = [_value(grid.get((d, m)), metric) for d in datasets]
-            xs = [k + i * width for k in range(len(datasets))]
-            ax.bar(xs, [0 if math.isnan(y) else y for y in ys], width, label=_short(m))
-        ax.set_xticks([k + 0.4 - width / 2 for k in range(len(datasets))])
-        ax.set_xticklabels(datasets, rotation=45, ha="right")
-        ax.set_ylabel(metric.replace("_", " "))
-        ax.legend(fontsize=7, ncol=3)
+    for metric in ("subset_accuracy", "micro_f1", "macro_f1"):
+        values = np.array([[_value(grid.get((d, m)), metric) for d in datasets] for m in models])
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            relative = values / np.nanmax(values, axis=0, keepdims=True)
+        size = (max(6.0, 1.0 + 0.62 * len(datasets)), 0.8 + 0.38 * len(models))
+        fig, ax = plt.subplots(figsize=size)
+        ax.imshow(np.nan_to_num(relative, nan=0.0), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        for i in range(len(models)):
+            for j in range(len(datasets)):
+                if not np.isnan(values[i, j]):
+                    ax.text(
+                        j,
+                        i,
+                        f"{values[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if relative[i, j] < 0.6 else "black",
+                    )
+        ax.set_xticks(range(len(datasets)))
+        ax.set_xticklabels(datasets, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(models)))
+        ax.set_yticklabels([_short(m) for m in models], fontsize=8)
+        ax.set_title(
+            f"{metric.replace('_', ' ')} (colour: fraction of the best per data set)", fontsize=9
+        )
         fig.tight_layout()
         name = f"{metric}.png"
         fig.savefig(out / name, dpi=110)
         plt.close(fig)
-        files.append((name, f"{metric.replace('_', ' ')} per data set"))
+        files.append((name, f"{metric.replace('_', ' ')} per data set and model"))
+
+    ranks = {
+        metric: average_ranks(runs, metric, every, datasets)
+        for metric in ("subset_accuracy", "micro_f1", "macro_f1", "hamming_loss")
+    }
+    order = sorted(every, key=lambda m: ranks["micro_f1"][m])
+    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.3 * len(order)))
+    height = 0.2
+    for k, metric in enumerate(ranks):
+        ax.barh(
+            [i + k * height for i in range(len(order))],
+            [ranks[metric][m] for m in order],
+            height,
+            label=metric.replace("_", " "),
+        )
+    ax.set_yticks([i + 1.5 * height for i in range(len(order))])
+    ax.set_yticklabels([_short(m) for m in order], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("average rank over the data sets (lower is better)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "ranks.png", dpi=110)
+    plt.close(fig)
+    files.append(("ranks.png", "average rank of every model"))
+
     measured = [m for m in models if any(r.model == m and r.source != "published" for r in runs)]
     fig, ax = plt.subplots(figsize=(max(8, len(datasets) * 0.7), 4.5))
     for m in measured:
@@ -409,7 +454,7 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
         _status_table(runs, measured, datasets),
         "",
     ]
-    files = _plots(runs, shown, datasets, out)
+    files = _plots(runs, shown, every, datasets, out)
     parts += ["## Plots", ""] + [f"![{title}]({name})" for name, title in files] + [""]
     for study, title in (
         ("scaling.md", "Scaling study"),

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from skmultilearn.cluster import LabelCooccurrenceGraphBuilder
 
 from benchmarks.batch_reference import batch_partition, lspc_scores
 from benchmarks.skm_compat import LouvainClusterer, communities_array
+
+# the batch reference's optional dependencies (pyproject extra "bench")
+pytest.importorskip("networkx")
+pytest.importorskip("community", reason="python-louvain is not installed")
 
 
 def _labels(seed=0, n=400):
