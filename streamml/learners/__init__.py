@@ -3,5 +3,14 @@
 from __future__ import annotations
 
 from .baselines import MajorityLabelset, binary_relevance_ht, classifier_chain_ht
+from .features import EncodedInstance, FeatureIndex
+from .mlhat import MLHAT
 
-__all__ = ["MajorityLabelset", "binary_relevance_ht", "classifier_chain_ht"]
+__all__ = [
+    "EncodedInstance",
+    "FeatureIndex",
+    "MLHAT",
+    "MajorityLabelset",
+    "binary_relevance_ht",
+    "classifier_chain_ht",
+]

@@ -1,0 +1,365 @@
+"""Leaf models of the multi-label tree: label-powerset kNN and bagged logistic regressions.
+
+Both work on the instance as standardised by the leaf's `Standardiser` (sparse: column indices
+and values) and on the indices of the positive labels; both return the probability that each
+label is positive. Their arrays grow when new features or labels appear (`grow`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+__all__ = ["Standardiser", "KNNWindow", "BaggedLogisticRegression"]
+
+
+def _grown(a: np.ndarray, shape: tuple[int, ...], fill=0.0) -> np.ndarray:
+    if a.shape == shape:
+        return a
+    new = np.full(shape, fill, dtype=a.dtype)
+    new[tuple(slice(0, s) for s in a.shape)] = a
+    return new
+
+
+class Standardiser:
+    """Online standardisation that keeps sparse inputs sparse.
+
+    Features that are non-zero in at least half of the instances ("dense") are centred and
+    divided by their standard deviation; the others are only divided by their root mean square,
+    so their zeros stay zeros. Values are clipped to [-clip, clip]. The statistics are updated
+    in batches (`update`), and the transform is the one of the last batch, so that it does not
+    change between the prediction and the learning of an instance.
+
+    Parameters
+    ----------
+    n_features
+        Initial number of features.
+    clip
+        Bound of the standardised values.
+
+    """
+
+    def __init__(self, n_features: int, clip: float = 3.0):
+        d = max(n_features, 1)
+        self.clip = clip
+        self.n = 0.0
+        self.nnz = np.zeros(d)
+        self.s1 = np.zeros(d)
+        self.s2 = np.zeros(d)
+        self.shift = np.zeros(d)
+        self.scale = np.ones(d)
+        self.zero = np.zeros(d)  # standardised value of a zero
+        self.is_centred = np.zeros(d, dtype=bool)
+        self.centred = np.zeros(0, dtype=np.int64)
+
+    @property
+    def width(self) -> int:
+        return len(self.nnz)
+
+    def grow(self, n_features: int):
+        d = len(self.nnz)
+        if n_features > d:
+            d = max(n_features, 2 * d)
+            for name in ("nnz", "s1", "s2", "shift", "zero"):
+                setattr(self, name, _grown(getattr(self, name), (d,)))
+            self.scale = _grown(self.scale, (d,), 1.0)
+            self.is_centred = _grown(self.is_centred, (d,), False)
+
+    def copy(self) -> Standardiser:
+        new = Standardiser.__new__(Standardiser)
+        new.__dict__.update(
+            {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        )
+        return new
+
+    def update(self, cols: np.ndarray, vals: np.ndarray, n: int):
+        """Add `n` instances whose non-zeros are `cols`/`vals` (concatenated), refresh."""
+        self.n += n
+        np.add.at(self.nnz, cols, 1.0)
+        np.add.at(self.s1, cols, vals)
+        np.add.at(self.s2, cols, vals * vals)
+        n = self.n
+        mean = self.s1 / n
+        centred = self.nnz >= 0.5 * n
+        var = np.where(centred, self.s2 / n - mean * mean, self.s2 / n)
+        self.shift = np.where(centred, mean, 0.0)
+        self.scale = np.where(self.nnz > 0, 1.0 / np.sqrt(np.maximum(var, 0.0) + 1e-12), 1.0)
+        self.is_centred = centred
+        self.centred = np.flatnonzero(centred)
+        self.zero = np.where(centred, np.clip(-mean * self.scale, -self.clip, self.clip), 0.0)
+
+    def transform(self, cols: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The standardised instance: its non-zero columns (sorted) and values."""
+        d = len(self.nnz)
+        if len(cols) and cols[-1] >= d:
+            keep = cols < d
+            cols, vals = cols[keep], vals[keep]
+        z = np.clip((vals - self.shift[cols]) * self.scale[cols], -self.clip, self.clip)
+        centred = self.centred
+        if len(centred) and np.count_nonzero(self.is_centred[cols]) < len(centred):
+            union = np.union1d(cols, centred)
+            full = self.zero[union]
+            full[np.searchsorted(union, cols)] = z
+            return union, full
+        return cols, z
+
+
+class KNNWindow:
+    """Label-powerset k nearest neighbours over a window of the most recent instances.
+
+    Instances are compared by the cosine of their standardised vectors. The k nearest instances
+    of the window vote for their label sets with weights 1 / distance; the probability of a
+    label is the weight of the label sets that contain it. The window is a ring buffer held as a
+    feature-major matrix of unit vectors, so a query costs its non-zeros times the window size.
+
+    Parameters
+    ----------
+    n_features
+        Initial number of features.
+    n_labels
+        Initial number of labels.
+    window_size
+        Number of recent instances kept.
+    k
+        Number of neighbours.
+
+    """
+
+    def __init__(self, n_features: int, n_labels: int, window_size: int = 170, k: int = 4):
+        self.window_size = window_size
+        self.k = k
+        self._x = np.zeros((max(n_features, 1), window_size))  # feature-major unit vectors
+        self._y = np.zeros((window_size, n_labels))
+        self._slot_cols: list[np.ndarray | None] = [None] * window_size  # standardised columns
+        self._raw: list[tuple[np.ndarray, np.ndarray] | None] = [None] * window_size
+        self._size = 0
+        self._pos = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def grow(self, n_features: int, n_labels: int):
+        d, w = self._x.shape
+        if n_features > d:
+            self._x = _grown(self._x, (max(n_features, 2 * d), w))
+        if n_labels > self._y.shape[1]:
+            self._y = _grown(self._y, (w, n_labels))
+
+    @staticmethod
+    def unit(z: np.ndarray) -> np.ndarray:
+        norm = np.sqrt(z @ z)
+        return z / norm if norm > 0 else z
+
+    def add(self, cols, unit, positives: list[int], raw: tuple[np.ndarray, np.ndarray]):
+        """Insert an instance (standardised columns and unit vector; raw non-zeros for splits)."""
+        j = self._pos
+        old = self._slot_cols[j]
+        if old is not None:
+            self._x[old, j] = 0.0
+            self._y[j] = 0.0
+        self._x[cols, j] = unit
+        self._slot_cols[j] = cols
+        self._raw[j] = raw
+        self._y[j, positives] = 1.0
+        self._pos = (j + 1) % self.window_size
+        if self._size < self.window_size:
+            self._size += 1
+
+    def predict(self, cols: np.ndarray, unit: np.ndarray, n_labels: int) -> np.ndarray:
+        """Probability of each of the first `n_labels` labels (zeros if the window is empty)."""
+        size = self._size
+        if size == 0:
+            return np.zeros(n_labels)
+        d2 = 2.0 - 2.0 * (unit @ self._x[cols, :size])
+        if size > self.k:
+            nearest = np.argpartition(d2, self.k)[: self.k]
+            d2 = d2[nearest]
+        else:
+            nearest = slice(None, size)
+        w = 1.0 / np.sqrt(np.maximum(d2, 1e-24))
+        proba = (w @ self._y[nearest]) / w.sum()
+        if len(proba) < n_labels:
+            proba = np.concatenate([proba, np.zeros(n_labels - len(proba))])
+        return proba[:n_labels]
+
+    def _order(self) -> np.ndarray:
+        """Slots from the oldest to the newest instance."""
+        if self._size < self.window_size:
+            return np.arange(self._size)
+        return (self._pos + np.arange(self.window_size)) % self.window_size
+
+    def labelsets(self) -> list[tuple[int, ...]]:
+        """The label sets of the window, oldest first, as tuples of label indices."""
+        return [tuple(np.flatnonzero(self._y[j]).tolist()) for j in self._order()]
+
+    def split(self, feature: int, threshold: float) -> tuple[KNNWindow, KNNWindow]:
+        """Two windows with the instances whose raw `feature` is <= / > `threshold`."""
+        order = self._order()
+        values = np.zeros(len(order))
+        for i, j in enumerate(order):
+            cols, vals = self._raw[j]
+            k = np.searchsorted(cols, feature)
+            if k < len(cols) and cols[k] == feature:
+                values[i] = vals[k]
+        children = []
+        for slots in (order[values <= threshold], order[values > threshold]):
+            child = KNNWindow.__new__(KNNWindow)
+            child.window_size, child.k = self.window_size, self.k
+            child._x = np.zeros_like(self._x)
+            child._y = np.zeros_like(self._y)
+            m = len(slots)
+            child._x[:, :m] = self._x[:, slots]
+            child._y[:m] = self._y[slots]
+            rest = [None] * (self.window_size - m)
+            child._slot_cols = [self._slot_cols[j] for j in slots] + rest
+            child._raw = [self._raw[j] for j in slots] + rest
+            child._size = m
+            child._pos = m % self.window_size
+            children.append(child)
+        return children[0], children[1]
+
+
+class BaggedLogisticRegression:
+    """Binary relevance of online-bagged logistic regressions, held as one weight tensor.
+
+    `n_bags` models per label, each seeing every instance with a Poisson(1) weight (the same
+    weight for all the labels of a bag). The bags form groups with their own learning rates,
+    e.g. a slow group for stationary concepts and a fast group whose intercepts follow quickly a
+    change of the label frequencies (streams are often ordered); each label is predicted by the
+    mean of the group with the smallest recent log-loss on it (exponentially weighted, measured
+    before learning each instance).
+
+    Inputs are standardised by the caller (`Standardiser`). The step of the weights is
+    normalised by the number of non-zero inputs, so that the learning rate does not depend on
+    the number of features. Intercepts are updated at every instance, the weights every
+    `batch_size` instances with the sum of the gradients of the batch (computed, like the
+    predictions, with the weights of the last update).
+
+    Parameters
+    ----------
+    n_features
+        Initial number of features.
+    n_labels
+        Initial number of labels.
+    n_bags
+        Bagged models per label (split evenly between the groups).
+    learning_rates
+        Learning rate of the weights of each group.
+    bias_learning_rates
+        Learning rate of the intercepts of each group.
+    batch_size
+        Instances per update of the weights.
+    rng
+        Random generator of the Poisson weights.
+    loss_decay
+        Weight of the latest instance in the recent log-loss of a group.
+
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_labels: int,
+        n_bags: int,
+        learning_rates: tuple[float, ...],
+        bias_learning_rates: tuple[float, ...],
+        batch_size: int,
+        rng: np.random.Generator,
+        loss_decay: float = 0.02,
+    ):
+        groups = len(learning_rates)
+        per = max(n_bags // groups, 1)
+        self.n_groups = groups
+        self.per_group = per
+        self.n_bags = per * groups
+        self.batch_size = batch_size
+        self.loss_decay = loss_decay
+        self.rng = rng
+        b = self.n_bags
+        self._rates = np.repeat(np.asarray(learning_rates, dtype=float), per)
+        self._bias_rates = np.repeat(np.asarray(bias_learning_rates, dtype=float), per)
+        self._w = np.zeros((max(n_features, 1), b, n_labels))
+        self._bias = np.zeros((b, n_labels))
+        self._loss = np.zeros((groups, n_labels))
+        self._best = np.zeros(n_labels, dtype=np.int64)
+        self._poisson = np.zeros((0, b))
+        self._pending: list = []  # (columns, values, gradient, positives, bag probabilities)
+        self.n_learnt = 0
+
+    @property
+    def n_labels(self) -> int:
+        return self._w.shape[2]
+
+    def grow(self, n_features: int, n_labels: int):
+        d, b, L = self._w.shape
+        if n_features > d:
+            d = max(n_features, 2 * d)
+            self._w = _grown(self._w, (d, b, L))
+        if n_labels > L:
+            self._w = _grown(self._w, (d, b, n_labels))
+            self._bias = _grown(self._bias, (b, n_labels))
+            self._loss = _grown(self._loss, (self.n_groups, n_labels))
+            self._best = _grown(self._best, (n_labels,), 0)
+
+    def copy(self, rng: np.random.Generator) -> BaggedLogisticRegression:
+        """An independent copy (a child leaf starts from its parent's model)."""
+        new = BaggedLogisticRegression.__new__(BaggedLogisticRegression)
+        new.__dict__.update(self.__dict__)
+        for name in ("_w", "_bias", "_loss", "_best", "_poisson"):
+            setattr(new, name, getattr(self, name).copy())
+        new._pending = list(self._pending)
+        new.rng = rng
+        return new
+
+    def bag_proba(self, cols: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Probabilities of every bag and label, shape (n_bags, n_labels)."""
+        d, b, L = self._w.shape
+        if len(cols) and cols[-1] >= d:
+            keep = cols < d
+            cols, z = cols[keep], z[keep]
+        return special.expit(
+            self._bias + (z @ self._w[cols].reshape(len(cols), b * L)).reshape(b, L)
+        )
+
+    def predict(self, bag_proba: np.ndarray) -> np.ndarray:
+        """Probability of each label from the bag probabilities."""
+        groups = bag_proba.reshape(self.n_groups, self.per_group, -1).mean(axis=1)
+        return groups[self._best, np.arange(groups.shape[1])]
+
+    def learn(self, cols: np.ndarray, z: np.ndarray, positives: list[int], bag_proba: np.ndarray):
+        """Learn one standardised instance given its bag probabilities (before learning)."""
+        self.n_learnt += 1
+        if not len(self._poisson):
+            self._poisson = self.rng.poisson(1.0, size=(64, self.n_bags)).astype(float)
+        k, self._poisson = self._poisson[0], self._poisson[1:]
+        grad = bag_proba.copy()
+        grad[:, positives] -= 1.0
+        grad *= k[:, None]
+        self._bias -= grad * self._bias_rates[:, None]
+        grad *= (self._rates / (1.0 + len(cols)))[:, None]
+        self._pending.append((cols, z, grad, positives, bag_proba))
+        if len(self._pending) >= self.batch_size:
+            self._update()
+
+    def _update(self):
+        rows, self._pending = self._pending, []
+        d, b, L = self._w.shape
+        nb = len(rows)
+        all_cols = np.concatenate([r[0] for r in rows])
+        cols, inverse = np.unique(all_cols, return_inverse=True)
+        row_of = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
+        z = np.zeros((nb, len(cols)))
+        z[row_of, inverse] = np.concatenate([r[1] for r in rows])
+        grad = np.stack([r[2] for r in rows]).reshape(nb, b * L)
+        self._w[cols] -= (z.T @ grad).reshape(len(cols), b, L)
+        # Recent log-loss of each group and label, instance by instance.
+        y = np.zeros((nb, 1, L))
+        for i, r in enumerate(rows):
+            y[i, 0, r[3]] = 1.0
+        p = np.stack([r[4] for r in rows]).reshape(nb, self.n_groups, self.per_group, L).mean(2)
+        p = np.clip(p, 1e-6, 1.0 - 1e-6)
+        loss = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
+        decay = self.loss_decay
+        weights = decay * (1.0 - decay) ** np.arange(nb - 1, -1, -1)
+        self._loss = (1.0 - decay) ** nb * self._loss + np.tensordot(weights, loss, axes=1)
+        self._best = np.argmin(self._loss, axis=0)

@@ -1,0 +1,277 @@
+"""Nodes of the multi-label Hoeffding adaptive tree: leaves with their models, and branches."""
+
+from __future__ import annotations
+
+import numpy as np
+from river import drift
+
+from .gaussian import SplitStatistics, multilabel_entropy
+from .leaves import BaggedLogisticRegression, KNNWindow, Standardiser
+
+__all__ = ["Leaf", "Branch", "EMPTY", "PURE", "KNN", "LR"]
+
+#: Leaf models: nothing learnt yet, majority label set, label-powerset kNN, logistic regressions.
+EMPTY, PURE, KNN, LR = "empty", "majority", "knn", "logistic"
+
+
+class Leaf:
+    """A leaf: label statistics, split statistics and the leaf models.
+
+    Parameters
+    ----------
+    depth
+        Depth in the tree (the root is 0).
+    std
+        The standardisation of the inputs of the kNN and of the logistic regressions.
+    knn
+        The label-powerset kNN (possibly inherited from the parent, restricted to this side).
+    lr
+        The bagged logistic regressions (possibly a copy of the parent's).
+    n_labels
+        Number of labels.
+    labelsets
+        Label sets already known for this leaf (e.g. those of the inherited kNN window).
+
+    """
+
+    __slots__ = (
+        "depth",
+        "n",
+        "pos",
+        "n_empty",
+        "labelsets",
+        "majority",
+        "majority_count",
+        "stats",
+        "pending",
+        "last_attempt",
+        "std",
+        "std_pending",
+        "knn",
+        "lr",
+        "mode",
+        "_majority_proba",
+        "_memo",
+    )
+
+    def __init__(
+        self,
+        depth: int,
+        std: Standardiser,
+        knn: KNNWindow,
+        lr: BaggedLogisticRegression,
+        n_labels: int,
+        labelsets: dict | None = None,
+        std_pending: list | None = None,
+    ):
+        self.depth = depth
+        self.n = 0
+        self.pos = np.zeros(n_labels)
+        self.n_empty = 0
+        self.labelsets: dict[tuple[int, ...], int] = labelsets or {}
+        self.majority: tuple[int, ...] = ()
+        self.majority_count = 0
+        for key, count in self.labelsets.items():
+            if count > self.majority_count:
+                self.majority, self.majority_count = key, count
+        self.stats: SplitStatistics | None = SplitStatistics(n_labels, 0)
+        self.pending: list | None = []
+        self.last_attempt = 0
+        self.std = std
+        self.std_pending: list = std_pending or []
+        self.knn = knn
+        self.lr = lr
+        self._majority_proba: np.ndarray | None = None
+        self._memo: list | None = None
+        self.mode = EMPTY
+        self._choose_model(cardinality_threshold=1, entropy_threshold=0.0, force=True)
+
+    def __getstate__(self):
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_memo"}
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._memo = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the leaf may still split."""
+        return self.stats is not None
+
+    def deactivate(self):
+        self.stats = None
+        self.pending = None
+
+    def grow(self, n_features: int, n_labels: int):
+        if n_labels > len(self.pos):
+            self.pos = np.concatenate([self.pos, np.zeros(n_labels - len(self.pos))])
+            self._majority_proba = None
+        self.std.grow(n_features)
+        self.knn.grow(n_features, n_labels)
+        self.lr.grow(n_features, n_labels)
+        self._memo = None
+
+    def _choose_model(self, cardinality_threshold: int, entropy_threshold: float, force: bool):
+        if len(self.labelsets) == 1:
+            self.mode = PURE
+        elif not self.labelsets:
+            self.mode = EMPTY
+        elif self.n < cardinality_threshold:
+            self.mode = KNN
+        elif force or self.mode != LR and self.mode != KNN or not self.n & 15:
+            counts = np.append(self.pos, self.n_empty)
+            low = multilabel_entropy(counts, self.n) < entropy_threshold
+            self.mode = KNN if low else LR
+
+    def _prepare(self, cols: np.ndarray, vals: np.ndarray) -> list:
+        """Standardised instance [cols, n, columns, values, unit vector, bag probabilities]."""
+        memo = self._memo
+        if memo is not None and memo[0] is cols and memo[1] == self.n:
+            return memo
+        u, z = self.std.transform(cols, vals)
+        memo = self._memo = [cols, self.n, u, z, None, None]
+        return memo
+
+    def _unit(self, memo: list) -> np.ndarray:
+        if memo[4] is None:
+            memo[4] = KNNWindow.unit(memo[3])
+        return memo[4]
+
+    def _bags(self, memo: list) -> np.ndarray:
+        if memo[5] is None:
+            memo[5] = self.lr.bag_proba(memo[2], memo[3])
+        return memo[5]
+
+    def predict(self, cols: np.ndarray, vals: np.ndarray, n_labels: int) -> np.ndarray:
+        """Probability that each label is positive, from the model chosen for this leaf."""
+        mode = self.mode
+        if mode == PURE:
+            proba = self._majority_proba
+            if proba is None or len(proba) != n_labels:
+                proba = np.zeros(n_labels)
+                proba[list(self.majority)] = 1.0
+                self._majority_proba = proba
+            return proba
+        if mode == KNN:
+            memo = self._prepare(cols, vals)
+            return self.knn.predict(memo[2], self._unit(memo), n_labels)
+        if mode == LR or self.lr.n_learnt:
+            memo = self._prepare(cols, vals)
+            proba = self.lr.predict(self._bags(memo))
+            if len(proba) < n_labels:
+                proba = np.concatenate([proba, np.zeros(n_labels - len(proba))])
+            return proba[:n_labels]
+        return np.zeros(n_labels)
+
+    def learn(self, cols, vals, positives: list[int], key: tuple[int, ...], tree) -> None:
+        memo = self._prepare(cols, vals)
+        u, z = memo[2], memo[3]
+        self.knn.add(u, self._unit(memo), positives, (cols, vals))
+        self.lr.learn(u, z, positives, self._bags(memo))
+        self.std_pending.append((cols, vals))
+        if len(self.std_pending) >= tree.batch_size:
+            self.flush_std()
+        self.n += 1
+        if positives:
+            self.pos[positives] += 1.0
+        else:
+            self.n_empty += 1
+        count = self.labelsets.get(key, 0) + 1
+        self.labelsets[key] = count
+        if count > self.majority_count:
+            if key != self.majority:
+                self._majority_proba = None
+            self.majority, self.majority_count = key, count
+        if self.pending is not None:
+            self.pending.append((cols, vals, positives))
+        self._choose_model(tree.cardinality_threshold, tree.entropy_threshold, force=False)
+
+    def flush_std(self):
+        rows, self.std_pending = self.std_pending, []
+        if rows:
+            cols = np.concatenate([r[0] for r in rows])
+            vals = np.concatenate([r[1] for r in rows])
+            keep = cols < self.std.width
+            self.std.update(cols[keep], vals[keep], len(rows))
+        self._memo = None
+
+    def flush(self, n_features: int, n_labels: int) -> SplitStatistics:
+        """Add the instances received since the last split attempt to the split statistics."""
+        self.stats.grow(n_labels, n_features)
+        self.stats.update(self.pending)
+        self.pending = []
+        return self.stats
+
+    def split(self, feature: int, threshold: float, rng: np.random.Generator) -> tuple:
+        """Two children that start from this leaf's models (kNN window split by the test)."""
+        children = []
+        for knn in self.knn.split(feature, threshold):
+            labelsets: dict[tuple[int, ...], int] = {}
+            for key in knn.labelsets():
+                labelsets[key] = labelsets.get(key, 0) + 1
+            child = Leaf(
+                self.depth + 1,
+                self.std.copy(),
+                knn,
+                self.lr.copy(rng),
+                len(self.pos),
+                labelsets,
+                list(self.std_pending),
+            )
+            children.append(child)
+        return children[0], children[1]
+
+
+class Branch:
+    """A binary test `x[feature] <= threshold` (left) or `>` (right).
+
+    A branch of the main tree has an ADWIN on the per-instance Hamming loss of the predictions
+    of its subtree and, after a drift, an alternate subtree with the paired losses of both
+    subtrees on the instances seen since the alternate was created. Branches of alternate
+    subtrees have neither (`adwin` is None).
+    """
+
+    __slots__ = (
+        "feature",
+        "threshold",
+        "left",
+        "right",
+        "depth",
+        "adwin",
+        "alt",
+        "alt_n",
+        "alt_loss",
+        "main_loss",
+        "merit",
+    )
+
+    def __init__(self, feature, threshold, left, right, depth, adwin: drift.ADWIN | None, merit):
+        self.feature = feature
+        self.threshold = threshold
+        self.left = left
+        self.right = right
+        self.depth = depth
+        self.adwin = adwin
+        self.alt = None
+        self.alt_n = 0
+        self.alt_loss = 0.0
+        self.main_loss = 0.0
+        self.merit = merit
+
+    def child(self, xd: np.ndarray, width: int):
+        f = self.feature
+        return self.left if (xd[f] if f < width else 0.0) <= self.threshold else self.right
+
+
+def iter_nodes(node, alternates: bool = True):
+    """All the nodes of a subtree, depth first, with the alternate subtrees if asked."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        if type(node) is Branch:
+            stack.append(node.right)
+            stack.append(node.left)
+            if alternates and node.alt is not None:
+                stack.append(node.alt)
