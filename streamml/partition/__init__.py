@@ -1,5 +1,9 @@
-"""partition."""
+"""Online partitioning of the label space: LabelODAC and the refinement of its leaves."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .odac import LabelODAC
+from .records import StructureChange, TreeNode
+from .refine import refine
+
+__all__ = ["LabelODAC", "StructureChange", "TreeNode", "refine"]

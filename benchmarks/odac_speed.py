@@ -1,0 +1,126 @@
+"""Throughput of LabelODAC.learn_one with many labels, against a dense O(L²) count update.
+
+The label vectors are drawn with a seed: `--labels` labels in groups of 2-12 labels with
+Zipf-like group rates, about `--positives` positive labels per vector (like delicious: 983
+labels, about 19 positive). Reported: label vectors per CPU second (the machine may be
+shared; wall-clock rates are printed too) for LabelODAC on full dicts (every label present,
+as river streams give them) and on sparse dicts (positives only), the same for a naive dense
+update (all L² pair counts per instance, the baseline), the ratios, the tree at the end and
+the cost of one refinement.
+
+Run (about a minute):
+
+    /work/venv/bin/python benchmarks/odac_speed.py --labels 983 --positives 20 --n 30000 --seed 0
+
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+
+import numpy as np
+
+from streamml.partition import LabelODAC
+
+
+def label_vectors(n_labels: int, positives: float, n: int, seed: int) -> list[np.ndarray]:
+    """Positive label indices of `n` vectors."""
+    rng = np.random.default_rng(seed)
+    sizes = []
+    while sum(sizes) < n_labels:
+        sizes.append(int(rng.integers(2, 13)))
+    sizes[-1] -= sum(sizes) - n_labels
+    if sizes[-1] < 1:
+        sizes.pop()
+        sizes[-1] += n_labels - sum(sizes)
+    order = rng.permutation(n_labels)
+    groups = np.split(order, np.cumsum(sizes)[:-1])
+    weight = 1.0 / np.arange(1, len(groups) + 1) ** 0.7
+    weight = weight[rng.permutation(len(groups))]
+    # expected positives = sum(rate * 0.8 * size) + noise
+    noise = 0.002
+    scale = (positives - noise * n_labels) / (0.8 * float(weight @ np.array(sizes)))
+    rates = np.clip(weight * scale, 0.0, 0.9)
+    member = np.zeros((len(groups), n_labels), dtype=bool)
+    for g, group in enumerate(groups):
+        member[g, group] = True
+    out = []
+    for _ in range(n):
+        active = (rng.random(len(groups)) < rates) @ member
+        on = rng.random(n_labels) < np.where(active, 0.8, noise)
+        out.append(np.flatnonzero(on))
+    return out
+
+
+def dense_baseline(vectors: list[np.ndarray], n_labels: int) -> float:
+    """Seconds per vector of a dense O(L²) update of all pair counts (the naive way)."""
+    counts = np.zeros((n_labels, n_labels))
+    y = np.zeros(n_labels)
+    start = time.process_time()
+    for positive in vectors:
+        y[:] = 0.0
+        y[positive] = 1.0
+        counts += np.outer(y, y)
+    return (time.process_time() - start) / len(vectors)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--labels", type=int, default=983)
+    parser.add_argument("--positives", type=float, default=20.0)
+    parser.add_argument("--n", type=int, default=30000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline-n", type=int, default=500)
+    args = parser.parse_args(argv)
+    print("command:", shlex.join([sys.executable, *sys.argv]))
+
+    names = [f"label{i}" for i in range(args.labels)]
+    vectors = label_vectors(args.labels, args.positives, args.n, args.seed)
+    full, sparse = [], []
+    for positive in vectors:
+        on = set(positive.tolist())
+        full.append({name: i in on for i, name in enumerate(names)})
+        sparse.append({names[i]: True for i in positive})
+    print(
+        f"{args.n} vectors, {args.labels} labels, {np.mean([len(v) for v in vectors]):.1f} "
+        "positive labels per vector on average"
+    )
+
+    results = {}
+    for kind, data in (("full dicts", full), ("sparse dicts", sparse)):
+        odac = LabelODAC()
+        odac.learn_one({name: False for name in names})  # every label known from the start
+        start, cpu = time.perf_counter(), time.process_time()
+        for y in data:
+            odac.learn_one(y)
+        seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        results[kind] = args.n / cpu
+        print(
+            f"LabelODAC, {kind}: {args.n / cpu:,.0f} vectors per CPU second, "
+            f"{args.n / seconds:,.0f} per wall second "
+            f"({odac.n_changes} changes, {len(odac.partition)} leaves)"
+        )
+    per_vector = dense_baseline(vectors[: args.baseline_n], args.labels)
+    print(
+        f"dense O(L²) update: {1 / per_vector:,.0f} vectors per CPU second "
+        f"(over {args.baseline_n} vectors)"
+    )
+    for kind, rate in results.items():
+        print(f"ratio LabelODAC ({kind}) / dense: {rate * per_vector:.1f}x")
+
+    start = time.process_time()
+    refined = odac.refined_partition()
+    print(
+        f"refined_partition(): {time.process_time() - start:.3f} CPU s, {len(refined)} clusters "
+        f"(min_size={max(1, odac.cardinality_mode)})"
+    )
+    sizes = sorted((len(c) for c in odac.partition), reverse=True)
+    print(f"leaf sizes (largest 10): {sizes[:10]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The shared co-occurrence counts: sparse updates, exact values, fading, snapshots."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+from streamml.partition import LabelODAC
+from streamml.partition.counts import CoCounts, independent_jaccard, jaccard
+
+
+def test_an_instance_touches_only_its_positive_pairs():
+    counts = CoCounts()
+    counts.grow(50)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        positive = np.sort(rng.choice(50, size=rng.integers(0, 8), replace=False))
+        before = counts.block(0, 50).copy()
+        counts.update(positive)
+        changed = np.argwhere(counts.block(0, 50) != before)
+        expected = {(int(i), int(j)) for i in positive for j in positive}
+        assert {tuple(map(int, cell)) for cell in changed} == expected  # a² cells, no more
+
+
+def test_counts_equal_the_dense_products():
+    rng = np.random.default_rng(1)
+    y = rng.random((300, 12)) < 0.3
+    counts = CoCounts()
+    counts.grow(12)
+    for row in y:
+        counts.update(np.flatnonzero(row))
+    dense = y.T.astype(float) @ y.astype(float)
+    assert np.array_equal(counts.block(0, 12), dense)
+    assert counts.n == 300
+    assert counts.n_nonzero() == np.count_nonzero(dense)
+
+
+def test_fading_weighs_recent_instances_more_and_survives_rescaling():
+    fading = 0.9
+    counts = CoCounts(fading)
+    counts.grow(2)
+    rng = np.random.default_rng(2)
+    y = rng.random((3000, 2)) < 0.5  # fading**-3000 overflows without rescaling
+    for row in y:
+        counts.update(np.flatnonzero(row))
+    weights = fading ** np.arange(len(y))[::-1]
+    assert np.isclose(counts.n, weights.sum())
+    expected = (y * weights[:, None]).sum(axis=0)
+    assert np.allclose(counts.rates(), expected / weights.sum())
+
+
+def test_counts_since_a_snapshot():
+    counts = CoCounts(0.99)
+    counts.grow(3)
+    counts.update(np.array([0, 1]))
+    counts.snapshot(7, 0, 3)
+    counts.update(np.array([1, 2]))
+    counts.update(np.array([1, 2]))
+    block, since, n = counts.since(7, 0, 3)
+    assert np.isclose(n, 1 + 0.99)
+    d = jaccard(block)
+    assert d[1, 2] == 0.0 and d[0, 1] == 1.0  # the pair before the snapshot is forgotten
+
+
+def test_jaccard_and_independence():
+    co = np.array([[4.0, 2.0, 0.0], [2.0, 3.0, 0.0], [0.0, 0.0, 0.0]])
+    d = jaccard(co)
+    assert np.isclose(d[0, 1], 1 - 2 / (4 + 3 - 2))
+    assert d[0, 2] == 1.0 and d[2, 2] == 1.0
+    independent = independent_jaccard(np.array([0.2, 0.5]))
+    assert np.isclose(independent[0, 1], 1 - 0.1 / (0.7 - 0.1))
+
+
+def test_pickled_counts_keep_counting():
+    counts = CoCounts(0.95)
+    counts.grow(4)
+    counts.update(np.array([0, 1]))
+    copy = pickle.loads(pickle.dumps(counts))
+    for c in (counts, copy):
+        c.update(np.array([1, 3]))
+    assert np.array_equal(counts.block(0, 4), copy.block(0, 4))
+    assert copy.block(0, 4)[1, 3] > 0  # the flat view still writes into the copy's array
+
+
+def test_label_odac_counts_match_a_naive_count():
+    rng = np.random.default_rng(4)
+    names = [f"l{i}" for i in range(15)]
+    y = rng.random((900, 15)) < rng.uniform(0.05, 0.4, size=15)
+    odac = LabelODAC(fading=1.0, n_min=50)
+    for row in y:
+        odac.learn_one(dict(zip(names, row.tolist())))
+    assert odac.n_changes > 0  # positions were permuted by splits
+    labels, dist = odac.distances()
+    order = [names.index(label) for label in labels]
+    co = (y.T.astype(float) @ y.astype(float))[np.ix_(order, order)]
+    assert np.allclose(dist, jaccard(co))
