@@ -147,6 +147,8 @@ class LabelODAC(base.Base):
             raise ValueError(f"fading must be in (0, 1], got {fading!r}")
         if tau < 0 or refine_passes < 0 or window < 1:
             raise ValueError("tau and refine_passes must be >= 0 and window >= 1")
+        if (settle is not None and settle < 0) or (refine_every is not None and refine_every < 0):
+            raise ValueError("settle and refine_every must be None or >= 0")
         self.n_min = n_min
         self.delta = delta
         self.tau = tau

@@ -148,6 +148,8 @@ def refine(
     if min_size < 1 or (max_size is not None and max_size < 1):
         raise ValueError("min_size and max_size must be at least 1")
     np.fill_diagonal(dist, 0.0)
+    if not labels and not nodes:
+        return []
     tree = _Tree(nodes)
 
     unit_of = np.full(len(labels), -1, dtype=np.intp)

@@ -23,7 +23,16 @@ def _data(seed=0, n=3000, n_groups=4):
 
 
 @pytest.mark.parametrize(
-    "params", [{"n_min": 0}, {"delta": 1.5}, {"fading": 0.0}, {"fading": 1.2}, {"window": 0}]
+    "params",
+    [
+        {"n_min": 0},
+        {"delta": 1.5},
+        {"fading": 0.0},
+        {"fading": 1.2},
+        {"window": 0},
+        {"settle": -1},
+        {"refine_every": -5},
+    ],
 )
 def test_bad_parameters_are_refused(params):
     with pytest.raises(ValueError):
@@ -40,6 +49,15 @@ def test_bad_input_is_refused_and_changes_nothing():
         odac.learn_one({"a": np.array([True, False]), "new": True})
     assert pickle.dumps(odac) == state
     assert odac.labels == ["a", "b"] and odac.n_instances == 1
+
+
+def test_no_labels_yet():
+    odac = LabelODAC(n_min=10)
+    for _ in range(25):
+        odac.learn_one({})
+    assert odac.partition == [] and odac.tree() == [] and odac.refined_partition() == []
+    assert odac.labels == [] and odac.n_instances == 25
+    assert "0 labels" in odac.summary()
 
 
 def test_pickle_mid_stream_continues_identically():
