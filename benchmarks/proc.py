@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pathlib
 import shlex
 import signal
 import subprocess
 import tempfile
 import time
 
-__all__ = ["Finished", "load1", "run_process"]
+__all__ = ["Finished", "kill_session", "load1", "run_process"]
 
 
 @dataclasses.dataclass
@@ -44,6 +45,28 @@ class Finished:
     max_rss_mb: float
     stdout: str
     stderr: str
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid`` (its process group and any group made inside it,
+    e.g. by ``timeout``, which moves its command to a group of its own)."""
+    targets = {sid}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields after the name: state ppid pgrp session ...
+            targets.add(int(stat.parent.name))
+    try:
+        os.killpg(sid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pid in targets:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def load1() -> float:
@@ -93,11 +116,9 @@ def run_process(
                 break
             if time.perf_counter() - start > timeout:
                 timed_out = True
-                try:
-                    os.killpg(child.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                kill_session(child.pid)
                 _, status, usage = os.wait4(child.pid, 0)
+                kill_session(child.pid)  # stragglers that escaped while it died
                 break
             time.sleep(0.05)
         wall = time.perf_counter() - start

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pathlib
 import sys
+import time
 
 import pytest
 
@@ -49,6 +50,29 @@ def test_discover_reads_mulan_and_meka_files(tmp_path):
 def test_run_process_kills_a_process_tree_at_the_limit():
     done = run_process(["bash", "-c", "sleep 30 & sleep 30"], timeout=0.5)
     assert done.timed_out and done.returncode != 0
+
+
+def test_run_process_kills_processes_that_left_the_group(tmp_path):
+    # coreutils `timeout` moves its command to a process group of its own
+    marker = tmp_path / "pid"
+    script = f"timeout 60 bash -c 'echo $$ > {marker}; sleep 60' & wait"
+    done = run_process(["bash", "-c", script], timeout=1.0)
+    assert done.timed_out
+    pid = int(marker.read_text())
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped is dead)."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_run_process_reports_output_and_memory():
