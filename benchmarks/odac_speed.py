@@ -8,9 +8,16 @@ as river streams give them) and on sparse dicts (positives only), the same for a
 update (all L² pair counts per instance, the baseline), the ratios, the tree at the end and
 the cost of one refinement.
 
-Run (about a minute):
+With `--follow`, it measures instead how fast the refined partition follows the label groups
+of `streamml.datasets.synth.LabelGroups` streams (recomputed whenever `refine_due`, as IHOMER
+does): instances to find the groups, to find them again after a sudden regrouping at 6,000,
+and how often the refined partition changes after each match (20,000 stationary instances
+follow the regrouping).
+
+Run (about a minute each):
 
     /work/venv/bin/python benchmarks/odac_speed.py --labels 983 --positives 20 --n 30000 --seed 0
+    /work/venv/bin/python benchmarks/odac_speed.py --follow --seeds 5
 
 """
 
@@ -67,6 +74,50 @@ def dense_baseline(vectors: list[np.ndarray], n_labels: int) -> float:
     return (time.process_time() - start) / len(vectors)
 
 
+def follow(seeds: int) -> None:
+    """Instances to find the groups and to follow a regrouping, per LabelGroups setting."""
+    from streamml.datasets.synth import Drift, LabelGroups
+
+    at, n = 6000, 26000
+    for n_labels, n_groups, rate in ((12, 3, 0.3), (20, 5, 0.3), (20, 4, 0.15), (30, 5, 0.2)):
+        rows = []
+        for seed in range(seeds):
+            stream = LabelGroups(
+                n_labels=n_labels,
+                n_groups=n_groups,
+                n_features=1,
+                group_rate=rate,
+                drifts=[Drift(at=at)],
+                n_samples=n,
+                seed=seed,
+            )
+            before, after = set(stream.groups_at(0)), set(stream.groups_at(at))
+            odac = LabelODAC()
+            found = refound = current = None
+            moves = [0, 0]
+            for t, (_, y) in enumerate(stream):
+                odac.learn_one(y)
+                if not odac.refine_due:
+                    continue
+                refined = set(odac.refined_partition(min_size=1))
+                if refined != current:
+                    if t < at and found is not None:
+                        moves[0] += 1
+                    if t >= at and refound is not None:
+                        moves[1] += 1
+                current = refined
+                if found is None and refined == before:
+                    found = t
+                if t >= at and refound is None and refined == after:
+                    refound = t - at
+            rows.append((found, refound, *moves))
+        print(
+            f"{n_labels} labels, {n_groups} groups, group rate {rate}: "
+            "(found at, found again after the regrouping, changes after each match) = "
+            + ", ".join(str(row) for row in rows)
+        )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--labels", type=int, default=983)
@@ -74,8 +125,13 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=30000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline-n", type=int, default=500)
+    parser.add_argument("--follow", action="store_true", help="measure following the groups")
+    parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args(argv)
     print("command:", shlex.join([sys.executable, *sys.argv]))
+    if args.follow:
+        follow(args.seeds)
+        return
 
     names = [f"label{i}" for i in range(args.labels)]
     vectors = label_vectors(args.labels, args.positives, args.n, args.seed)
