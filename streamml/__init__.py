@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from . import datasets, evaluate, learners, partition
 from .events import DriftEvent
+from .ihomer import IHOMER
 
 __version__ = "0.1.0"
 
-__all__ = ["DriftEvent", "datasets", "evaluate", "learners", "partition", "__version__"]
+__all__ = ["DriftEvent", "IHOMER", "datasets", "evaluate", "learners", "partition", "__version__"]

@@ -6,7 +6,8 @@ import typing
 
 from river import base
 
-from .learners import baselines
+from .ihomer import IHOMER
+from .learners import MLHAT, baselines
 
 __all__ = ["MODELS", "make", "names"]
 
@@ -17,6 +18,14 @@ def _majority(seed: int | None = None) -> base.MultiLabelClassifier:
 
 #: name -> (factory taking a seed, one-line description)
 MODELS: dict[str, tuple[typing.Callable[[int | None], base.MultiLabelClassifier], str]] = {
+    "ihomer": (
+        lambda seed=None: IHOMER(seed=seed),
+        "iHOMER: online label partition, one MLHAT per label cluster (the flagship)",
+    ),
+    "mlhat": (
+        lambda seed=None: MLHAT(seed=seed),
+        "the fast multi-label Hoeffding adaptive tree alone, on all labels",
+    ),
     "majority": (_majority, "the most frequent label set seen so far"),
     "br-ht": (baselines.binary_relevance_ht, "binary relevance of river's Hoeffding trees"),
     "cc-ht": (baselines.classifier_chain_ht, "classifier chain of river's Hoeffding trees"),

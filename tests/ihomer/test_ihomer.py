@@ -1,0 +1,166 @@
+"""iHOMER: partition recovery, restructuring with handover, emerging labels, determinism."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import pytest
+from river import datasets, linear_model, multioutput
+
+from streamml import IHOMER
+from streamml.learners import MajorityLabelset
+
+
+def grouped_stream(groups, n, seed, p_on=0.3, p_in=0.9, p_off=0.02, start=0):
+    """Labels in correlated groups (independent across groups); features mark the groups."""
+    rng = random.Random(seed)
+    for _ in range(start, start + n):
+        y, x = {}, {}
+        for g, members in enumerate(groups):
+            on = rng.random() < p_on
+            x[f"g{g}"] = (1.0 if on else 0.0) + rng.gauss(0, 0.3)
+            for label in members:
+                y[label] = rng.random() < (p_in if on else p_off)
+        x["noise"] = rng.gauss(0, 1)
+        yield x, y
+
+
+def as_set(partition):
+    return {frozenset(c) for c in partition}
+
+
+def random_groups(rng, n_groups):
+    sizes = [rng.randint(2, 5) for _ in range(n_groups)]
+    labels = [f"l{i}" for i in range(sum(sizes))]
+    rng.shuffle(labels)
+    groups, i = [], 0
+    for size in sizes:
+        groups.append(labels[i : i + size])
+        i += size
+    return groups
+
+
+def first_match(model, stream, truth):
+    for i, (x, y) in enumerate(stream):
+        model.predict_one(x)
+        model.learn_one(x, y)
+        if as_set(model.partition) == truth:
+            return i + 1
+    return None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_partition_recovers_true_groups_within_3000(seed):
+    rng = random.Random(seed)
+    groups = random_groups(rng, rng.randint(3, 5))
+    model = IHOMER(cluster_learner=MajorityLabelset(), seed=seed, handover=100)
+    n = first_match(model, grouped_stream(groups, 3000, seed), as_set(groups))
+    assert n is not None, model.summary()
+    assert any(e.level == "structure" for e in model.drift_events)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sudden_regrouping_is_followed_and_stationary_is_stable(seed):
+    rng = random.Random(100 + seed)
+    before = random_groups(rng, 4)
+    labels = [label for g in before for label in g]
+    shuffled = labels[:]
+    rng.shuffle(shuffled)
+    after, i = [], 0
+    for g in before:
+        after.append(shuffled[i : i + len(g)])
+        i += len(g)
+    model = IHOMER(cluster_learner=MajorityLabelset(), seed=seed, handover=100)
+    assert first_match(model, grouped_stream(before, 3000, seed), as_set(before))
+    r0 = model.n_restructurings
+    n = first_match(model, grouped_stream(after, 3000, seed + 1), as_set(after))
+    assert n is not None, model.summary()
+    assert model.n_restructurings > r0
+
+    # Stationary from here on: at most two more restructurings.
+    r1 = model.n_restructurings
+    for x, y in grouped_stream(after, 6000, seed + 2):
+        model.learn_one(x, y)
+    assert model.n_restructurings - r1 <= 2
+    assert as_set(model.partition) == as_set(after)
+
+
+def test_new_clusters_answer_only_after_handover():
+    groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"]]
+    model = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=250, cooldown=10**9)
+    stream = grouped_stream(groups, 3000, 1)
+    for x, y in stream:
+        before = as_set(model.partition)
+        model.learn_one(x, y)
+        if model.n_restructurings:
+            break
+    assert model.n_restructurings == 1
+    target = as_set(model.target_partition)
+    assert target != before
+    assert as_set(model.partition) == before  # the old learners still answer
+    for _ in range(249):
+        x, y = next(stream)
+        model.learn_one(x, y)
+    assert as_set(model.partition) == before
+    x, y = next(stream)
+    model.learn_one(x, y)
+    assert as_set(model.partition) == target
+
+
+def test_emerging_label_becomes_singleton_and_keeps_existing_learners():
+    model = IHOMER(cluster_learner=MajorityLabelset(), seed=3)
+    for x, y in datasets.Yeast().take(150):
+        model.learn_one(x, y)
+    learners = {key: c.learner for key, c in model._clusters.items()}
+    x, y = next(iter(datasets.Yeast()))
+    model.learn_one(x, {**y, "brand-new": True})
+    assert frozenset({"brand-new"}) in model.partition
+    assert "brand-new" in model.predict_one(x)
+    assert set(model.predict_proba_one(x)["brand-new"]) == {False, True}
+    for key, learner in learners.items():
+        assert model._clusters[key].learner is learner
+    # A later y without the new label counts it as False and everything keeps working.
+    model.learn_one(x, y)
+    assert set(model.predict_one(x)) == set(y) | {"brand-new"}
+
+
+def run(model, n=400):
+    out = []
+    for x, y in datasets.Yeast().take(n):
+        out.append(model.predict_proba_one(x))
+        model.learn_one(x, y)
+    return out
+
+
+def test_same_seed_same_results_and_pickling_mid_stream():
+    a, b = IHOMER(seed=7, n_min=50, warmup=50), IHOMER(seed=7, n_min=50, warmup=50)
+    assert run(a, 300) == run(b, 300)
+    c = pickle.loads(pickle.dumps(a))
+    rest = list(datasets.Yeast())[300:600]
+    for x, y in rest:
+        assert a.predict_proba_one(x) == c.predict_proba_one(x)
+        a.learn_one(x, y)
+        c.learn_one(x, y)
+    assert a.drift_events == c.drift_events
+    assert a.partition == c.partition
+
+
+def test_any_river_multilabel_learner_can_be_the_cluster_learner():
+    learner = multioutput.ClassifierChain(linear_model.LogisticRegression())
+    model = IHOMER(cluster_learner=learner, seed=0, n_min=50, warmup=50)
+    preds = run(model, 300)
+    assert all(len(p) == 14 for p in preds[1:])
+    assert learner.__dict__.get("_prototype") is None  # the given learner is only cloned
+
+
+def test_predictions_cover_every_label_and_summary_is_readable():
+    model = IHOMER(cluster_learner=MajorityLabelset(), seed=0)
+    assert model.predict_one({"Att1": 0.0}) == {}
+    run(model, 500)
+    x, _ = next(iter(datasets.Yeast()))
+    assert len(model.predict_one(x)) == 14
+    assert sorted(label for c in model.partition for label in c) == sorted(model.labels)
+    text = model.summary()
+    assert "Clusters" in text and "Class1" in text
+    assert sum(len(r["labels"]) for r in model.cluster_summary()) == 14
