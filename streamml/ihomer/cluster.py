@@ -37,7 +37,18 @@ class Cluster:
 
     """
 
-    __slots__ = ("labels", "key", "learner", "adwin", "encoded", "n", "born")
+    __slots__ = (
+        "labels",
+        "key",
+        "learner",
+        "adwin",
+        "encoded",
+        "n",
+        "born",
+        "own_loss",
+        "root_loss",
+        "use_root",
+    )
 
     def __init__(
         self,
@@ -54,6 +65,9 @@ class Cluster:
         self.encoded = encoded
         self.n = 0
         self.born = born
+        self.own_loss = 0.0  # faded loss of this cluster's learner on its labels
+        self.root_loss = 0.0  # faded loss of the all-labels learner on the same labels
+        self.use_root = True  # the all-labels learner answers until this one is better
 
     def __getstate__(self):
         return {name: getattr(self, name) for name in self.__slots__}
@@ -85,6 +99,21 @@ class Cluster:
         before = self.adwin.estimation
         self.adwin.update(wrong / len(self.labels))
         return self.adwin.drift_detected and self.adwin.estimation > before
+
+    def _loss(self, proba: dict[str, float], y: dict[str, bool]) -> float:
+        wrong = sum((proba[label] > 0.5) != y.get(label, False) for label in self.labels)
+        return (wrong > 0) + wrong / len(self.labels)
+
+    def compare(self, own: dict[str, float], root: dict[str, float], y, decay: float) -> None:
+        """Update the faded losses of this learner and of the all-labels one on these labels.
+
+        The loss of an instance is its exact-match error on the cluster's labels plus its
+        Hamming loss there, so subset accuracy and per-label errors both count. The learner
+        with the smaller faded loss answers; ties go to the all-labels learner.
+        """
+        self.own_loss = decay * self.own_loss + self._loss(own, y)
+        self.root_loss = decay * self.root_loss + self._loss(root, y)
+        self.use_root = self.root_loss <= self.own_loss
 
     @property
     def error(self) -> float:

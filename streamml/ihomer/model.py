@@ -65,6 +65,16 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         Instances a new cluster trains in the shadow before it answers for its labels.
     drift_delta
         Confidence of the ADWIN of each cluster.
+    fallback
+        Keep the first learner, on all labels, training beside the clusters. For each cluster,
+        whichever of its own learner and this one has the smaller recent loss on the
+        cluster's labels (exact-match error plus Hamming loss, faded over `selection_window`
+        instances) answers for them; ties go to the all-labels learner. The partition then
+        helps where it finds structure and stays out of the way where a joint model is better
+        (for instance mutually exclusive labels, which Jaccard clustering always separates).
+    selection_window
+        Horizon (instances) of the faded losses that choose between a cluster's learner and
+        the all-labels learner.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -108,6 +118,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         cooldown: int | None = None,
         handover: int = 200,
         drift_delta: float = 0.002,
+        fallback: bool = True,
+        selection_window: int = 200,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -120,6 +132,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self.cooldown = cooldown
         self.handover = handover
         self.drift_delta = drift_delta
+        self.fallback = fallback
+        self.selection_window = selection_window
         self.seed = seed
 
         self._prototype = cluster_learner if cluster_learner is not None else _default_learner()
@@ -129,8 +143,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._features = self._make_feature_index() if self._encoded else None
         self._odac = LabelODAC(n_min=n_min, delta=delta, tau=tau)
         self._labels: dict[str, None] = {}  # every label seen, in order of appearance
+        self._root: Cluster | None = None  # the learner on all labels (with `fallback`)
         self._clusters: dict[frozenset, Cluster] = {}  # the clusters answering now
-        self._owner: dict[str, frozenset] = {}  # label -> key of the cluster answering for it
         self._shadow: dict[frozenset, Cluster] = {}  # new clusters training before handover
         self._handover_left = 0
         self._target: list[frozenset] = []  # the partition being moved to (or the current one)
@@ -234,20 +248,29 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             return cache
         v = self._encode(x)
         per_cluster = {key: c.proba(x, v) for key, c in self._clusters.items()}
+        root = self._root
+        if root is not None:
+            answered = next((key for key, c in self._clusters.items() if c is root), None)
+            per_cluster[None] = per_cluster[answered] if answered else root.proba(x, v)
         self._cache = cache = (dict(x), v, per_cluster)
         return cache
 
-    def predict_proba_one(self, x, **kwargs):
+    def _answers(self, x) -> dict[str, float]:
+        """P(True) of every known label, each from the learner answering for it."""
         _, _, per_cluster = self._probas(x)
         out = {}
-        for label in self._labels:
-            p = per_cluster[self._owner[label]][label]
-            out[label] = {False: 1.0 - p, True: p}
-        return out
+        fallback = self._root is not None
+        for key, c in self._clusters.items():
+            source = per_cluster[None] if fallback and c.use_root else per_cluster[key]
+            for label in key:
+                out[label] = source[label]
+        return {label: out[label] for label in self._labels}
+
+    def predict_proba_one(self, x, **kwargs):
+        return {label: {False: 1.0 - p, True: p} for label, p in self._answers(x).items()}
 
     def predict_one(self, x, **kwargs):
-        _, _, per_cluster = self._probas(x)
-        return {label: per_cluster[self._owner[label]][label] > 0.5 for label in self._labels}
+        return {label: p > 0.5 for label, p in self._answers(x).items()}
 
     # -- learning -------------------------------------------------------------------------
 
@@ -257,14 +280,28 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             self._add_labels(new)
         _, v, per_cluster = self._probas(x)
         self._cache = None
+        root = self._root
+        root_proba = per_cluster.get(None)
+        decay = 1.0 - 1.0 / self.selection_window
 
         for key, c in self._clusters.items():
             proba = per_cluster.get(key)
-            if proba is not None and c.track(proba, y):
+            if proba is None:  # born in this learn_one (an emerging label)
+                if c is not root:
+                    c.learn(x, v, y)
+                continue
+            if c.track(proba, y):
                 self._record("cluster", c.labels, "ADWIN")
-            c.learn(x, v, y)
+            if c is not root:
+                if root_proba is not None:
+                    c.compare(proba, root_proba, y, decay)
+                c.learn(x, v, y)
         for c in self._shadow.values():
+            if root_proba is not None:
+                c.compare(c.proba(x, v), root_proba, y, decay)
             c.learn(x, v, y)
+        if root is not None:
+            root.learn(x, v, y)
 
         self._odac.learn_one(y)
         if self._odac.structure_changed:
@@ -300,13 +337,15 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         first = not self._labels
         for label in new:
             self._labels[label] = None
+        if self._root is not None:
+            self._root.labels = tuple(self._labels)
         groups = [tuple(new)] if first else [(label,) for label in new]
         for labels in groups:
             c = self._new_cluster(labels)
+            if first and self.fallback:
+                self._root = c
             self._clusters[c.key] = c
             self._target.append(c.key)
-            for label in labels:
-                self._owner[label] = c.key
 
     # -- restructuring --------------------------------------------------------------------
 
@@ -332,9 +371,10 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._last_restructure = self._n
         self._n_restructurings += 1
         self._target = [frozenset(s) for s in partition]
+        everything = frozenset(self._labels)
         for labels in partition:
             key = frozenset(labels)
-            if key not in self._clusters:
+            if key not in self._clusters and not (self._root is not None and key == everything):
                 self._shadow[key] = self._new_cluster(labels)
         if self.handover <= 0:
             self._complete_handover()
@@ -345,7 +385,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         target = set(self._target)
         kept = {key: c for key, c in self._clusters.items() if key in target}
         kept.update(self._shadow)
+        if self._root is not None:
+            kept.setdefault(frozenset(self._labels), self._root)
         self._clusters = {key: kept[key] for key in self._target}
-        self._owner = {label: key for key in self._target for label in key}
         self._shadow = {}
         self._handover_left = 0

@@ -164,3 +164,34 @@ def test_predictions_cover_every_label_and_summary_is_readable():
     text = model.summary()
     assert "Clusters" in text and "Class1" in text
     assert sum(len(r["labels"]) for r in model.cluster_summary()) == 14
+
+
+def test_cluster_selection_prefers_the_better_learner_and_ties_go_to_root():
+    from streamml.ihomer import Cluster
+
+    c = Cluster(("a", "b"), MajorityLabelset(), drift_delta=0.002, encoded=False, born=0)
+    right, wrong = {"a": 0.9, "b": 0.1}, {"a": 0.1, "b": 0.1}
+    y = {"a": True, "b": False}
+    c.compare(right, right, y, decay=0.99)
+    assert c.use_root  # a tie
+    for _ in range(5):
+        c.compare(right, wrong, y, decay=0.99)
+    assert not c.use_root
+    for _ in range(50):
+        c.compare(wrong, right, y, decay=0.99)
+    assert c.use_root
+
+
+def test_answers_come_from_the_selected_learner():
+    groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"]]
+    model = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=50)
+    assert first_match(model, grouped_stream(groups, 3000, 1), as_set(groups))
+    x, _ = next(grouped_stream(groups, 1, 99))
+    _, _, per_cluster = model._probas(x)
+    answers = model.predict_proba_one(x)
+    for key, c in model._clusters.items():
+        source = per_cluster[None] if c.use_root else per_cluster[key]
+        assert all(answers[label][True] == source[label] for label in key)
+    without = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=50, fallback=False)
+    first_match(without, grouped_stream(groups, 3000, 1), as_set(groups))
+    assert without._root is None and model._root is not None
