@@ -257,6 +257,39 @@ def _losses(runs: list[Run], ours: list[str], rivals: list[str], datasets: list[
     return "\n".join(out)
 
 
+#: (measured here, published) pairs of the same kind of learner
+SAME_LEARNER = (
+    ("mlhat", "MLHAT (published)"),
+    ("MOA MLHT", "MLHT (published)"),
+    ("MOA ISOUPTree", "iSOUPT (published)"),
+    ("MOA BR+HT", "HT (published)"),
+    ("river BR+HT", "HT (published)"),
+)
+
+
+def _same_learner_table(runs: list[Run], datasets: list[str], metric: str) -> str:
+    grid = _grid(runs)
+    pairs = [
+        (a, b)
+        for a, b in SAME_LEARNER
+        if any(r.model == a for r in runs) and any(r.model == b for r in runs)
+    ]
+    if not pairs:
+        return ""
+    header = ["data set"] + [f"{a} / {_short(b)}" for a, b in pairs]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for dataset in datasets:
+        cells = [dataset]
+        for a, b in pairs:
+            run = grid.get((dataset, a))
+            cells.append(
+                f"{_fmt(_value(run, metric))}{_mark(run, metric)} / "
+                f"{_fmt(_value(grid.get((dataset, b)), metric))}"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _plots(
     runs: list[Run], models: list[str], every: list[str], datasets: list[str], out: pathlib.Path
 ) -> list:
@@ -433,6 +466,18 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
         "",
     ]
 
+    same = _same_learner_table(runs, datasets, "micro_f1")
+    if same:
+        parts += [
+            "## Same learner, measured here vs published (micro F1)",
+            "",
+            "The published rows come from other code (the MLHAT paper's Python framework) on "
+            "other hardware; `HT (pub.)` is the paper's binary relevance of Hoeffding trees. "
+            "Differences show how far a reproduction can drift from a published number.",
+            "",
+            same,
+            "",
+        ]
     parts += [
         "## Speed",
         "",
