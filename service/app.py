@@ -1,0 +1,360 @@
+"""The HTTP API: routes, validation errors, bearer token, body limit; `create_app` and `run`."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import typing
+
+from fastapi import Body, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from . import schemas
+from .config import ServiceConfig
+from .metrics import RequestMetrics, ServiceMetrics
+from .runtime import LearnItem, Runtime, ServiceError
+
+__all__ = ["create_app", "run"]
+
+DESCRIPTION = """
+Online multi-label predictions with delayed labels and durable learning.
+
+* `POST /v1/predict` answers at once and keeps the features under an id;
+* `POST /v1/learn` brings the labels later (with that id), or a whole instance (with
+  `features`); it answers once the event is durable in the log, and the model has learned it;
+* `GET /v1/model` shows the model, its label clusters and its recent drift events;
+* `GET /metrics` exports Prometheus metrics (drift, clusters, online quality, latency).
+
+When the service has a token (`STREAMML_TOKEN`), the learn endpoints need the header
+`Authorization: Bearer <token>` (and the predict endpoints too with
+`STREAMML_PROTECT_PREDICT=1`).
+"""
+
+_ERRORS: dict[int | str, dict[str, typing.Any]] = {
+    400: {"model": schemas.ErrorOut, "description": "Malformed JSON or empty body."},
+    401: {"model": schemas.ErrorOut, "description": "Missing or wrong bearer token."},
+    413: {"model": schemas.ErrorOut, "description": "Body or batch too large."},
+    415: {"model": schemas.ErrorOut, "description": "Body is not JSON."},
+    422: {"model": schemas.ErrorOut, "description": "Invalid fields, or over a limit."},
+    503: {"model": schemas.ErrorOut, "description": "Not ready (loading) or shutting down."},
+}
+_PREDICT_ERRORS = {**_ERRORS, 409: {"model": schemas.ErrorOut, "description": "Id conflict."}}
+_LEARN_ERRORS = {
+    **_PREDICT_ERRORS,
+    404: {"model": schemas.ErrorOut, "description": "No prediction waiting under this id."},
+}
+_WRITE_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _json(
+    content, status: int = 200, headers: dict[str, str] | None = None, ascii: bool = False
+) -> Response:
+    body = json.dumps(content, ensure_ascii=ascii, allow_nan=False, separators=(",", ":"))
+    return Response(body.encode(), status, headers, media_type="application/json")
+
+
+def _error(status: int, detail, headers: dict[str, str] | None = None) -> Response:
+    # ASCII: an error may quote invalid input (e.g. a lone surrogate), which UTF-8 cannot encode
+    return _json({"detail": detail}, status, headers, ascii=True)
+
+
+class RequestGuard:
+    """ASGI middleware: JSON content type and body size limit on the write methods.
+
+    The body is read up to `max_bytes` (a larger `Content-Length` is refused unread) and handed
+    on to the app; over the limit the answer is 413 and the app never sees the request.
+    """
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, send, status: int, detail: str) -> None:
+        response = _error(status, detail, {"Connection": "close"})
+        await send(
+            {"type": "http.response.start", "status": status, "headers": response.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        if ctype and ctype != "application/json" and not ctype.endswith("+json"):
+            await self._refuse(send, 415, "send the body as JSON (Content-Type: application/json)")
+            return
+        too_large = f"request body too large: the limit is {self.max_bytes} bytes"
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                await self._refuse(send, 400, "invalid Content-Length header")
+                return
+            if declared > self.max_bytes:
+                await self._refuse(send, 413, too_large)
+                return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._refuse(send, 413, too_large)
+                return
+        replay = [{"type": "http.request", "body": bytes(body), "more_body": False}]
+
+        async def receive_again():
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, receive_again, send)
+
+
+def _annotate(**annotations):
+    """Set annotations that depend on the app's settings (they cannot be module-level names)."""
+
+    def set_annotations(function):
+        function.__annotations__.update(annotations)
+        return function
+
+    return set_annotations
+
+
+def _loc(loc) -> list:
+    return [part if isinstance(part, str | int) else str(part) for part in loc]
+
+
+def create_app(config: ServiceConfig | None = None) -> FastAPI:
+    """The service's ASGI app, with its own model runtime and metrics registry.
+
+    The model is loaded (snapshot, then replay of the log) in the background when the app
+    starts (ASGI lifespan); `/readyz` answers 200 once it is done.
+
+    Parameters
+    ----------
+    config
+        The settings; by default from the `STREAMML_*` environment variables.
+
+    """
+    config = config or ServiceConfig.from_env()
+    registry = CollectorRegistry(auto_describe=True)
+    metrics = ServiceMetrics(registry)
+    runtime = Runtime(config, observer=metrics)
+    metrics.watch(runtime)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    import streamml
+
+    app = FastAPI(
+        title="streamml prediction service",
+        version=streamml.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.runtime = runtime
+    app.state.metrics = metrics
+    app.state.registry = registry
+
+    bearer = HTTPBearer(auto_error=False, description="The service's token (STREAMML_TOKEN).")
+
+    async def check_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)):
+        given = credentials.credentials if credentials is not None else ""
+        if not hmac.compare_digest(given.encode(), config.token.encode()):
+            raise ServiceError(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+
+    # Only the protected routes declare (and check) the bearer token.
+    write = [Depends(check_token)] if config.token else []
+    read = [Depends(check_token)] if config.token and config.protect_predict else []
+    batch_body = Body(min_length=1, max_length=config.max_batch)  # in the schema too
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, error: ServiceError):
+        return _error(error.status, error.message, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError):
+        errors = error.errors()
+        for e in errors:
+            if e.get("type") == "json_invalid":
+                reason = (e.get("ctx") or {}).get("error", "")
+                return _error(400, f"malformed JSON: {reason}".rstrip(": "))
+            if e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",):
+                return _error(400, "empty request body: send a JSON document")
+        detail = [
+            {"loc": _loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e["type"])}
+            for e in errors
+        ]
+        return _error(422, detail)
+
+    @app.post(
+        "/v1/predict",
+        response_model=schemas.PredictOut,
+        responses=_PREDICT_ERRORS,
+        dependencies=read,
+        tags=["predictions"],
+        summary="Predict one instance",
+    )
+    async def predict(body: schemas.PredictIn):
+        """Predict the labels of an instance now; its features wait under `id` for its labels."""
+        [out] = await runtime.predict([(body.features, body.id)])
+        return _json(out)
+
+    @app.post(
+        "/v1/predict/batch",
+        response_model=list[schemas.PredictOut],
+        responses=_PREDICT_ERRORS,
+        dependencies=read,
+        tags=["predictions"],
+        summary="Predict several instances",
+    )
+    @_annotate(body=typing.Annotated[list[schemas.PredictIn], batch_body])
+    async def predict_batch(body):
+        """A list of instances in, the list of their predictions out (same order)."""
+        return _json(await runtime.predict([(item.features, item.id) for item in body]))
+
+    @app.post(
+        "/v1/learn",
+        status_code=202,
+        response_model=schemas.LearnOut,
+        responses={**_LEARN_ERRORS, 200: {"model": schemas.LearnOut, "description": "Duplicate."}},
+        dependencies=write,
+        tags=["learning"],
+        summary="Learn one instance",
+    )
+    async def learn(body: schemas.LearnIn):
+        """Labels for an earlier prediction (`id`), or an instance to learn (`features`).
+
+        Answers 202 once the event is durable and learned, 200 for a duplicate (this id was
+        already learned with these labels).
+        """
+        [out] = await runtime.learn([LearnItem(body.labels, body.id, body.features)])
+        return _json(out, 200 if out["duplicate"] else 202)
+
+    @app.post(
+        "/v1/learn/batch",
+        status_code=202,
+        response_model=list[schemas.LearnOut],
+        responses={**_LEARN_ERRORS, 200: {"description": "Only duplicates."}},
+        dependencies=write,
+        tags=["learning"],
+        summary="Learn several instances",
+    )
+    @_annotate(body=typing.Annotated[list[schemas.LearnIn], batch_body])
+    async def learn_batch(body):
+        """A list of learn items in (all accepted or none), their acknowledgements out."""
+        outs = await runtime.learn([LearnItem(i.labels, i.id, i.features) for i in body])
+        return _json(outs, 202 if any(not o["duplicate"] for o in outs) else 200)
+
+    @app.get(
+        "/v1/model",
+        response_model=schemas.ModelOut,
+        responses={401: _ERRORS[401], 503: _ERRORS[503]},
+        dependencies=read,
+        tags=["model"],
+        summary="The model's state",
+    )
+    async def model():
+        """Model kind, instances learned, label clusters and recent drift events."""
+        return _json(runtime.describe())
+
+    @app.get("/healthz", response_model=schemas.StatusOut, tags=["operations"])
+    async def healthz():
+        """200 while the process is alive."""
+        return _json({"status": "ok", "reason": None})
+
+    @app.get(
+        "/readyz",
+        response_model=schemas.StatusOut,
+        responses={503: {"model": schemas.StatusOut, "description": "Not ready."}},
+        tags=["operations"],
+    )
+    async def readyz():
+        """200 when the model is loaded and the store writable, else 503 with the reason."""
+        ok, reason = runtime.readiness()
+        return _json(
+            {"status": "ready" if ok else "not ready", "reason": reason}, 200 if ok else 503
+        )
+
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+        tags=["operations"],
+    )
+    async def prometheus_metrics():
+        """The Prometheus metrics (text exposition format)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(RequestGuard, max_bytes=config.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    return app
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: str = "streamml-data",
+    model: str | None = None,
+    seed: int = 42,
+    *,
+    log_level: str = "info",
+    **options,
+) -> None:
+    """Serve until interrupted (SIGINT/SIGTERM shut down cleanly with a final snapshot).
+
+    Parameters
+    ----------
+    host
+        Address to bind.
+    port
+        Port to bind.
+    data_dir
+        Data directory (log and snapshots).
+    model
+        Model name for a new data directory (default: `ihomer` if available, else `majority`).
+    seed
+        Seed of a new model.
+    log_level
+        uvicorn's log level.
+    options
+        Any other `ServiceConfig` field; unset ones come from `STREAMML_*` variables.
+
+    """
+    import uvicorn
+
+    config = ServiceConfig.from_env(data_dir=data_dir, model=model, seed=seed, **options)
+    streamml_log = logging.getLogger("streamml")
+    if not streamml_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        streamml_log.addHandler(handler)
+        streamml_log.setLevel(log_level.upper())
+    app = create_app(config)
+    app.state.runtime.open()  # a locked data directory or unknown model fails here, clearly
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )

@@ -1,0 +1,696 @@
+"""The single owner of the model: durable learning, predictions, delayed-label scoring, recovery.
+
+Everything runs on the thread of one asyncio event loop. A request stages its writes in the
+store's open transaction and waits; a committer task commits everything staged so far in one
+transaction (group commit), then has the model learn the committed events in log order, then
+answers the waiting requests. So an acknowledged event is always durable, the model learns
+events exactly in log order, and a request sent after an acknowledgement sees its event.
+
+On start the newest readable snapshot is loaded and the log after it is replayed through the
+same code path as live learning, so the recovered state equals the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import fcntl
+import json
+import logging
+import math
+import os
+import pickle
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+
+from .config import ServiceConfig, default_model
+from .quality import OnlineQuality
+from .slots import ClusterSlots
+from .snapshots import SnapshotDir, SnapshotError
+from .store import Event, Pending, Store
+
+__all__ = ["LearnItem", "Observer", "Runtime", "ServiceError"]
+
+log = logging.getLogger("streamml.service")
+
+LEVELS = ("structure", "cluster")
+_MIN_FREE_BYTES = 16 * 2**20
+_YIELD_EVERY = 0.005  # seconds of learning between two chances for other requests to run
+
+
+class ServiceError(Exception):
+    """An error for the client: an HTTP status and a message."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+@dataclasses.dataclass
+class LearnItem:
+    """One learn request: labels for an earlier prediction (`id`) or an instance (`features`)."""
+
+    labels: list[str]
+    id: str | None = None
+    features: dict | None = None
+
+
+class Observer:
+    """Hooks the runtime calls (the metrics implement them); every one does nothing here."""
+
+    def on_commit(self, seconds: float, n_events: int) -> None: ...
+
+    def on_snapshot(self, seconds: float, ok: bool) -> None: ...
+
+    def on_expired(self, n: int) -> None: ...
+
+    def on_predictions(self, n: int) -> None: ...
+
+    def on_learn_failure(self) -> None: ...
+
+
+class _Batch:
+    __slots__ = ("future", "events")
+
+    def __init__(self, future: asyncio.Future):
+        self.future = future
+        self.events: list[Event] = []
+
+
+class Runtime:
+    """Owns the model of one data directory.
+
+    Parameters
+    ----------
+    config
+        The service settings.
+    observer
+        Receives the runtime's events (commits, snapshots, ...) for the metrics.
+
+    """
+
+    def __init__(self, config: ServiceConfig, observer: Observer | None = None):
+        self.config = config
+        self.observer = observer or Observer()
+        self.lock = threading.RLock()  # taken around every use of the model
+        self.state = "starting"
+        self.reason: str | None = "starting"
+        self.model = None
+        self.model_name: str | None = None
+        self.seed = config.seed
+        self.initial_labels: tuple[str, ...] = ()
+        self.slots = ClusterSlots(config.cluster_slots)
+        self._reset()
+        self.store: Store | None = None
+        self.snapshots: SnapshotDir | None = None
+        self._lock_fd: int | None = None
+        self._batch: _Batch | None = None
+        self._wake: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._snapshot_task: asyncio.Task | None = None
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _reset(self) -> None:
+        """Forget everything learned (before loading it again from the data directory)."""
+        self.label_space: list[str] = list(self.initial_labels)
+        self._label_set: set[str] = set(self.label_space)
+        self._known_labels: set[str] = set(self.label_space)  # plus labels of staged events
+        self.quality = OnlineQuality(self.config.quality_window)
+        self.n_learned = 0
+        self.n_learn_failures = 0
+        self.last_event_id = 0
+        self.next_event_id = 1
+        self.pending_count = 0
+        self.snapshot_event_id: int | None = None
+        self.snapshot_time: float | None = None
+        self._snapshot_clock = time.monotonic()  # when the last snapshot (or the start) was
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Lock the data directory and open the store (synchronous part of `start`)."""
+        data_dir = self.config.data_dir
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OSError(f"data directory {data_dir} is in use by another process") from None
+        self._lock_fd = fd
+        try:
+            self.store = Store(data_dir / "streamml.db", fsync=self.config.fsync)
+            self.snapshots = SnapshotDir(data_dir)
+            self._choose_model()
+        except BaseException:
+            self._release()
+            raise
+
+    def _choose_model(self) -> None:
+        stored = self.store.get_meta("model")
+        requested = self.config.model
+        if stored is None:
+            name = requested or ("custom" if self.config.model_factory else default_model())
+            seed = self.config.seed
+            self._check_name(name)
+            labels = list(self.config.labels or ())
+            self.store.set_meta("model", name)
+            self.store.set_meta("seed", str(seed))
+            self.store.set_meta("labels", json.dumps(labels))
+            self.store.commit()
+        else:
+            name, seed = stored, int(self.store.get_meta("seed") or self.config.seed)
+            labels = json.loads(self.store.get_meta("labels") or "[]")
+            if self.config.labels is not None and list(self.config.labels) != labels:
+                log.warning("data directory %s keeps its labels %s", self.config.data_dir, labels)
+            if requested is not None and requested != stored:
+                log.warning(
+                    "data directory %s holds a %r model; ignoring the requested %r",
+                    self.config.data_dir,
+                    stored,
+                    requested,
+                )
+            self._check_name(name)
+        self.model_name, self.seed, self.initial_labels = name, seed, tuple(labels)
+
+    def _check_name(self, name: str) -> None:
+        if self.config.model_factory is None:
+            from streamml import models
+
+            if name not in models.names():
+                raise ValueError(f"unknown model {name!r}; choose one of: {models.names()}")
+
+    def _new_model(self):
+        if self.config.model_factory is not None:
+            return self.config.model_factory()
+        from streamml import models
+
+        return models.make(self.model_name, seed=self.seed)
+
+    async def start(self) -> None:
+        """Open the store, then load the model and replay the log in the background."""
+        if self.store is None:
+            self.open()
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._closing, self._batch, self._snapshot_task = False, None, None
+        self.state, self.reason = "loading", "loading the model"
+        self._tasks = [asyncio.create_task(self._run(), name="streamml-runtime")]
+
+    async def _run(self) -> None:
+        try:
+            await self._load()
+        except Exception as error:  # the service stays alive and says why it is not ready
+            log.exception("cannot load the model")
+            self.state, self.reason = "failed", f"cannot load the model: {error}"
+            return
+        self.state, self.reason = "ready", None
+        log.info(
+            "model %r ready: %d instances learned, last event %d",
+            self.model_name,
+            self.n_learned,
+            self.last_event_id,
+        )
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="streamml-housekeeping"))
+        await self._committer()
+
+    async def stop(self) -> None:
+        """Commit and learn what is staged, take a final snapshot, close the store."""
+        self._closing = True
+        if self._wake is not None:
+            self._wake.set()
+        for task in self._tasks[1:]:
+            task.cancel()
+        if self._tasks:
+            runner = self._tasks[0]
+            if self.state == "ready":
+                await asyncio.wait([runner], timeout=60)
+            if not runner.done():
+                runner.cancel()
+        if self._snapshot_task is not None:
+            await asyncio.wait([self._snapshot_task])
+        if self.state == "ready" and self.last_event_id != (self.snapshot_event_id or 0):
+            await self._snapshot()
+        self.state, self.reason = "closed", "shut down"
+        self._release()
+
+    def _release(self) -> None:
+        if self.store is not None:
+            try:
+                self.store.close()
+            except sqlite3.Error:
+                log.exception("closing the store")
+            self.store = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def _accept(self, state: dict) -> None:
+        if state.get("model_name") != self.model_name:
+            raise SnapshotError(f"snapshot of a {state.get('model_name')!r} model")
+
+    async def _load(self) -> None:
+        self._reset()
+        state, problems = self.snapshots.load_newest(accept=self._accept)
+        for problem in problems:
+            log.warning("skipping snapshot: %s", problem)
+        if state is None:
+            self.model, base = self._new_model(), 0
+        else:
+            self._restore(state)
+            base = state["last_event_id"]
+            self.snapshot_event_id, self.snapshot_time = base, state.get("created")
+        compacted = int(self.store.get_meta("compacted_through") or 0)
+        if compacted > base:
+            raise RuntimeError(
+                f"the log is compacted through event {compacted} but the newest readable "
+                f"snapshot holds events up to {base} only"
+            )
+        total = self.store.count_events_after(base)
+        deadline = time.perf_counter() + _YIELD_EVERY
+        for k, event in enumerate(self.store.events_after(base)):
+            if event.id != self.last_event_id + 1 and self.last_event_id:
+                raise RuntimeError(f"the log jumps from event {self.last_event_id} to {event.id}")
+            self._apply(event)
+            if time.perf_counter() > deadline:
+                self.reason = f"replaying the log ({k + 1}/{total} events)"
+                await asyncio.sleep(0)
+                deadline = time.perf_counter() + _YIELD_EVERY
+        if total:
+            log.info("replayed %d logged events after snapshot event %d", total, base)
+        self.last_event_id = max(self.last_event_id, base)
+        self.next_event_id = max(self.store.max_event_id(), self.last_event_id, compacted) + 1
+        self._known_labels = set(self.label_space)
+        self.pending_count = self.store.count_pending(time.time())
+
+    def _state(self) -> dict:
+        return {
+            "format": 1,
+            "model_name": self.model_name,
+            "seed": self.seed,
+            "last_event_id": self.last_event_id,
+            "n_learned": self.n_learned,
+            "n_learn_failures": self.n_learn_failures,
+            "label_space": list(self.label_space),
+            "quality": self.quality,
+            "model": self.model,
+            "created": time.time(),
+        }
+
+    def _restore(self, state: dict) -> None:
+        self.model = state["model"]
+        self.last_event_id = state["last_event_id"]
+        self.n_learned = state["n_learned"]
+        self.n_learn_failures = state.get("n_learn_failures", 0)
+        self.label_space = list(state["label_space"])
+        self._label_set = set(self.label_space)
+        self.quality = state["quality"]
+        self.quality.window = self.config.quality_window  # the setting may have changed
+
+    # -- learning ---------------------------------------------------------------------------
+
+    def _apply(self, event: Event) -> None:
+        """Learn one committed event (live or replayed: the same code)."""
+        on = dict.fromkeys(event.labels)
+        for label in on:
+            if label not in self._label_set:
+                self._label_set.add(label)
+                self.label_space.append(label)
+        y = {label: label in on for label in self.label_space}
+        if event.predicted is not None:
+            self.quality.score(set(event.predicted), set(on), len(self.label_space))
+        self.quality.observe(len(on))
+        try:
+            with self.lock:
+                self.model.learn_one(event.features, y)
+        except Exception:
+            # Deterministic: the replay fails on the same event, and skips it the same way.
+            log.exception("the model failed to learn event %d", event.id)
+            self.n_learn_failures += 1
+            self.observer.on_learn_failure()
+        else:
+            self.n_learned += 1
+        self.last_event_id = event.id
+
+    async def _committer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._batch = self._batch, None
+            if batch is not None:
+                await self._commit(batch)
+            if self._closing and self._batch is None:
+                return
+
+    async def _commit(self, batch: _Batch) -> None:
+        started = time.perf_counter()
+        try:
+            self.store.commit()
+        except sqlite3.Error as error:
+            log.exception("commit failed")
+            self.store.rollback()
+            self._resync()
+            batch.future.set_exception(ServiceError(503, f"the store could not commit: {error}"))
+            batch.future.exception()  # retrieved: the waiting requests re-raise it
+            return
+        self.observer.on_commit(time.perf_counter() - started, len(batch.events))
+        deadline = time.perf_counter() + _YIELD_EVERY
+        for event in batch.events:
+            self._apply(event)
+            if time.perf_counter() > deadline:
+                await asyncio.sleep(0)
+                deadline = time.perf_counter() + _YIELD_EVERY
+        batch.future.set_result(None)
+        self._maybe_snapshot()
+
+    def _resync(self) -> None:
+        compacted = int(self.store.get_meta("compacted_through") or 0)
+        self.next_event_id = max(self.store.max_event_id(), self.last_event_id, compacted) + 1
+        self.pending_count = self.store.count_pending(time.time())
+        self._known_labels = set(self.label_space)
+
+    def _staged(self) -> _Batch:
+        if self._batch is None:
+            self._batch = _Batch(self._loop.create_future())
+        return self._batch
+
+    async def _durable(self) -> None:
+        """Wait until everything staged so far is committed (and learned)."""
+        if not self.store.in_transaction:
+            return
+        batch = self._staged()
+        self._wake.set()
+        await asyncio.shield(batch.future)
+
+    # -- snapshots and housekeeping -----------------------------------------------------------
+
+    def _maybe_snapshot(self) -> None:
+        if self._snapshot_task is not None or self._closing:
+            return
+        behind = self.last_event_id - (self.snapshot_event_id or 0)
+        if behind <= 0:
+            return
+        age = time.monotonic() - self._snapshot_clock
+        if behind >= self.config.snapshot_every or age >= self.config.snapshot_interval:
+            self._snapshot_task = asyncio.create_task(self._snapshot_then_clear())
+
+    async def _snapshot_then_clear(self) -> None:
+        try:
+            await self._snapshot()
+        finally:
+            self._snapshot_task = None
+
+    async def _snapshot(self) -> None:
+        started = time.perf_counter()
+        try:
+            with self.lock:
+                state = self._state()
+                payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+            last = state["last_event_id"]
+            await asyncio.to_thread(self.snapshots.write, last, payload)
+            kept = await asyncio.to_thread(self.snapshots.prune, self.config.keep_snapshots)
+        except Exception:
+            log.exception("snapshot failed")
+            self.observer.on_snapshot(time.perf_counter() - started, False)
+            return
+        self.snapshot_event_id, self.snapshot_time = last, state["created"]
+        self._snapshot_clock = time.monotonic()
+        self.observer.on_snapshot(time.perf_counter() - started, True)
+        if kept and self.store is not None and not self._closing:
+            self.store.compact(min(kept))
+            self._staged()
+            self._wake.set()
+
+    async def _housekeeping(self) -> None:
+        period = min(1.0, self.config.pending_ttl / 4)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                now = time.time()
+                if self.store.has_expired(now):
+                    n = self.store.expire(now)
+                    self.pending_count = max(self.pending_count - n, 0)
+                    self.observer.on_expired(n)
+                    self._staged()
+                    self._wake.set()
+                self._maybe_snapshot()
+            except sqlite3.Error:
+                log.exception("housekeeping failed")
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _check_ready(self) -> None:
+        if self._closing:
+            raise ServiceError(503, "the service is shutting down", {"Retry-After": "5"})
+        if self.state != "ready":
+            raise ServiceError(503, f"not ready: {self.reason}", {"Retry-After": "1"})
+
+    def _check_features(self, features: dict) -> None:
+        if len(features) > self.config.max_features:
+            raise ServiceError(
+                422,
+                f"too many features: {len(features)} > max_features={self.config.max_features}",
+            )
+
+    def _check_batch(self, n: int) -> None:
+        if n > self.config.max_batch:
+            raise ServiceError(413, f"too many items: {n} > max_batch={self.config.max_batch}")
+
+    def _predict_one(self, features: dict) -> tuple[list[str], dict[str, float]]:
+        try:
+            with self.lock:
+                proba = self.model.predict_proba_one(features)
+                decided = self.model.predict_one(features)
+        except Exception as error:
+            raise ServiceError(422, f"the model cannot use these features: {error}") from error
+        probabilities = {}
+        for label, p in proba.items():
+            q = p.get(True, 0.0) if isinstance(p, dict) else p
+            q = float(q) if q is not None else 0.0
+            probabilities[str(label)] = q if math.isfinite(q) else 0.0
+        return [str(label) for label, on in decided.items() if on], probabilities
+
+    async def predict(self, items: list[tuple[dict, str | None]]) -> list[dict]:
+        """Predict instances and keep their features for the labels to come.
+
+        `items` are (features, id or None). An id already waiting with the same features gets
+        its stored prediction back (a retry); with other features, or an id already learned,
+        it is a conflict (409). Nothing is stored unless every item is accepted.
+        """
+        self._check_ready()
+        self._check_batch(len(items))
+        for features, _ in items:
+            self._check_features(features)
+        now = time.time()
+        expires = now + self.config.pending_ttl
+        outcomes, new, seen = [], [], {}
+        for features, id_ in items:
+            if id_ is not None:
+                prior = seen.get(id_) or self.store.get_pending(id_, now)
+                if prior is not None:
+                    if prior.features != features:
+                        raise ServiceError(
+                            409, f"id {id_!r} is already waiting for labels, with other features"
+                        )
+                    outcomes.append(prior)
+                    continue
+                if self.store.learned(id_, now) is not None:
+                    raise ServiceError(409, f"id {id_!r} was already learned")
+            else:
+                id_ = uuid.uuid4().hex
+            labels, probabilities = self._predict_one(features)
+            pending = Pending(id_, features, labels, probabilities, expires)
+            seen[id_] = pending
+            outcomes.append(pending)
+            new.append(pending)
+        for pending in new:
+            self.store.put_pending(pending)
+        self.pending_count += len(new)
+        self.observer.on_predictions(len(items))
+        await self._durable()
+        return [
+            {"id": p.id, "labels": p.labels, "probabilities": p.probabilities} for p in outcomes
+        ]
+
+    async def learn(self, items: list[LearnItem]) -> list[dict]:
+        """Log learn events durably, then learn them; all items are accepted or none.
+
+        An id seen before with the same labels is a duplicate (acknowledged again, nothing
+        written); with other labels a conflict (409). Labels for an id with no waiting
+        prediction are an error (404).
+        """
+        self._check_ready()
+        self._check_batch(len(items))
+        for item in items:
+            if item.features is not None:
+                self._check_features(item.features)
+        now = time.time()
+        expires = now + self.config.pending_ttl
+        outcomes, events, consumed, learned_here = [], [], set(), {}
+        new_labels: dict[str, None] = {}
+        for item in items:
+            labels = list(dict.fromkeys(item.labels))
+            key, predicted, features = item.id, None, item.features
+            if key is not None:
+                prior = learned_here.get(key) or self.store.learned(key, now)
+                if prior is not None:
+                    event_id, prior_labels = prior
+                    if set(prior_labels) != set(labels):
+                        raise ServiceError(
+                            409,
+                            f"id {key!r} was already learned (event {event_id}) with other labels",
+                        )
+                    outcomes.append(
+                        {"id": key, "event_id": event_id, "duplicate": True, "scored": False}
+                    )
+                    continue
+                pending = None if key in consumed else self.store.get_pending(key, now)
+                if pending is not None:
+                    consumed.add(key)
+                    predicted = pending.labels
+                    if features is None:
+                        features = pending.features
+                elif features is None:
+                    raise ServiceError(
+                        404,
+                        f"unknown id {key!r}: no prediction is waiting for labels under it "
+                        "(never made, expired, or already learned)",
+                    )
+            event = Event(self.next_event_id + len(events), key, features, labels, predicted)
+            events.append(event)
+            if key is not None:
+                learned_here[key] = (event.id, labels)
+            for label in labels:
+                if label not in self._known_labels:
+                    new_labels[label] = None
+            outcomes.append(
+                {
+                    "id": key,
+                    "event_id": event.id,
+                    "duplicate": False,
+                    "scored": predicted is not None,
+                }
+            )
+        if len(self._known_labels) + len(new_labels) > self.config.max_labels:
+            raise ServiceError(
+                422,
+                f"too many labels: the label space would grow to "
+                f"{len(self._known_labels) + len(new_labels)} > max_labels="
+                f"{self.config.max_labels}",
+            )
+        for event in events:
+            self.store.append(event, expires)
+        for key in consumed:
+            self.store.delete_pending(key)
+        if events:
+            self.next_event_id += len(events)
+            self.pending_count -= len(consumed)
+            self._known_labels.update(new_labels)
+            self._staged().events.extend(events)
+        await self._durable()
+        return outcomes
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def readiness(self) -> tuple[bool, str | None]:
+        """Whether the model is loaded and the store writable, and if not, why."""
+        if self._closing:
+            return False, "shutting down"
+        if self.state != "ready":
+            return False, self.reason
+        try:
+            self.store.check_writable()
+            free = shutil.disk_usage(self.config.data_dir).free
+        except (sqlite3.Error, OSError) as error:
+            return False, f"store not writable: {error}"
+        if free < _MIN_FREE_BYTES:
+            return False, f"store not writable: only {free} bytes free"
+        return True, None
+
+    def clusters(self) -> list[dict] | None:
+        """The model's clusters as {labels, error, n, slot}, or None if it has no partition."""
+        with self.lock:
+            summary = getattr(self.model, "cluster_summary", None)
+            if callable(summary):
+                clusters = [
+                    {
+                        "labels": [str(label) for label in c["labels"]],
+                        "error": _finite(c.get("error")),
+                        "n": c.get("n"),
+                    }
+                    for c in summary()
+                ]
+            else:
+                partition = getattr(self.model, "partition", None)
+                if partition is None:
+                    return None
+                clusters = [
+                    {"labels": sorted(str(label) for label in c), "error": None, "n": None}
+                    for c in partition
+                ]
+            slots = self.slots.assign([frozenset(c["labels"]) for c in clusters])
+        for c, slot in zip(clusters, slots):
+            c["slot"] = slot
+        return clusters
+
+    def drift_events(self) -> list:
+        with self.lock:
+            return list(getattr(self.model, "drift_events", None) or [])
+
+    def drift_counts(self, events: list | None = None) -> dict[str, int]:
+        counts = dict.fromkeys(LEVELS, 0)
+        for event in self.drift_events() if events is None else events:
+            level = getattr(event, "level", None)
+            if level in counts:
+                counts[level] += 1
+        return counts
+
+    def n_restructurings(self) -> int | None:
+        with self.lock:
+            value = getattr(self.model, "n_restructurings", None)
+        return int(value) if value is not None else None
+
+    def describe(self) -> dict:
+        """The body of `GET /v1/model`."""
+        self._check_ready()
+        events = self.drift_events()
+        recent = events[-self.config.recent_events :] if self.config.recent_events else []
+        return {
+            "model": self.model_name,
+            "n_learned": self.n_learned,
+            "n_learn_failures": self.n_learn_failures,
+            "last_event_id": self.last_event_id,
+            "labels": list(self.label_space),
+            "partition": self.clusters(),
+            "n_restructurings": self.n_restructurings(),
+            "drift_event_counts": self.drift_counts(events),
+            "drift_events": [_event_dict(e) for e in recent],
+            "pending_predictions": self.pending_count,
+            "quality": self.quality.to_dict(),
+            "snapshot_event_id": self.snapshot_event_id,
+        }
+
+
+def _finite(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _event_dict(event) -> dict:
+    data = event.to_dict() if hasattr(event, "to_dict") else dict(vars(event))
+    return {
+        "index": int(data.get("index", -1)),
+        "level": str(data.get("level", "")),
+        "labels": [str(label) for label in data.get("labels", ())],
+        "detector": str(data.get("detector", "")),
+    }

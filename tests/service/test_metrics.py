@@ -1,0 +1,137 @@
+"""Prometheus metrics: names, bounded labels, and values that match the model's state."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.metrics import ENDPOINTS
+
+from .helpers import drifting_stream, toy_factory
+
+
+def scrape(client) -> dict:
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    return {family.name: family for family in text_string_to_metric_families(r.text)}
+
+
+def value(families, name, **labels):
+    for sample in families[name].samples:
+        if sample.labels == labels and sample.name in (name, name + "_total"):
+            return sample.value
+    raise KeyError((name, labels))
+
+
+def drive(client, n=400, seed=1):
+    stream = list(drifting_stream(n, seed=seed))
+    for k, (x, on) in enumerate(stream):
+        if k % 4 == 0:
+            client.post("/v1/learn", json={"features": x, "labels": on})
+        else:
+            out = client.post("/v1/predict", json={"features": x}).json()
+            if k % 4 != 3:
+                client.post("/v1/learn", json={"id": out["id"], "labels": on})
+
+
+def test_names_types_and_buckets_follow_prometheus_conventions(start_service):
+    client = start_service(model="toy", model_factory=toy_factory)
+    drive(client, 120)
+    families = scrape(client)
+    assert families and all(name.startswith("streamml_") for name in families)
+    for name, family in families.items():
+        if family.type == "counter":
+            assert all(s.name.endswith(("_total", "_created")) for s in family.samples), name
+        if family.type == "histogram" and "duration" in name:
+            assert name.endswith("_seconds")
+        if name in ("streamml_request_duration_seconds", "streamml_store_commit_duration_seconds"):
+            bounds = {float(s.labels["le"]) for s in family.samples if s.name.endswith("_bucket")}
+            assert len([b for b in bounds if b < 0.001]) >= 3, name  # sub-millisecond buckets
+    expected = {
+        "streamml_requests",
+        "streamml_request_duration_seconds",
+        "streamml_instances_learned",
+        "streamml_pending_predictions",
+        "streamml_drift_events",
+        "streamml_restructurings",
+        "streamml_clusters",
+        "streamml_cluster_error_ratio",
+        "streamml_online_subset_accuracy_ratio",
+        "streamml_online_hamming_loss_ratio",
+        "streamml_online_micro_f1_ratio",
+        "streamml_label_cardinality",
+    }
+    assert expected <= set(families)
+
+
+def test_label_values_are_bounded(start_service):
+    client = start_service(model="toy", model_factory=toy_factory, cluster_slots=2)
+    drive(client, 200)
+    for k in range(30):
+        client.get(f"/anything/{k}")
+        client.post(f"/v1/predict/{k}", json={})
+    families = scrape(client)
+    endpoints = {s.labels["endpoint"] for s in families["streamml_requests"].samples}
+    assert endpoints <= set(ENDPOINTS) | {"other"} and "other" in endpoints
+    codes = {s.labels["code"] for s in families["streamml_requests"].samples}
+    assert all(code.isdigit() and len(code) == 3 for code in codes)
+    assert {s.labels["level"] for s in families["streamml_drift_events"].samples} <= {
+        "structure",
+        "cluster",
+    }
+    slots = {s.labels["slot"] for s in families["streamml_cluster_labels"].samples}
+    assert slots <= {"0", "1"}
+
+
+def test_model_metrics_are_the_model_state(start_service):
+    client = start_service(model="toy", model_factory=toy_factory, cluster_slots=16)
+    drive(client, 400)
+    state = client.get("/v1/model").json()
+    families = scrape(client)
+    assert value(families, "streamml_instances_learned") == state["n_learned"]
+    assert value(families, "streamml_pending_predictions") == state["pending_predictions"] > 0
+    for level, n in state["drift_event_counts"].items():
+        assert value(families, "streamml_drift_events", level=level) == n
+    assert sum(state["drift_event_counts"].values()) > 0
+    assert value(families, "streamml_restructurings") == state["n_restructurings"] > 0
+    assert value(families, "streamml_clusters") == len(state["partition"])
+    for cluster in state["partition"]:
+        slot = str(cluster["slot"])
+        assert value(families, "streamml_cluster_error_ratio", slot=slot) == cluster["error"]
+        assert value(families, "streamml_cluster_labels", slot=slot) == len(cluster["labels"])
+    assert len(families["streamml_cluster_labels"].samples) == len(state["partition"])
+    q = state["quality"]
+    assert value(families, "streamml_online_subset_accuracy_ratio") == q["subset_accuracy"]
+    assert value(families, "streamml_online_hamming_loss_ratio") == q["hamming_loss"]
+    assert value(families, "streamml_online_micro_f1_ratio") == q["micro_f1"]
+    assert value(families, "streamml_label_cardinality") == q["label_cardinality"]
+    assert value(families, "streamml_quality_window_predictions") == q["window"] == 200
+    predicted = value(families, "streamml_predictions")
+    assert predicted == 300
+    learns = value(families, "streamml_requests", endpoint="/v1/learn", code="202")
+    assert learns == 300
+
+
+def test_quality_window_counts_only_recent_predictions(start_service):
+    client = start_service(model="majority", quality_window=3)
+    client.post("/v1/learn", json={"features": {"a": 1.0}, "labels": ["x"]})
+    truths = [["x"], ["x"], ["y"], ["x", "y"], ["x"]]
+    for on in truths:  # majority predicts {x} throughout
+        out = client.post("/v1/predict", json={"features": {"a": 1.0}}).json()
+        assert out["labels"] == ["x"]
+        client.post("/v1/learn", json={"id": out["id"], "labels": on})
+    q = client.get("/v1/model").json()["quality"]
+    # the last 3: truth {y} / {x, y} / {x} against {x}; label space {x, y}
+    assert q["window"] == 3
+    assert q["subset_accuracy"] == 1 / 3
+    assert q["hamming_loss"] == (2 / 2 + 1 / 2 + 0) / 3
+    assert q["micro_f1"] == 2 * 2 / (2 * 2 + 1 + 2)  # TP 2, FP 1, FN 2
+    assert q["label_cardinality"] == (1 + 2 + 1) / 3
+
+
+def test_each_app_has_its_own_registry(start_service, tmp_path):
+    one = start_service(tmp_path / "one", model="majority")
+    two = start_service(tmp_path / "two", model="majority")
+    for _ in range(3):
+        one.post("/v1/predict", json={"features": {"a": 1.0}})
+    assert value(scrape(one), "streamml_predictions") == 3
+    assert value(scrape(two), "streamml_predictions") == 0
