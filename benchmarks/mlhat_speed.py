@@ -11,6 +11,8 @@ Run from the repository root:
     /work/venv/bin/python benchmarks/mlhat_speed.py accuracy        # yeast ... slashdot
     /work/venv/bin/python benchmarks/mlhat_speed.py memory          # imdb, peak RSS
     /work/venv/bin/python benchmarks/mlhat_speed.py accuracy --data emotions,scene
+
+BLAS is limited to one thread (threadpoolctl), as it should be for any streaming use of numpy.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+
+# The matrices of a stream learner are small: BLAS threads only contend (with 2 cores shared,
+# multi-threaded OpenBLAS made some products 10x slower). One thread for the whole process.
+threadpool_limits(1)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -28,15 +28,24 @@ class EncodedInstance:
         Number of columns of the index when the instance was encoded. Every index is below it.
         A consumer whose arrays are wider treats the missing columns as zeros; a consumer whose
         arrays are narrower grows them.
+    full
+        Whether `indices` are exactly 0, 1, ..., nnz - 1 (a dense instance), which lets
+        consumers slice their arrays instead of gathering columns. Computed if not given.
 
     """
 
-    __slots__ = ("indices", "values", "width", "_dense")
+    __slots__ = ("indices", "values", "width", "full", "_dense")
 
-    def __init__(self, indices: np.ndarray, values: np.ndarray, width: int):
+    def __init__(
+        self, indices: np.ndarray, values: np.ndarray, width: int, full: bool | None = None
+    ):
         self.indices = indices
         self.values = values
         self.width = width
+        if full is None:
+            n = len(indices)
+            full = n == 0 or int(indices[-1]) == n - 1
+        self.full = full
         self._dense: np.ndarray | None = None
 
     def dense(self) -> np.ndarray:
@@ -53,10 +62,10 @@ class EncodedInstance:
         return len(self.indices)
 
     def __getstate__(self):
-        return (self.indices, self.values, self.width)
+        return (self.indices, self.values, self.width, self.full)
 
     def __setstate__(self, state):
-        self.indices, self.values, self.width = state
+        self.indices, self.values, self.width, self.full = state
         self._dense = None
 
     def __repr__(self) -> str:
@@ -105,7 +114,8 @@ class FeatureIndex:
         # Fast path for dense streams: the keys of the last instance and their columns.
         self._keys: tuple | None = None
         self._cols: np.ndarray | None = None  # sorted columns (-1: never non-zero)
-        self._perm: np.ndarray | None = None  # key positions in the order of their columns
+        self._perm: np.ndarray | None = None  # key positions in column order (None: as is)
+        self._full = False  # whether the cached columns are 0, 1, ..., n - 1
 
     def __len__(self) -> int:
         return len(self.names)
@@ -121,8 +131,12 @@ class FeatureIndex:
         """Encode one instance, adding the columns of features never seen non-zero before."""
         keys = tuple(x)
         if keys == self._keys and set(map(type, x.values())) <= _NUMERIC_TYPES:
-            vals = np.fromiter(x.values(), dtype=float, count=len(keys))[self._perm]
+            vals = np.fromiter(x.values(), dtype=float, count=len(keys))
+            if self._perm is not None:
+                vals = vals[self._perm]
             if math.isfinite(vals.sum()):
+                if self._full and np.count_nonzero(vals) == len(vals):
+                    return EncodedInstance(self._cols, vals, len(self.names), True)
                 mask = vals != 0
                 cols = self._cols[mask]
                 if len(cols) == 0 or cols[0] >= 0:
@@ -173,7 +187,9 @@ class FeatureIndex:
         if numeric:
             all_cols = np.fromiter((index.get(k, -1) for k in keys), dtype=np.int64)
             perm = np.argsort(all_cols, kind="stable")
-            self._keys, self._cols, self._perm = keys, all_cols[perm], perm
+            self._keys, self._cols = keys, all_cols[perm]
+            self._perm = None if np.array_equal(perm, np.arange(len(perm))) else perm
+            self._full = bool(np.array_equal(self._cols, np.arange(len(perm))))
         else:
             self._keys = self._cols = self._perm = None
         cols_array = np.array(cols, dtype=np.int64)

@@ -193,13 +193,20 @@ class SplitStatistics:
         rows = rows[rows > 0]
         parent = float(_binary_entropy(self.n[rows] / total).sum())
         steps = np.arange(1, n_candidates + 1) / (n_candidates + 1)
+        all_rows = np.concatenate([[0], rows])
         for cols, thr in (
             (general, lo[general, None] + (hi - lo)[general, None] * steps[None, :]),
             (binary, (0.5 * self.vmax[binary])[:, None]),
         ):
             if len(cols) == 0:
                 continue
-            left = self._left_weights(np.concatenate([[0], rows]), cols, thr)
+            if cols is binary:
+                # Exact: the threshold separates the zeros from the (constant) non-zeros.
+                nnz = self.nnz[np.ix_(all_rows, cols)]
+                zeros = self.n[all_rows][:, None] - nnz
+                left = np.where(self.vmax[cols] > 0, zeros, nnz)[:, :, None]
+            else:
+                left = self._left_weights(all_rows, cols, thr)
             left_t = left[0]
             right_t = total - left_t
             left_c = left[1:]

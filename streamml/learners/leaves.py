@@ -7,6 +7,8 @@ label is positive. Their arrays grow when new features or labels appear (`grow`)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import special
 
@@ -88,29 +90,50 @@ class Standardiser:
         self.centred = np.flatnonzero(centred)
         self.zero = np.where(centred, np.clip(-mean * self.scale, -self.clip, self.clip), 0.0)
 
-    def transform(self, cols: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The standardised instance: its non-zero columns (sorted) and values."""
+    def transform(self, cols: np.ndarray, vals: np.ndarray, full: bool) -> tuple:
+        """The standardised instance: (columns (sorted), values, whether columns are 0..n-1).
+
+        `full` says that `cols` are 0, 1, ..., len(cols) - 1, which avoids gathers.
+        """
         d = len(self.nnz)
-        if len(cols) and cols[-1] >= d:
-            keep = cols < d
-            cols, vals = cols[keep], vals[keep]
-        z = np.clip((vals - self.shift[cols]) * self.scale[cols], -self.clip, self.clip)
+        n = len(cols)
+        if full:
+            if n > d:
+                cols, vals, n = cols[:d], vals[:d], d
+            z = (vals - self.shift[:n]) * self.scale[:n]
+        else:
+            if n and cols[-1] >= d:
+                keep = cols < d
+                cols, vals = cols[keep], vals[keep]
+            z = (vals - self.shift[cols]) * self.scale[cols]
+        c = self.clip
+        np.minimum(np.maximum(z, -c, out=z), c, out=z)
         centred = self.centred
-        if len(centred) and np.count_nonzero(self.is_centred[cols]) < len(centred):
-            union = np.union1d(cols, centred)
-            full = self.zero[union]
-            full[np.searchsorted(union, cols)] = z
-            return union, full
-        return cols, z
+        if len(centred):
+            if full:
+                missing = centred[-1] >= n
+            else:
+                missing = np.count_nonzero(self.is_centred[cols]) < len(centred)
+            if missing:
+                union = np.union1d(cols, centred)
+                values = self.zero[union]
+                values[np.searchsorted(union, cols)] = z
+                return union, values, int(union[-1]) == len(union) - 1
+        return cols, z, full
 
 
 class KNNWindow:
     """Label-powerset k nearest neighbours over a window of the most recent instances.
 
     Instances are compared by the cosine of their standardised vectors. The k nearest instances
-    of the window vote for their label sets with weights 1 / distance; the probability of a
-    label is the weight of the label sets that contain it. The window is a ring buffer held as a
-    feature-major matrix of unit vectors, so a query costs its non-zeros times the window size.
+    vote for their label sets with weights 1 / distance; the probability of a label is the
+    weight of the label sets that contain it. Two votes are computed: among the whole window,
+    and among its `short_window` most recent instances only (streams are often ordered, so the
+    latest instances can be the best neighbours); the kNN uses the one whose recent subset
+    0/1 loss (exponentially weighted, measured before learning each instance) is smaller.
+
+    The window is a ring buffer held as a feature-major matrix of unit vectors, so a query
+    costs its non-zeros times the window size.
 
     Parameters
     ----------
@@ -122,18 +145,34 @@ class KNNWindow:
         Number of recent instances kept.
     k
         Number of neighbours.
+    short_window
+        Size of the recent part of the window that may vote alone (0: never).
+    loss_decay
+        Weight of the latest instance in the recent loss of the two votes.
 
     """
 
-    def __init__(self, n_features: int, n_labels: int, window_size: int = 170, k: int = 4):
+    def __init__(
+        self,
+        n_features: int,
+        n_labels: int,
+        window_size: int = 170,
+        k: int = 4,
+        short_window: int = 20,
+        loss_decay: float = 0.02,
+    ):
         self.window_size = window_size
         self.k = k
+        self.short_window = min(short_window, window_size)
+        self.loss_decay = loss_decay
         self._x = np.zeros((max(n_features, 1), window_size))  # feature-major unit vectors
         self._y = np.zeros((window_size, n_labels))
         self._slot_cols: list[np.ndarray | None] = [None] * window_size  # standardised columns
         self._raw: list[tuple[np.ndarray, np.ndarray] | None] = [None] * window_size
         self._size = 0
         self._pos = 0
+        self._loss = np.zeros(2)  # recent loss of the whole window, of its recent part
+        self._back = np.arange(1, self.short_window + 1)  # recent slots behind the position
 
     def __len__(self) -> int:
         return self._size
@@ -147,40 +186,84 @@ class KNNWindow:
 
     @staticmethod
     def unit(z: np.ndarray) -> np.ndarray:
-        norm = np.sqrt(z @ z)
-        return z / norm if norm > 0 else z
+        norm = math.sqrt(z @ z)
+        return z * (1.0 / norm) if norm > 0 else z
 
-    def add(self, cols, unit, positives: list[int], raw: tuple[np.ndarray, np.ndarray]):
+    def add(self, cols, unit, full: bool, positives: list[int], raw: tuple):
         """Insert an instance (standardised columns and unit vector; raw non-zeros for splits)."""
         j = self._pos
         old = self._slot_cols[j]
         if old is not None:
-            self._x[old, j] = 0.0
+            if type(old) is int:
+                self._x[:old, j] = 0.0
+            else:
+                self._x[old, j] = 0.0
             self._y[j] = 0.0
-        self._x[cols, j] = unit
-        self._slot_cols[j] = cols
+        if full:
+            self._x[: len(unit), j] = unit
+            self._slot_cols[j] = len(unit)
+        else:
+            self._x[cols, j] = unit
+            self._slot_cols[j] = cols
         self._raw[j] = raw
         self._y[j, positives] = 1.0
         self._pos = (j + 1) % self.window_size
         if self._size < self.window_size:
             self._size += 1
 
-    def predict(self, cols: np.ndarray, unit: np.ndarray, n_labels: int) -> np.ndarray:
-        """Probability of each of the first `n_labels` labels (zeros if the window is empty)."""
+    def distances(self, cols: np.ndarray, unit: np.ndarray, full: bool) -> np.ndarray:
+        """Squared distances (2 - 2 cos) to the instances of the window, by slot."""
+        size = self._size
+        if full:
+            return 2.0 - 2.0 * (unit @ self._x[: len(unit), :size])
+        return 2.0 - 2.0 * (unit @ self._x[cols, :size])
+
+    def _vote(self, d2: np.ndarray, slots: np.ndarray | None) -> np.ndarray:
+        k = self.k
+        if len(d2) > k:
+            nearest = np.argpartition(d2, k)[:k]
+            d2 = d2[nearest]
+            if slots is not None:
+                nearest = slots[nearest]
+        elif slots is not None:
+            nearest = slots
+        else:
+            nearest = slice(None, len(d2))
+        w = [1.0 / math.sqrt(x if x > 1e-24 else 1e-24) for x in d2.tolist()]
+        return np.dot(w, self._y[nearest]) * (1.0 / sum(w))
+
+    def vote(self, d2: np.ndarray, recent: bool) -> np.ndarray | None:
+        """The vote of the whole window, or of its recent part (None if the window is empty)."""
         size = self._size
         if size == 0:
+            return None
+        if not recent or size <= self.short_window:
+            return self._vote(d2, None)
+        slots = (self._pos - self._back) % self.window_size
+        return self._vote(d2[slots], slots)
+
+    @property
+    def recent(self) -> bool:
+        """Whether the recent part of the window votes (it has predicted better recently)."""
+        return self._loss[1] < self._loss[0]
+
+    def predict(self, vote: np.ndarray | None, n_labels: int) -> np.ndarray:
+        """Probability of each of the first `n_labels` labels (zeros if the window is empty)."""
+        if vote is None:
             return np.zeros(n_labels)
-        d2 = 2.0 - 2.0 * (unit @ self._x[cols, :size])
-        if size > self.k:
-            nearest = np.argpartition(d2, self.k)[: self.k]
-            d2 = d2[nearest]
-        else:
-            nearest = slice(None, size)
-        w = 1.0 / np.sqrt(np.maximum(d2, 1e-24))
-        proba = (w @ self._y[nearest]) / w.sum()
-        if len(proba) < n_labels:
-            proba = np.concatenate([proba, np.zeros(n_labels - len(proba))])
-        return proba[:n_labels]
+        if len(vote) < n_labels:
+            vote = np.concatenate([vote, np.zeros(n_labels - len(vote))])
+        return vote[:n_labels]
+
+    def track(self, whole: np.ndarray | None, recent: np.ndarray | None, positives: list[int]):
+        """Update the recent subset 0/1 losses of the two votes with the true label set."""
+        if whole is None:
+            return
+        wrong_whole = np.flatnonzero(whole > 0.5).tolist() != positives
+        wrong_recent = np.flatnonzero(recent > 0.5).tolist() != positives
+        loss, a = self._loss, self.loss_decay
+        loss[0] += a * (wrong_whole - loss[0])
+        loss[1] += a * (wrong_recent - loss[1])
 
     def _order(self) -> np.ndarray:
         """Slots from the oldest to the newest instance."""
@@ -198,13 +281,14 @@ class KNNWindow:
         values = np.zeros(len(order))
         for i, j in enumerate(order):
             cols, vals = self._raw[j]
-            k = np.searchsorted(cols, feature)
+            k = int(np.searchsorted(cols, feature))
             if k < len(cols) and cols[k] == feature:
                 values[i] = vals[k]
         children = []
         for slots in (order[values <= threshold], order[values > threshold]):
             child = KNNWindow.__new__(KNNWindow)
-            child.window_size, child.k = self.window_size, self.k
+            child.__dict__.update(self.__dict__)
+            child._loss = self._loss.copy()
             child._x = np.zeros_like(self._x)
             child._y = np.zeros_like(self._y)
             m = len(slots)
@@ -271,95 +355,126 @@ class BaggedLogisticRegression:
         per = max(n_bags // groups, 1)
         self.n_groups = groups
         self.per_group = per
-        self.n_bags = per * groups
+        self.n_bags = b = per * groups
         self.batch_size = batch_size
         self.loss_decay = loss_decay
         self.rng = rng
-        b = self.n_bags
-        self._rates = np.repeat(np.asarray(learning_rates, dtype=float), per)
-        self._bias_rates = np.repeat(np.asarray(bias_learning_rates, dtype=float), per)
-        self._w = np.zeros((max(n_features, 1), b, n_labels))
-        self._bias = np.zeros((b, n_labels))
+        rates = np.repeat(np.asarray(learning_rates, dtype=np.float32), per)[:, None]
+        self._rates = rates
+        self._bias_rates = np.repeat(np.asarray(bias_learning_rates, dtype=np.float32), per)
+        self._bias_rates = self._bias_rates[:, None]
+        self._n_labels = n_labels
+        # Single precision: the tensor is large (features x bags x labels) and memory-bound.
+        self._w = np.zeros((max(n_features, 1), b * n_labels), dtype=np.float32)
+        self._bias = np.zeros((b, n_labels), dtype=np.float32)
         self._loss = np.zeros((groups, n_labels))
-        self._best = np.zeros(n_labels, dtype=np.int64)
+        self._select = np.arange(n_labels)  # flat index of the (group, label) that predicts
         self._poisson = np.zeros((0, b))
-        self._pending: list = []  # (columns, values, gradient, positives, bag probabilities)
+        self._pending: list = []  # (columns, values, full, gradient, positives, bag probas)
         self.n_learnt = 0
 
     @property
     def n_labels(self) -> int:
-        return self._w.shape[2]
+        return self._n_labels
 
     def grow(self, n_features: int, n_labels: int):
-        d, b, L = self._w.shape
+        d = self._w.shape[0]
+        b, L = self.n_bags, self._n_labels
         if n_features > d:
             d = max(n_features, 2 * d)
-            self._w = _grown(self._w, (d, b, L))
+            self._w = _grown(self._w, (d, b * L))
         if n_labels > L:
-            self._w = _grown(self._w, (d, b, n_labels))
+            if self._pending:
+                self._update()
+            w = _grown(self._w.reshape(d, b, L), (d, b, n_labels))
+            self._w = w.reshape(d, b * n_labels)
             self._bias = _grown(self._bias, (b, n_labels))
             self._loss = _grown(self._loss, (self.n_groups, n_labels))
-            self._best = _grown(self._best, (n_labels,), 0)
+            self._n_labels = n_labels
+            self._refresh_selection()
 
     def copy(self, rng: np.random.Generator) -> BaggedLogisticRegression:
         """An independent copy (a child leaf starts from its parent's model)."""
         new = BaggedLogisticRegression.__new__(BaggedLogisticRegression)
         new.__dict__.update(self.__dict__)
-        for name in ("_w", "_bias", "_loss", "_best", "_poisson"):
+        for name in ("_w", "_bias", "_loss", "_select", "_poisson"):
             setattr(new, name, getattr(self, name).copy())
         new._pending = list(self._pending)
         new.rng = rng
         return new
 
-    def bag_proba(self, cols: np.ndarray, z: np.ndarray) -> np.ndarray:
+    def bag_proba(self, cols: np.ndarray, z: np.ndarray, full: bool) -> np.ndarray:
         """Probabilities of every bag and label, shape (n_bags, n_labels)."""
-        d, b, L = self._w.shape
-        if len(cols) and cols[-1] >= d:
-            keep = cols < d
-            cols, z = cols[keep], z[keep]
-        return special.expit(
-            self._bias + (z @ self._w[cols].reshape(len(cols), b * L)).reshape(b, L)
-        )
+        d = self._w.shape[0]
+        z = z.astype(np.float32)
+        if full:
+            n = min(len(z), d)
+            margin = z[:n] @ self._w[:n]
+        else:
+            if len(cols) and cols[-1] >= d:
+                keep = cols < d
+                cols, z = cols[keep], z[keep]
+            margin = z @ self._w[cols]
+        margin = margin.reshape(self._bias.shape)
+        margin += self._bias
+        return special.expit(margin, out=margin)
 
     def predict(self, bag_proba: np.ndarray) -> np.ndarray:
         """Probability of each label from the bag probabilities."""
-        groups = bag_proba.reshape(self.n_groups, self.per_group, -1).mean(axis=1)
-        return groups[self._best, np.arange(groups.shape[1])]
+        groups = bag_proba.reshape(self.n_groups, self.per_group, -1).sum(axis=1)
+        return groups.ravel()[self._select] * (1.0 / self.per_group)
 
-    def learn(self, cols: np.ndarray, z: np.ndarray, positives: list[int], bag_proba: np.ndarray):
+    def learn(self, cols, z, full: bool, positives: list[int], bag_proba: np.ndarray):
         """Learn one standardised instance given its bag probabilities (before learning)."""
         self.n_learnt += 1
         if not len(self._poisson):
-            self._poisson = self.rng.poisson(1.0, size=(64, self.n_bags)).astype(float)
+            draws = self.rng.poisson(1.0, size=(64, self.n_bags))
+            self._poisson = draws.astype(np.float32)[:, :, None]
         k, self._poisson = self._poisson[0], self._poisson[1:]
         grad = bag_proba.copy()
         grad[:, positives] -= 1.0
-        grad *= k[:, None]
-        self._bias -= grad * self._bias_rates[:, None]
-        grad *= (self._rates / (1.0 + len(cols)))[:, None]
-        self._pending.append((cols, z, grad, positives, bag_proba))
+        grad *= k
+        self._bias -= grad * self._bias_rates
+        grad *= self._rates * np.float32(1.0 / (1.0 + len(z)))
+        self._pending.append((cols, z, full, grad, positives, bag_proba))
         if len(self._pending) >= self.batch_size:
             self._update()
 
     def _update(self):
         rows, self._pending = self._pending, []
-        d, b, L = self._w.shape
+        d = self._w.shape[0]
+        b, L = self.n_bags, self._n_labels
         nb = len(rows)
-        all_cols = np.concatenate([r[0] for r in rows])
-        cols, inverse = np.unique(all_cols, return_inverse=True)
-        row_of = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
-        z = np.zeros((nb, len(cols)))
-        z[row_of, inverse] = np.concatenate([r[1] for r in rows])
-        grad = np.stack([r[2] for r in rows]).reshape(nb, b * L)
-        self._w[cols] -= (z.T @ grad).reshape(len(cols), b, L)
+        grad = np.stack([r[3] for r in rows]).reshape(nb, b * L)
+        if all(r[2] for r in rows):
+            n = min(max(len(r[1]) for r in rows), d)
+            z = np.zeros((nb, n), dtype=np.float32)
+            for i, r in enumerate(rows):
+                m = min(len(r[1]), n)
+                z[i, :m] = r[1][:m]
+            self._w[:n] -= z.T @ grad
+        else:
+            all_cols = np.concatenate([r[0] for r in rows])
+            cols, inverse = np.unique(all_cols, return_inverse=True)
+            z = np.zeros((nb, len(cols)), dtype=np.float32)
+            row_of = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
+            z[row_of, inverse] = np.concatenate([r[1] for r in rows])
+            keep = cols < d
+            self._w[cols[keep]] -= z[:, keep].T @ grad
         # Recent log-loss of each group and label, instance by instance.
         y = np.zeros((nb, 1, L))
         for i, r in enumerate(rows):
-            y[i, 0, r[3]] = 1.0
-        p = np.stack([r[4] for r in rows]).reshape(nb, self.n_groups, self.per_group, L).mean(2)
-        p = np.clip(p, 1e-6, 1.0 - 1e-6)
+            y[i, 0, r[4]] = 1.0
+        p = np.stack([r[5] for r in rows]).reshape(nb, self.n_groups, self.per_group, -1)
+        p = np.clip(p.mean(axis=2)[:, :, :L], 1e-6, 1.0 - 1e-6)
+        if p.shape[2] < L:
+            p = np.concatenate([p, np.full((nb, self.n_groups, L - p.shape[2]), 0.5)], axis=2)
         loss = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
         decay = self.loss_decay
         weights = decay * (1.0 - decay) ** np.arange(nb - 1, -1, -1)
         self._loss = (1.0 - decay) ** nb * self._loss + np.tensordot(weights, loss, axes=1)
-        self._best = np.argmin(self._loss, axis=0)
+        self._refresh_selection()
+
+    def _refresh_selection(self):
+        L = self._n_labels
+        self._select = np.argmin(self._loss, axis=0) * L + np.arange(L)

@@ -98,16 +98,13 @@ class MLHAT(base.MultiLabelClassifier):
     Examples
     --------
 
-    >>> from river import datasets, metrics
+    >>> from river import datasets
+    >>> from streamml.evaluate import prequential
     >>> from streamml.learners import MLHAT
 
-    >>> model = MLHAT(seed=42)
-    >>> metric = metrics.multioutput.MicroAverage(metrics.F1())
-    >>> for x, y in datasets.Yeast().take(600):
-    ...     metric.update(y, model.predict_one(x))
-    ...     model.learn_one(x, y)
-    >>> print(f"{metric.get():.3f}")
-    0.5...
+    >>> result = prequential(MLHAT(seed=42), datasets.Yeast().take(600))
+    >>> print(f"{result.subset_accuracy:.3f} {result.micro_f1:.3f}")
+    0.137 0.574
 
     References
     ----------
@@ -130,8 +127,8 @@ class MLHAT(base.MultiLabelClassifier):
         knn_neighbours: int = 4,
         knn_window: int = 170,
         n_bags: int = 10,
-        learning_rates: tuple[float, ...] = (0.5, 4.0),
-        bias_learning_rates: tuple[float, ...] = (0.1, 2.0),
+        learning_rates: tuple[float, ...] = (0.5, 2.0),
+        bias_learning_rates: tuple[float, ...] = (0.01, 2.0),
         batch_size: int = 8,
         drift_delta: float = 0.002,
         drift_window: int = 200,
@@ -329,7 +326,7 @@ class MLHAT(base.MultiLabelClassifier):
             self._cache_v, self._cache_version, self._cache_proba = v, self._version, {}
         proba = self._cache_proba.get(leaf)
         if proba is None or len(proba) != n_labels:
-            proba = self._cache_proba[leaf] = leaf.predict(v.indices, v.values, n_labels)
+            proba = self._cache_proba[leaf] = leaf.predict(v, n_labels)
         return proba
 
     def _proba(self, v: EncodedInstance) -> np.ndarray:
@@ -471,10 +468,9 @@ class MLHAT(base.MultiLabelClassifier):
         return False
 
     def _learn_leaf(self, leaf, v, positives, key, n_labels, parent, side, background):
-        cols = v.indices
         if v.width > leaf.knn._x.shape[0] or n_labels > len(leaf.pos):
             leaf.grow(v.width, n_labels)
-        leaf.learn(cols, v.values, positives, key, self)
+        leaf.learn(v, positives, key, self)
         if leaf.pending is not None and leaf.n - leaf.last_attempt >= self.grace_period:
             self._attempt_split(leaf, parent, side, background)
 

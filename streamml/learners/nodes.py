@@ -124,26 +124,38 @@ class Leaf:
             low = multilabel_entropy(counts, self.n) < entropy_threshold
             self.mode = KNN if low else LR
 
-    def _prepare(self, cols: np.ndarray, vals: np.ndarray) -> list:
-        """Standardised instance [cols, n, columns, values, unit vector, bag probabilities]."""
+    def _prepare(self, v) -> list:
+        """The standardised instance and what is computed from it, until the leaf learns.
+
+        [indices, n, columns, values, full, unit vector, distances, whole vote, recent vote,
+        bag probabilities]
+        """
         memo = self._memo
-        if memo is not None and memo[0] is cols and memo[1] == self.n:
+        if memo is not None and memo[0] is v.indices and memo[1] == self.n:
             return memo
-        u, z = self.std.transform(cols, vals)
-        memo = self._memo = [cols, self.n, u, z, None, None]
+        u, z, full = self.std.transform(v.indices, v.values, v.full)
+        memo = self._memo = [v.indices, self.n, u, z, full, None, None, None, None, None]
         return memo
 
     def _unit(self, memo: list) -> np.ndarray:
-        if memo[4] is None:
-            memo[4] = KNNWindow.unit(memo[3])
-        return memo[4]
-
-    def _bags(self, memo: list) -> np.ndarray:
         if memo[5] is None:
-            memo[5] = self.lr.bag_proba(memo[2], memo[3])
+            memo[5] = KNNWindow.unit(memo[3])
         return memo[5]
 
-    def predict(self, cols: np.ndarray, vals: np.ndarray, n_labels: int) -> np.ndarray:
+    def _vote(self, memo: list, recent: bool):
+        slot = 8 if recent else 7
+        if memo[slot] is None:
+            if memo[6] is None:
+                memo[6] = self.knn.distances(memo[2], self._unit(memo), memo[4])
+            memo[slot] = self.knn.vote(memo[6], recent)
+        return memo[slot]
+
+    def _bags(self, memo: list) -> np.ndarray:
+        if memo[9] is None:
+            memo[9] = self.lr.bag_proba(memo[2], memo[3], memo[4])
+        return memo[9]
+
+    def predict(self, v, n_labels: int) -> np.ndarray:
         """Probability that each label is positive, from the model chosen for this leaf."""
         mode = self.mode
         if mode == PURE:
@@ -154,22 +166,27 @@ class Leaf:
                 self._majority_proba = proba
             return proba
         if mode == KNN:
-            memo = self._prepare(cols, vals)
-            return self.knn.predict(memo[2], self._unit(memo), n_labels)
+            knn = self.knn
+            if not len(knn):
+                return np.zeros(n_labels)
+            return knn.predict(self._vote(self._prepare(v), knn.recent), n_labels)
         if mode == LR or self.lr.n_learnt:
-            memo = self._prepare(cols, vals)
-            proba = self.lr.predict(self._bags(memo))
+            proba = self.lr.predict(self._bags(self._prepare(v)))
             if len(proba) < n_labels:
                 proba = np.concatenate([proba, np.zeros(n_labels - len(proba))])
             return proba[:n_labels]
         return np.zeros(n_labels)
 
-    def learn(self, cols, vals, positives: list[int], key: tuple[int, ...], tree) -> None:
-        memo = self._prepare(cols, vals)
-        u, z = memo[2], memo[3]
-        self.knn.add(u, self._unit(memo), positives, (cols, vals))
-        self.lr.learn(u, z, positives, self._bags(memo))
-        self.std_pending.append((cols, vals))
+    def learn(self, v, positives: list[int], key: tuple[int, ...], tree) -> None:
+        memo = self._prepare(v)
+        u, z, full = memo[2], memo[3], memo[4]
+        knn = self.knn
+        if self.mode == KNN and len(knn):
+            knn.track(self._vote(memo, False), self._vote(memo, True), positives)
+        raw = (v.indices, v.values)
+        knn.add(u, self._unit(memo), full, positives, raw)
+        self.lr.learn(u, z, full, positives, self._bags(memo))
+        self.std_pending.append(raw)
         if len(self.std_pending) >= tree.batch_size:
             self.flush_std()
         self.n += 1
@@ -184,7 +201,7 @@ class Leaf:
                 self._majority_proba = None
             self.majority, self.majority_count = key, count
         if self.pending is not None:
-            self.pending.append((cols, vals, positives))
+            self.pending.append((v.indices, v.values, positives))
         self._choose_model(tree.cardinality_threshold, tree.entropy_threshold, force=False)
 
     def flush_std(self):
