@@ -74,12 +74,27 @@ class Standardiser:
         )
         return new
 
-    def update(self, cols: np.ndarray, vals: np.ndarray, n: int):
-        """Add `n` instances whose non-zeros are `cols`/`vals` (concatenated), refresh."""
-        self.n += n
-        np.add.at(self.nnz, cols, 1.0)
-        np.add.at(self.s1, cols, vals)
-        np.add.at(self.s2, cols, vals * vals)
+    def update(self, rows: list[tuple[np.ndarray, np.ndarray, bool]]):
+        """Add instances given as (columns, values, full) and refresh the transform."""
+        d = len(self.nnz)
+        self.n += len(rows)
+        if all(r[2] for r in rows):
+            m = min(max(len(r[0]) for r in rows), d)
+            x = np.zeros((len(rows), m))
+            for i, r in enumerate(rows):
+                k = min(len(r[1]), m)
+                x[i, :k] = r[1][:k]
+            self.nnz[:m] += np.count_nonzero(x, axis=0)
+            self.s1[:m] += x.sum(axis=0)
+            self.s2[:m] += (x * x).sum(axis=0)
+        else:
+            cols = np.concatenate([r[0] for r in rows])
+            vals = np.concatenate([r[1] for r in rows])
+            keep = cols < d
+            cols, vals = cols[keep], vals[keep]
+            np.add.at(self.nnz, cols, 1.0)
+            np.add.at(self.s1, cols, vals)
+            np.add.at(self.s2, cols, vals * vals)
         n = self.n
         mean = self.s1 / n
         centred = self.nnz >= 0.5 * n
@@ -159,20 +174,22 @@ class KNNWindow:
         window_size: int = 170,
         k: int = 4,
         short_window: int = 20,
-        loss_decay: float = 0.02,
+        loss_decay: float = 0.01,
     ):
         self.window_size = window_size
         self.k = k
         self.short_window = min(short_window, window_size)
         self.loss_decay = loss_decay
         self._x = np.zeros((max(n_features, 1), window_size))  # feature-major unit vectors
-        self._y = np.zeros((window_size, n_labels))
+        self._y = np.zeros((window_size, n_labels), dtype=np.float32)
         self._slot_cols: list[np.ndarray | None] = [None] * window_size  # standardised columns
         self._raw: list[tuple[np.ndarray, np.ndarray] | None] = [None] * window_size
         self._size = 0
         self._pos = 0
         self._loss = np.zeros(2)  # recent loss of the whole window, of its recent part
-        self._back = np.arange(1, self.short_window + 1)  # recent slots behind the position
+        # The recent slots (newest first) for each position of the ring.
+        back = np.arange(1, self.short_window + 1)
+        self._recent_slots = [(pos - back) % window_size for pos in range(window_size)]
 
     def __len__(self) -> int:
         return self._size
@@ -189,8 +206,9 @@ class KNNWindow:
         norm = math.sqrt(z @ z)
         return z * (1.0 / norm) if norm > 0 else z
 
-    def add(self, cols, unit, full: bool, positives: list[int], raw: tuple):
-        """Insert an instance (standardised columns and unit vector; raw non-zeros for splits)."""
+    def add(self, cols, unit, full: bool, ybin: np.ndarray, raw: tuple):
+        """Insert an instance: standardised columns and unit vector, labels as a 0/1 vector
+        (as many as the window has), raw non-zeros (to split the window)."""
         j = self._pos
         old = self._slot_cols[j]
         if old is not None:
@@ -198,7 +216,6 @@ class KNNWindow:
                 self._x[:old, j] = 0.0
             else:
                 self._x[old, j] = 0.0
-            self._y[j] = 0.0
         if full:
             self._x[: len(unit), j] = unit
             self._slot_cols[j] = len(unit)
@@ -206,64 +223,65 @@ class KNNWindow:
             self._x[cols, j] = unit
             self._slot_cols[j] = cols
         self._raw[j] = raw
-        self._y[j, positives] = 1.0
+        self._y[j] = ybin
         self._pos = (j + 1) % self.window_size
         if self._size < self.window_size:
             self._size += 1
 
-    def distances(self, cols: np.ndarray, unit: np.ndarray, full: bool) -> np.ndarray:
-        """Squared distances (2 - 2 cos) to the instances of the window, by slot."""
-        size = self._size
-        if full:
-            return 2.0 - 2.0 * (unit @ self._x[: len(unit), :size])
-        return 2.0 - 2.0 * (unit @ self._x[cols, :size])
+    def votes(self, cols: np.ndarray, unit: np.ndarray, full: bool) -> np.ndarray | None:
+        """The votes of the whole window (row 0) and of its recent part (row 1).
 
-    def _vote(self, d2: np.ndarray, slots: np.ndarray | None) -> np.ndarray:
-        k = self.k
-        if len(d2) > k:
-            nearest = np.argpartition(d2, k)[:k]
-            d2 = d2[nearest]
-            if slots is not None:
-                nearest = slots[nearest]
-        elif slots is not None:
-            nearest = slots
-        else:
-            nearest = slice(None, len(d2))
-        w = [1.0 / math.sqrt(x if x > 1e-24 else 1e-24) for x in d2.tolist()]
-        return np.dot(w, self._y[nearest]) * (1.0 / sum(w))
-
-    def vote(self, d2: np.ndarray, recent: bool) -> np.ndarray | None:
-        """The vote of the whole window, or of its recent part (None if the window is empty)."""
+        None if the window is empty. The distance of two unit vectors is sqrt(2 - 2 cos).
+        """
         size = self._size
         if size == 0:
             return None
-        if not recent or size <= self.short_window:
-            return self._vote(d2, None)
-        slots = (self._pos - self._back) % self.window_size
-        return self._vote(d2[slots], slots)
+        if full:
+            dots = unit @ self._x[: len(unit), :size]
+        else:
+            dots = unit @ self._x[cols, :size]
+        k = self.k
+        whole = np.argpartition(dots, size - k)[size - k :] if size > k else np.arange(size)
+        short = self.short_window
+        if size > short > 0:
+            slots = self._recent_slots[self._pos]
+            if short > k:
+                slots = slots[np.argpartition(dots[slots], short - k)[short - k :]]
+            nearest = np.concatenate([whole, slots])
+        else:
+            nearest = np.concatenate([whole, whole])
+        weights = [
+            1.0 / math.sqrt(d if d > 1e-24 else 1e-24) for d in (2.0 - 2.0 * dots[nearest]).tolist()
+        ]
+        m = len(whole)
+        a, b = 1.0 / sum(weights[:m]), 1.0 / sum(weights[m:])
+        mix = np.zeros((2, len(nearest)), dtype=np.float32)
+        mix[0, :m] = [w * a for w in weights[:m]]
+        mix[1, m:] = [w * b for w in weights[m:]]
+        return mix @ self._y[nearest]
 
     @property
     def recent(self) -> bool:
         """Whether the recent part of the window votes (it has predicted better recently)."""
         return self._loss[1] < self._loss[0]
 
-    def predict(self, vote: np.ndarray | None, n_labels: int) -> np.ndarray:
+    def predict(self, votes: np.ndarray | None, n_labels: int) -> np.ndarray:
         """Probability of each of the first `n_labels` labels (zeros if the window is empty)."""
-        if vote is None:
+        if votes is None:
             return np.zeros(n_labels)
+        vote = votes[1] if self._loss[1] < self._loss[0] else votes[0]
         if len(vote) < n_labels:
             vote = np.concatenate([vote, np.zeros(n_labels - len(vote))])
         return vote[:n_labels]
 
-    def track(self, whole: np.ndarray | None, recent: np.ndarray | None, positives: list[int]):
+    def track(self, votes: np.ndarray | None, ybin: np.ndarray):
         """Update the recent subset 0/1 losses of the two votes with the true label set."""
-        if whole is None:
+        if votes is None:
             return
-        wrong_whole = np.flatnonzero(whole > 0.5).tolist() != positives
-        wrong_recent = np.flatnonzero(recent > 0.5).tolist() != positives
+        wrong = ((votes > 0.5) != ybin).any(axis=1).tolist()
         loss, a = self._loss, self.loss_decay
-        loss[0] += a * (wrong_whole - loss[0])
-        loss[1] += a * (wrong_recent - loss[1])
+        loss[0] += a * (wrong[0] - loss[0])
+        loss[1] += a * (wrong[1] - loss[1])
 
     def _order(self) -> np.ndarray:
         """Slots from the oldest to the newest instance."""
@@ -349,7 +367,7 @@ class BaggedLogisticRegression:
         bias_learning_rates: tuple[float, ...],
         batch_size: int,
         rng: np.random.Generator,
-        loss_decay: float = 0.02,
+        loss_decay: float = 0.01,
     ):
         groups = len(learning_rates)
         per = max(n_bags // groups, 1)
@@ -370,7 +388,8 @@ class BaggedLogisticRegression:
         self._loss = np.zeros((groups, n_labels))
         self._select = np.arange(n_labels)  # flat index of the (group, label) that predicts
         self._poisson = np.zeros((0, b))
-        self._pending: list = []  # (columns, values, full, gradient, positives, bag probas)
+        self._pending: list = []  # (columns, values, full, gradient, labels, bag probas)
+        self._steps: dict[int, np.ndarray] = {}  # weight step by number of non-zero inputs
         self.n_learnt = 0
 
     @property
@@ -399,6 +418,7 @@ class BaggedLogisticRegression:
         new.__dict__.update(self.__dict__)
         for name in ("_w", "_bias", "_loss", "_select", "_poisson"):
             setattr(new, name, getattr(self, name).copy())
+        new._steps = dict(self._steps)
         new._pending = list(self._pending)
         new.rng = rng
         return new
@@ -424,19 +444,22 @@ class BaggedLogisticRegression:
         groups = bag_proba.reshape(self.n_groups, self.per_group, -1).sum(axis=1)
         return groups.ravel()[self._select] * (1.0 / self.per_group)
 
-    def learn(self, cols, z, full: bool, positives: list[int], bag_proba: np.ndarray):
-        """Learn one standardised instance given its bag probabilities (before learning)."""
+    def learn(self, cols, z, full: bool, ybin: np.ndarray, bag_proba: np.ndarray):
+        """Learn one standardised instance (labels as a 0/1 vector) given its bag
+        probabilities before learning."""
         self.n_learnt += 1
         if not len(self._poisson):
             draws = self.rng.poisson(1.0, size=(64, self.n_bags))
             self._poisson = draws.astype(np.float32)[:, :, None]
         k, self._poisson = self._poisson[0], self._poisson[1:]
-        grad = bag_proba.copy()
-        grad[:, positives] -= 1.0
+        grad = bag_proba - ybin
         grad *= k
         self._bias -= grad * self._bias_rates
-        grad *= self._rates * np.float32(1.0 / (1.0 + len(z)))
-        self._pending.append((cols, z, full, grad, positives, bag_proba))
+        step = self._steps.get(len(z))
+        if step is None:
+            step = self._steps[len(z)] = self._rates * np.float32(1.0 / (1.0 + len(z)))
+        grad *= step
+        self._pending.append((cols, z, full, grad, ybin, bag_proba))
         if len(self._pending) >= self.batch_size:
             self._update()
 
@@ -462,9 +485,7 @@ class BaggedLogisticRegression:
             keep = cols < d
             self._w[cols[keep]] -= z[:, keep].T @ grad
         # Recent log-loss of each group and label, instance by instance.
-        y = np.zeros((nb, 1, L))
-        for i, r in enumerate(rows):
-            y[i, 0, r[4]] = 1.0
+        y = np.stack([r[4] for r in rows])[:, None, :]
         p = np.stack([r[5] for r in rows]).reshape(nb, self.n_groups, self.per_group, -1)
         p = np.clip(p.mean(axis=2)[:, :, :L], 1e-6, 1.0 - 1e-6)
         if p.shape[2] < L:

@@ -127,14 +127,13 @@ class Leaf:
     def _prepare(self, v) -> list:
         """The standardised instance and what is computed from it, until the leaf learns.
 
-        [indices, n, columns, values, full, unit vector, distances, whole vote, recent vote,
-        bag probabilities]
+        [indices, n, columns, values, full, unit vector, kNN votes, bag probabilities]
         """
         memo = self._memo
         if memo is not None and memo[0] is v.indices and memo[1] == self.n:
             return memo
         u, z, full = self.std.transform(v.indices, v.values, v.full)
-        memo = self._memo = [v.indices, self.n, u, z, full, None, None, None, None, None]
+        memo = self._memo = [v.indices, self.n, u, z, full, None, None, None]
         return memo
 
     def _unit(self, memo: list) -> np.ndarray:
@@ -142,18 +141,15 @@ class Leaf:
             memo[5] = KNNWindow.unit(memo[3])
         return memo[5]
 
-    def _vote(self, memo: list, recent: bool):
-        slot = 8 if recent else 7
-        if memo[slot] is None:
-            if memo[6] is None:
-                memo[6] = self.knn.distances(memo[2], self._unit(memo), memo[4])
-            memo[slot] = self.knn.vote(memo[6], recent)
-        return memo[slot]
+    def _votes(self, memo: list):
+        if memo[6] is None:
+            memo[6] = self.knn.votes(memo[2], self._unit(memo), memo[4])
+        return memo[6]
 
     def _bags(self, memo: list) -> np.ndarray:
-        if memo[9] is None:
-            memo[9] = self.lr.bag_proba(memo[2], memo[3], memo[4])
-        return memo[9]
+        if memo[7] is None:
+            memo[7] = self.lr.bag_proba(memo[2], memo[3], memo[4])
+        return memo[7]
 
     def predict(self, v, n_labels: int) -> np.ndarray:
         """Probability that each label is positive, from the model chosen for this leaf."""
@@ -169,7 +165,7 @@ class Leaf:
             knn = self.knn
             if not len(knn):
                 return np.zeros(n_labels)
-            return knn.predict(self._vote(self._prepare(v), knn.recent), n_labels)
+            return knn.predict(self._votes(self._prepare(v)), n_labels)
         if mode == LR or self.lr.n_learnt:
             proba = self.lr.predict(self._bags(self._prepare(v)))
             if len(proba) < n_labels:
@@ -177,21 +173,22 @@ class Leaf:
             return proba[:n_labels]
         return np.zeros(n_labels)
 
-    def learn(self, v, positives: list[int], key: tuple[int, ...], tree) -> None:
+    def learn(self, v, target: tuple, tree) -> None:
+        """Learn an instance; `target` is (positive label indices, their tuple, 0/1 vector)."""
+        positives, key, ybin = target
         memo = self._prepare(v)
         u, z, full = memo[2], memo[3], memo[4]
         knn = self.knn
         if self.mode == KNN and len(knn):
-            knn.track(self._vote(memo, False), self._vote(memo, True), positives)
-        raw = (v.indices, v.values)
-        knn.add(u, self._unit(memo), full, positives, raw)
-        self.lr.learn(u, z, full, positives, self._bags(memo))
-        self.std_pending.append(raw)
+            knn.track(self._votes(memo), ybin)
+        knn.add(u, self._unit(memo), full, ybin, (v.indices, v.values))
+        self.lr.learn(u, z, full, ybin, self._bags(memo))
+        self.std_pending.append((v.indices, v.values, v.full))
         if len(self.std_pending) >= tree.batch_size:
             self.flush_std()
         self.n += 1
         if positives:
-            self.pos[positives] += 1.0
+            self.pos += ybin
         else:
             self.n_empty += 1
         count = self.labelsets.get(key, 0) + 1
@@ -207,10 +204,7 @@ class Leaf:
     def flush_std(self):
         rows, self.std_pending = self.std_pending, []
         if rows:
-            cols = np.concatenate([r[0] for r in rows])
-            vals = np.concatenate([r[1] for r in rows])
-            keep = cols < self.std.width
-            self.std.update(cols[keep], vals[keep], len(rows))
+            self.std.update(rows)
         self._memo = None
 
     def flush(self, n_features: int, n_labels: int) -> SplitStatistics:

@@ -10,6 +10,12 @@ def _sparse(row: np.ndarray):
     return cols, row[cols], bool(len(cols) == 0 or cols[-1] == len(cols) - 1)
 
 
+def _ybin(positives, n_labels):
+    y = np.zeros(n_labels, dtype=np.float32)
+    y[positives] = 1.0
+    return y
+
+
 def test_standardiser_centres_dense_and_scales_sparse_features():
     rng = np.random.default_rng(0)
     n = 800
@@ -18,10 +24,7 @@ def test_standardiser_centres_dense_and_scales_sparse_features():
     x = np.column_stack([dense, sparse])
     std = Standardiser(2)
     for start in range(0, n, 100):
-        block = x[start : start + 100]
-        cols = np.concatenate([np.flatnonzero(r) for r in block])
-        vals = np.concatenate([r[np.flatnonzero(r)] for r in block])
-        std.update(cols, vals, len(block))
+        std.update([_sparse(r) for r in x[start : start + 100]])
     assert std.centred.tolist() == [0]
     cols, z, _ = std.transform(np.array([0, 1]), np.array([1005.0, 2.0]), True)
     assert abs(z[0] - (1005.0 - dense.mean()) / dense.std()) < 1e-6
@@ -40,12 +43,11 @@ def test_knn_finds_the_label_set_of_the_nearest_instance():
         row = centres[c] + rng.normal(0, 0.1, 5)
         cols, vals, full = _sparse(row)
         unit = KNNWindow.unit(vals)
-        knn.add(cols, unit, full, [c], (cols, vals))
+        knn.add(cols, unit, full, _ybin([c], 3), (cols, vals))
     assert len(knn) == 50
     for c in range(3):
         cols, vals, full = _sparse(centres[c] + 0.05)
-        d2 = knn.distances(cols, KNNWindow.unit(vals), full)
-        proba = knn.predict(knn.vote(d2, recent=False), 3)
+        proba = knn.votes(cols, KNNWindow.unit(vals), full)[0]
         assert proba.argmax() == c and proba[c] == 1.0
 
 
@@ -54,7 +56,7 @@ def test_knn_window_is_bounded_and_splits_by_raw_values():
     for i in range(25):
         row = np.array([float(i), 1.0])
         cols, vals, full = _sparse(row)
-        knn.add(cols, KNNWindow.unit(vals), full, [i % 2], (cols, vals))
+        knn.add(cols, KNNWindow.unit(vals), full, _ybin([i % 2], 2), (cols, vals))
     assert len(knn) == 10
     left, right = knn.split(0, 19.5)
     assert len(left) == 5 and len(right) == 5  # window holds 15..24
@@ -70,9 +72,8 @@ def test_knn_prefers_its_recent_instances_on_an_ordered_stream():
         cols, vals, full = _sparse(rng.random(3) + 0.1)
         unit = KNNWindow.unit(vals)
         if len(knn):
-            d2 = knn.distances(cols, unit, full)
-            knn.track(knn.vote(d2, False), knn.vote(d2, True), [label])
-        knn.add(cols, unit, full, [label], (cols, vals))
+            knn.track(knn.votes(cols, unit, full), _ybin([label], 2))
+        knn.add(cols, unit, full, _ybin([label], 2), (cols, vals))
     assert knn.recent
 
 
@@ -96,8 +97,8 @@ def test_bagged_logistic_regression_learns_a_linear_concept():
         bags = lr.bag_proba(cols, z, full)
         proba = lr.predict(bags)
         hits.append(np.flatnonzero(proba > 0.5).tolist() == positives)
-        lr.learn(cols, z, full, positives, bags)
-        std.update(np.arange(4), x, 1)
+        lr.learn(cols, z, full, _ybin(positives, 2), bags)
+        std.update([(np.arange(4), x, True)])
     assert np.mean(hits[-1000:]) > 0.9
 
 
@@ -105,7 +106,7 @@ def test_logistic_regression_grows_and_copies_independently():
     lr = BaggedLogisticRegression(2, 1, 10, (0.5,), (0.1,), 4, np.random.default_rng(0))
     cols, z = np.array([0, 1]), np.array([1.0, -1.0])
     for _ in range(8):
-        lr.learn(cols, z, True, [0], lr.bag_proba(cols, z, True))
+        lr.learn(cols, z, True, _ybin([0], 1), lr.bag_proba(cols, z, True))
     before = lr.predict(lr.bag_proba(cols, z, True))
     lr.grow(5, 3)
     after = lr.predict(lr.bag_proba(cols, z, True))
@@ -114,5 +115,5 @@ def test_logistic_regression_grows_and_copies_independently():
     np.testing.assert_allclose(after[1:], 0.5)  # new labels: no evidence yet
     twin = lr.copy(np.random.default_rng(1))
     for _ in range(8):
-        twin.learn(cols, z, True, [1], twin.bag_proba(cols, z, True))
+        twin.learn(cols, z, True, _ybin([1], 3), twin.bag_proba(cols, z, True))
     np.testing.assert_allclose(lr.predict(lr.bag_proba(cols, z, True)), after)
