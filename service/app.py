@@ -130,6 +130,34 @@ def _annotate(**annotations):
     return set_annotations
 
 
+#: The branches of a feature value (number or string) in pydantic's error locations.
+_BRANCHES = {"float": float, "constrained-str": str, "str": str}
+
+
+def _readable(errors: list[dict]) -> list[dict]:
+    """Validation errors as {loc, msg, type}, one per invalid feature value (not per branch)."""
+    out, seen = [], set()
+    for e in errors:
+        loc, msg, kind = tuple(e.get("loc", ())), str(e.get("msg", "")), str(e.get("type"))
+        if len(loc) > 1 and loc[-1] in _BRANCHES:
+            value = e.get("input")
+            loc = loc[:-1]
+            if loc in seen:
+                continue
+            if isinstance(value, str) and _BRANCHES[e["loc"][-1]] is float:
+                continue  # the string branch's error says what is wrong with a string
+            if not isinstance(value, str):
+                msg = "a feature value is a finite number or a string"
+                if kind == "finite_number" or isinstance(value, float):
+                    msg += " (not NaN or infinity)"
+                elif isinstance(value, int) and not isinstance(value, bool):
+                    msg += " (this number is out of range)"
+                kind = "feature_value"
+        seen.add(loc)
+        out.append({"loc": _loc(loc), "msg": msg, "type": kind})
+    return out
+
+
 def _loc(loc) -> list:
     return [part if isinstance(part, str | int) else str(part) for part in loc]
 
@@ -198,11 +226,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                 return _error(400, f"malformed JSON: {reason}".rstrip(": "))
             if e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",):
                 return _error(400, "empty request body: send a JSON document")
-        detail = [
-            {"loc": _loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e["type"])}
-            for e in errors
-        ]
-        return _error(422, detail)
+        return _error(422, _readable(errors))
 
     @app.post(
         "/v1/predict",
@@ -288,7 +312,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     )
     async def readyz():
         """200 when the model is loaded and the store writable, else 503 with the reason."""
-        ok, reason = runtime.readiness()
+        ok, reason = await runtime.readiness()
         return _json(
             {"status": "ready" if ok else "not ready", "reason": reason}, 200 if ok else 503
         )

@@ -206,16 +206,16 @@ class RuntimeCollector(Collector):
             "cluster (error of a cluster learner).",
             labels=["level"],
         )
-        for level, n in rt.drift_counts().items():
+        for level, n in rt.view.drift_counts().items():
             drift.add_metric([level], n)
         yield drift
-        restructurings = rt.n_restructurings()
+        restructurings = rt.view.n_restructurings()
         yield _counter(
             "streamml_restructurings",
             "Times the model changed its label partition.",
             restructurings or 0,
         )
-        clusters = rt.clusters()
+        clusters = rt.view.clusters()
         if clusters is not None:
             yield _gauge("streamml_clusters", "Label clusters of the model.", len(clusters))
             error = GaugeMetricFamily(

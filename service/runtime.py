@@ -1,10 +1,10 @@
-"""The single owner of the model: durable learning, predictions, delayed-label scoring, recovery.
+"""The single owner of the model: learning, predictions, delayed-label scoring, recovery.
 
-Everything runs on the thread of one asyncio event loop. A request stages its writes in the
-store's open transaction and waits; a committer task commits everything staged so far in one
-transaction (group commit), then has the model learn the committed events in log order, then
-answers the waiting requests. So an acknowledged event is always durable, the model learns
-events exactly in log order, and a request sent after an acknowledgement sees its event.
+The model lives on the thread of one asyncio event loop. A request validates, stages its
+writes with the committer (`committer.py`) and waits: it is answered once its writes are
+committed, and for learn events once the model has learned them, in log order. So an
+acknowledged event is always durable, the model learns exactly the log, in its order, and a
+request sent after an acknowledgement sees its event.
 
 On start the newest readable snapshot is loaded and the log after it is replayed through the
 same code path as live learning, so the recovered state equals the uninterrupted one.
@@ -13,7 +13,6 @@ same code path as live learning, so the recovered state equals the uninterrupted
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import fcntl
 import json
 import logging
@@ -21,43 +20,35 @@ import math
 import os
 import pickle
 import shutil
-import sqlite3
 import threading
 import time
 import uuid
 
+from .committer import Committer
 from .config import ServiceConfig, default_model
+from .errors import ServiceError
 from .quality import OnlineQuality
 from .slots import ClusterSlots
 from .snapshots import SnapshotDir, SnapshotError
 from .store import Event, Pending, Store
+from .view import ModelView
 
 __all__ = ["LearnItem", "Observer", "Runtime", "ServiceError"]
 
 log = logging.getLogger("streamml.service")
 
-LEVELS = ("structure", "cluster")
 _MIN_FREE_BYTES = 16 * 2**20
-_YIELD_EVERY = 0.005  # seconds of learning between two chances for other requests to run
+_CHECKPOINT_BYTES = 2**20  # checkpoint the write-ahead log when it is larger than this
+_YIELD_EVERY = 0.005  # seconds of replay between two chances for other requests to run
 
 
-class ServiceError(Exception):
-    """An error for the client: an HTTP status and a message."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers
-
-
-@dataclasses.dataclass
 class LearnItem:
     """One learn request: labels for an earlier prediction (`id`) or an instance (`features`)."""
 
-    labels: list[str]
-    id: str | None = None
-    features: dict | None = None
+    __slots__ = ("labels", "id", "features")
+
+    def __init__(self, labels: list[str], id: str | None = None, features: dict | None = None):
+        self.labels, self.id, self.features = labels, id, features
 
 
 class Observer:
@@ -72,14 +63,6 @@ class Observer:
     def on_predictions(self, n: int) -> None: ...
 
     def on_learn_failure(self) -> None: ...
-
-
-class _Batch:
-    __slots__ = ("future", "events")
-
-    def __init__(self, future: asyncio.Future):
-        self.future = future
-        self.events: list[Event] = []
 
 
 class Runtime:
@@ -98,6 +81,7 @@ class Runtime:
         self.config = config
         self.observer = observer or Observer()
         self.lock = threading.RLock()  # taken around every use of the model
+        self.view = ModelView(self)
         self.state = "starting"
         self.reason: str | None = "starting"
         self.model = None
@@ -105,16 +89,14 @@ class Runtime:
         self.seed = config.seed
         self.initial_labels: tuple[str, ...] = ()
         self.slots = ClusterSlots(config.cluster_slots)
-        self._reset()
         self.store: Store | None = None
         self.snapshots: SnapshotDir | None = None
+        self.committer: Committer | None = None
         self._lock_fd: int | None = None
-        self._batch: _Batch | None = None
-        self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task] = []
         self._snapshot_task: asyncio.Task | None = None
         self._closing = False
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reset()
 
     def _reset(self) -> None:
         """Forget everything learned (before loading it again from the data directory)."""
@@ -160,15 +142,11 @@ class Runtime:
             seed = self.config.seed
             self._check_name(name)
             labels = list(self.config.labels or ())
-            self.store.set_meta("model", name)
-            self.store.set_meta("seed", str(seed))
-            self.store.set_meta("labels", json.dumps(labels))
-            self.store.commit()
+            meta = {"model": name, "seed": str(seed), "labels": json.dumps(labels)}
+            self.store.write([("meta", key, value) for key, value in meta.items()])
         else:
             name, seed = stored, int(self.store.get_meta("seed") or self.config.seed)
             labels = json.loads(self.store.get_meta("labels") or "[]")
-            if self.config.labels is not None and list(self.config.labels) != labels:
-                log.warning("data directory %s keeps its labels %s", self.config.data_dir, labels)
             if requested is not None and requested != stored:
                 log.warning(
                     "data directory %s holds a %r model; ignoring the requested %r",
@@ -176,6 +154,8 @@ class Runtime:
                     stored,
                     requested,
                 )
+            if self.config.labels is not None and list(self.config.labels) != labels:
+                log.warning("data directory %s keeps its labels %s", self.config.data_dir, labels)
             self._check_name(name)
         self.model_name, self.seed, self.initial_labels = name, seed, tuple(labels)
 
@@ -197,9 +177,8 @@ class Runtime:
         """Open the store, then load the model and replay the log in the background."""
         if self.store is None:
             self.open()
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._closing, self._batch, self._snapshot_task = False, None, None
+        self.committer = Committer(self.store, self._apply, self._on_commit, self._on_expired)
+        self._closing, self._snapshot_task = False, None
         self.state, self.reason = "loading", "loading the model"
         self._tasks = [asyncio.create_task(self._run(), name="streamml-runtime")]
 
@@ -218,13 +197,19 @@ class Runtime:
             self.last_event_id,
         )
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="streamml-housekeeping"))
-        await self._committer()
+        try:
+            await self.committer.run(lambda: self._closing)
+        except Exception:
+            log.exception("the store failed")
+        if self.committer.failure is not None:
+            self.state = "failed"
+            self.reason = f"the store failed ({self.committer.failure}); restart the service"
 
     async def stop(self) -> None:
         """Commit and learn what is staged, take a final snapshot, close the store."""
         self._closing = True
-        if self._wake is not None:
-            self._wake.set()
+        if self.committer is not None:
+            self.committer.wake()
         for task in self._tasks[1:]:
             task.cancel()
         if self._tasks:
@@ -237,15 +222,17 @@ class Runtime:
             await asyncio.wait([self._snapshot_task])
         if self.state == "ready" and self.last_event_id != (self.snapshot_event_id or 0):
             await self._snapshot()
-        self.state, self.reason = "closed", "shut down"
+        if self.state != "failed":
+            self.state, self.reason = "closed", "shut down"
+        if self.committer is not None:
+            await self.committer.close()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.checkpoint)
         self._release()
 
     def _release(self) -> None:
         if self.store is not None:
-            try:
-                self.store.close()
-            except sqlite3.Error:
-                log.exception("closing the store")
+            self.store.close()
             self.store = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -277,7 +264,7 @@ class Runtime:
         total = self.store.count_events_after(base)
         deadline = time.perf_counter() + _YIELD_EVERY
         for k, event in enumerate(self.store.events_after(base)):
-            if event.id != self.last_event_id + 1 and self.last_event_id:
+            if event.id != self.last_event_id + 1:
                 raise RuntimeError(f"the log jumps from event {self.last_event_id} to {event.id}")
             self._apply(event)
             if time.perf_counter() > deadline:
@@ -286,7 +273,6 @@ class Runtime:
                 deadline = time.perf_counter() + _YIELD_EVERY
         if total:
             log.info("replayed %d logged events after snapshot event %d", total, base)
-        self.last_event_id = max(self.last_event_id, base)
         self.next_event_id = max(self.store.max_event_id(), self.last_event_id, compacted) + 1
         self._known_labels = set(self.label_space)
         self.pending_count = self.store.count_pending(time.time())
@@ -315,7 +301,7 @@ class Runtime:
         self.quality = state["quality"]
         self.quality.window = self.config.quality_window  # the setting may have changed
 
-    # -- learning ---------------------------------------------------------------------------
+    # -- learning and committing --------------------------------------------------------------
 
     def _apply(self, event: Event) -> None:
         """Learn one committed event (live or replayed: the same code)."""
@@ -340,55 +326,13 @@ class Runtime:
             self.n_learned += 1
         self.last_event_id = event.id
 
-    async def _committer(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batch, self._batch = self._batch, None
-            if batch is not None:
-                await self._commit(batch)
-            if self._closing and self._batch is None:
-                return
-
-    async def _commit(self, batch: _Batch) -> None:
-        started = time.perf_counter()
-        try:
-            self.store.commit()
-        except sqlite3.Error as error:
-            log.exception("commit failed")
-            self.store.rollback()
-            self._resync()
-            batch.future.set_exception(ServiceError(503, f"the store could not commit: {error}"))
-            batch.future.exception()  # retrieved: the waiting requests re-raise it
-            return
-        self.observer.on_commit(time.perf_counter() - started, len(batch.events))
-        deadline = time.perf_counter() + _YIELD_EVERY
-        for event in batch.events:
-            self._apply(event)
-            if time.perf_counter() > deadline:
-                await asyncio.sleep(0)
-                deadline = time.perf_counter() + _YIELD_EVERY
-        batch.future.set_result(None)
+    def _on_commit(self, seconds: float, n_events: int) -> None:
+        self.observer.on_commit(seconds, n_events)
         self._maybe_snapshot()
 
-    def _resync(self) -> None:
-        compacted = int(self.store.get_meta("compacted_through") or 0)
-        self.next_event_id = max(self.store.max_event_id(), self.last_event_id, compacted) + 1
-        self.pending_count = self.store.count_pending(time.time())
-        self._known_labels = set(self.label_space)
-
-    def _staged(self) -> _Batch:
-        if self._batch is None:
-            self._batch = _Batch(self._loop.create_future())
-        return self._batch
-
-    async def _durable(self) -> None:
-        """Wait until everything staged so far is committed (and learned)."""
-        if not self.store.in_transaction:
-            return
-        batch = self._staged()
-        self._wake.set()
-        await asyncio.shield(batch.future)
+    def _on_expired(self, n: int) -> None:
+        self.pending_count = max(self.pending_count - n, 0)
+        self.observer.on_expired(n)
 
     # -- snapshots and housekeeping -----------------------------------------------------------
 
@@ -424,30 +368,24 @@ class Runtime:
         self.snapshot_event_id, self.snapshot_time = last, state["created"]
         self._snapshot_clock = time.monotonic()
         self.observer.on_snapshot(time.perf_counter() - started, True)
-        if kept and self.store is not None and not self._closing:
-            self.store.compact(min(kept))
-            self._staged()
-            self._wake.set()
+        if kept and self.state == "ready" and not self._closing:
+            self.committer.stage([("compact", min(kept))])
 
     async def _housekeeping(self) -> None:
         period = min(1.0, self.config.pending_ttl / 4)
-        while True:
+        while self.state == "ready":
             await asyncio.sleep(period)
-            try:
-                now = time.time()
-                if self.store.has_expired(now):
-                    n = self.store.expire(now)
-                    self.pending_count = max(self.pending_count - n, 0)
-                    self.observer.on_expired(n)
-                    self._staged()
-                    self._wake.set()
-                self._maybe_snapshot()
-            except sqlite3.Error:
-                log.exception("housekeeping failed")
+            if self.store.has_expired(time.time()):
+                self.committer.stage([("expire", time.time())])
+            self._maybe_snapshot()
+            if self.store.wal_bytes() > _CHECKPOINT_BYTES:
+                await asyncio.to_thread(self.store.checkpoint)
 
     # -- requests ---------------------------------------------------------------------------
 
     def _check_ready(self) -> None:
+        if self.committer is not None and self.committer.failure is not None:
+            raise ServiceError(503, f"not ready: the store failed ({self.committer.failure})")
         if self._closing:
             raise ServiceError(503, "the service is shutting down", {"Retry-After": "5"})
         if self.state != "ready":
@@ -491,18 +429,20 @@ class Runtime:
             self._check_features(features)
         now = time.time()
         expires = now + self.config.pending_ttl
-        outcomes, new, seen = [], [], {}
+        outcomes, new, seen, waits = [], [], {}, set()
         for features, id_ in items:
             if id_ is not None:
-                prior = seen.get(id_) or self.store.get_pending(id_, now)
+                prior, seq = (seen[id_], None) if id_ in seen else self.committer.pending(id_, now)
                 if prior is not None:
                     if prior.features != features:
                         raise ServiceError(
                             409, f"id {id_!r} is already waiting for labels, with other features"
                         )
                     outcomes.append(prior)
+                    waits.add(seq)
                     continue
-                if self.store.learned(id_, now) is not None:
+                learned, seq = self.committer.learned(id_, now)
+                if learned is not None:
                     raise ServiceError(409, f"id {id_!r} was already learned")
             else:
                 id_ = uuid.uuid4().hex
@@ -511,11 +451,12 @@ class Runtime:
             seen[id_] = pending
             outcomes.append(pending)
             new.append(pending)
-        for pending in new:
-            self.store.put_pending(pending)
-        self.pending_count += len(new)
+        if new:
+            waits.add(self.committer.put(new))
+            self.pending_count += len(new)
         self.observer.on_predictions(len(items))
-        await self._durable()
+        for seq in sorted(s for s in waits if s is not None):
+            await self.committer.wait(seq)
         return [
             {"id": p.id, "labels": p.labels, "probabilities": p.probabilities} for p in outcomes
         ]
@@ -534,13 +475,16 @@ class Runtime:
                 self._check_features(item.features)
         now = time.time()
         expires = now + self.config.pending_ttl
-        outcomes, events, consumed, learned_here = [], [], set(), {}
+        outcomes, events, consumed, learned_here, waits = [], [], [], {}, set()
         new_labels: dict[str, None] = {}
         for item in items:
             labels = list(dict.fromkeys(item.labels))
             key, predicted, features = item.id, None, item.features
             if key is not None:
-                prior = learned_here.get(key) or self.store.learned(key, now)
+                if key in learned_here:
+                    prior, seq = learned_here[key], None
+                else:
+                    prior, seq = self.committer.learned(key, now)
                 if prior is not None:
                     event_id, prior_labels = prior
                     if set(prior_labels) != set(labels):
@@ -551,10 +495,11 @@ class Runtime:
                     outcomes.append(
                         {"id": key, "event_id": event_id, "duplicate": True, "scored": False}
                     )
+                    waits.add(seq)
                     continue
-                pending = None if key in consumed else self.store.get_pending(key, now)
+                pending, _ = (None, None) if key in consumed else self.committer.pending(key, now)
                 if pending is not None:
-                    consumed.add(key)
+                    consumed.append(key)
                     predicted = pending.labels
                     if features is None:
                         features = pending.features
@@ -571,14 +516,8 @@ class Runtime:
             for label in labels:
                 if label not in self._known_labels:
                     new_labels[label] = None
-            outcomes.append(
-                {
-                    "id": key,
-                    "event_id": event.id,
-                    "duplicate": False,
-                    "scored": predicted is not None,
-                }
-            )
+            scored = predicted is not None
+            outcomes.append({"id": key, "event_id": event.id, "duplicate": False, "scored": scored})
         if len(self._known_labels) + len(new_labels) > self.config.max_labels:
             raise ServiceError(
                 422,
@@ -586,111 +525,36 @@ class Runtime:
                 f"{len(self._known_labels) + len(new_labels)} > max_labels="
                 f"{self.config.max_labels}",
             )
-        for event in events:
-            self.store.append(event, expires)
-        for key in consumed:
-            self.store.delete_pending(key)
         if events:
+            ops = [("append", event, expires) for event in events]
+            waits.add(self.committer.stage(ops, events, consumed))
             self.next_event_id += len(events)
             self.pending_count -= len(consumed)
             self._known_labels.update(new_labels)
-            self._staged().events.extend(events)
-        await self._durable()
+        for seq in sorted(s for s in waits if s is not None):
+            await self.committer.wait(seq)
         return outcomes
 
     # -- reading ----------------------------------------------------------------------------
 
-    def readiness(self) -> tuple[bool, str | None]:
+    async def readiness(self) -> tuple[bool, str | None]:
         """Whether the model is loaded and the store writable, and if not, why."""
         if self._closing:
             return False, "shutting down"
         if self.state != "ready":
             return False, self.reason
         try:
-            self.store.check_writable()
+            loop = asyncio.get_running_loop()
+            check = loop.run_in_executor(self.committer.writer, self.store.check_writable)
+            await asyncio.wait_for(check, timeout=5)
             free = shutil.disk_usage(self.config.data_dir).free
-        except (sqlite3.Error, OSError) as error:
-            return False, f"store not writable: {error}"
+        except Exception as error:
+            return False, f"store not writable: {error or type(error).__name__}"
         if free < _MIN_FREE_BYTES:
             return False, f"store not writable: only {free} bytes free"
         return True, None
 
-    def clusters(self) -> list[dict] | None:
-        """The model's clusters as {labels, error, n, slot}, or None if it has no partition."""
-        with self.lock:
-            summary = getattr(self.model, "cluster_summary", None)
-            if callable(summary):
-                clusters = [
-                    {
-                        "labels": [str(label) for label in c["labels"]],
-                        "error": _finite(c.get("error")),
-                        "n": c.get("n"),
-                    }
-                    for c in summary()
-                ]
-            else:
-                partition = getattr(self.model, "partition", None)
-                if partition is None:
-                    return None
-                clusters = [
-                    {"labels": sorted(str(label) for label in c), "error": None, "n": None}
-                    for c in partition
-                ]
-            slots = self.slots.assign([frozenset(c["labels"]) for c in clusters])
-        for c, slot in zip(clusters, slots):
-            c["slot"] = slot
-        return clusters
-
-    def drift_events(self) -> list:
-        with self.lock:
-            return list(getattr(self.model, "drift_events", None) or [])
-
-    def drift_counts(self, events: list | None = None) -> dict[str, int]:
-        counts = dict.fromkeys(LEVELS, 0)
-        for event in self.drift_events() if events is None else events:
-            level = getattr(event, "level", None)
-            if level in counts:
-                counts[level] += 1
-        return counts
-
-    def n_restructurings(self) -> int | None:
-        with self.lock:
-            value = getattr(self.model, "n_restructurings", None)
-        return int(value) if value is not None else None
-
     def describe(self) -> dict:
         """The body of `GET /v1/model`."""
         self._check_ready()
-        events = self.drift_events()
-        recent = events[-self.config.recent_events :] if self.config.recent_events else []
-        return {
-            "model": self.model_name,
-            "n_learned": self.n_learned,
-            "n_learn_failures": self.n_learn_failures,
-            "last_event_id": self.last_event_id,
-            "labels": list(self.label_space),
-            "partition": self.clusters(),
-            "n_restructurings": self.n_restructurings(),
-            "drift_event_counts": self.drift_counts(events),
-            "drift_events": [_event_dict(e) for e in recent],
-            "pending_predictions": self.pending_count,
-            "quality": self.quality.to_dict(),
-            "snapshot_event_id": self.snapshot_event_id,
-        }
-
-
-def _finite(value) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _event_dict(event) -> dict:
-    data = event.to_dict() if hasattr(event, "to_dict") else dict(vars(event))
-    return {
-        "index": int(data.get("index", -1)),
-        "level": str(data.get("level", "")),
-        "labels": [str(label) for label in data.get("labels", ())],
-        "detector": str(data.get("detector", "")),
-    }
+        return self.view.describe()

@@ -1,8 +1,10 @@
 """The durable store: an SQLite (WAL mode) log of learn events, pending predictions, metadata.
 
-One connection, used by the thread of the event loop that owns the model. Writes are staged in
-an open transaction and made durable together by `commit` (group commit): the caller answers
-its requests only after `commit` returned.
+Three connections to `streamml.db`: a writer, used only by the store's writer thread, which
+runs a batch of writes as one transaction (group commit); a reader, used by the event loop,
+which in WAL mode never waits for the writer and sees every committed transaction; and a
+checkpointer, which copies the write-ahead log into the database in the background (so that a
+commit never waits for a checkpoint and its disk flushes).
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ class Pending:
     expires: float
 
 
+#: A write: ("put", Pending) | ("delete", id) | ("append", Event, key expiry) |
+#: ("compact", through) | ("expire", now) | ("meta", key, value)
+Op = tuple
+
+
 class Store:
     """The SQLite file `streamml.db` of a data directory.
 
@@ -77,102 +84,137 @@ class Store:
     path
         The database file.
     fsync
-        `PRAGMA synchronous=FULL` (every commit reaches the disk) rather than `NORMAL` (every
-        commit survives a crash of the process, not necessarily a power cut).
+        Whether a durable write reaches the disk (`PRAGMA synchronous=FULL`) rather than only
+        the operating system (`NORMAL`: it survives a crash of the process, not a power cut).
 
     """
 
     def __init__(self, path: pathlib.Path, fsync: bool = True):
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-        self._open = False
-
-    # -- transactions -----------------------------------------------------------------------
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._open
-
-    def _begin(self) -> None:
-        if not self._open:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._open = True
-
-    def commit(self) -> None:
-        """Make every staged write durable."""
-        if self._open:
-            try:
-                self._db.execute("COMMIT")
-            finally:
-                self._open = self._db.in_transaction
-            if self._open:  # pragma: no cover - COMMIT failed and left the transaction open
-                raise sqlite3.OperationalError("commit failed")
-
-    def rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
-        self._open = False
-
-    def check_writable(self) -> None:
-        """Raise if the database cannot take a write lock now."""
-        if not self._open:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("ROLLBACK")
+        self.fsync = fsync
+        self._writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._writer.execute("PRAGMA busy_timeout=10000")
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")  # see `checkpoint`
+        self._writer.executescript(_SCHEMA)
+        self._sync = None
+        self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._reader.execute("PRAGMA busy_timeout=10000")
+        self._checkpointer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._checkpointer.execute("PRAGMA busy_timeout=10000")
 
     def close(self) -> None:
-        self.rollback()
-        self._db.close()
+        for db in (self._checkpointer, self._reader, self._writer):
+            db.close()
 
-    # -- metadata ---------------------------------------------------------------------------
+    def wal_bytes(self) -> int:
+        """Size of the write-ahead log file."""
+        try:
+            return (self.path.parent / (self.path.name + "-wal")).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Copy the committed log into the database without blocking the writer (any thread).
+
+        Returns SQLite's (busy, log frames, frames checkpointed).
+        """
+        return tuple(self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+
+    # -- writing (writer thread only) -------------------------------------------------------
+
+    def write(self, ops: list[Op], durable: bool = True) -> dict[str, int]:
+        """Run `ops` as one transaction; `durable` syncs it to the disk (if `fsync`).
+
+        Returns counts of what the ops changed (`expired`: predictions removed by "expire").
+        """
+        sync = "FULL" if durable and self.fsync else "NORMAL"
+        db = self._writer
+        if sync != self._sync:
+            db.execute(f"PRAGMA synchronous={sync}")
+            self._sync = sync
+        counts = {"expired": 0}
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for op in ops:
+                self._apply(db, op, counts)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return counts
+
+    @staticmethod
+    def _apply(db: sqlite3.Connection, op: Op, counts: dict) -> None:
+        kind = op[0]
+        if kind == "put":
+            p: Pending = op[1]
+            db.execute(
+                "INSERT OR REPLACE INTO pending (id, features, labels, probabilities, expires) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (p.id, _dumps(p.features), _dumps(p.labels), _dumps(p.probabilities), p.expires),
+            )
+        elif kind == "delete":
+            db.execute("DELETE FROM pending WHERE id = ?", (op[1],))
+        elif kind == "append":
+            event, expires = op[1], op[2]
+            labels = _dumps(event.labels)
+            predicted = None if event.predicted is None else _dumps(event.predicted)
+            db.execute(
+                "INSERT INTO events (id, key, features, labels, predicted, created) "
+                "VALUES (?, ?, ?, ?, ?, julianday('now'))",
+                (event.id, event.key, _dumps(event.features), labels, predicted),
+            )
+            if event.key is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO learned (key, event_id, labels, expires) "
+                    "VALUES (?, ?, ?, ?)",
+                    (event.key, event.id, labels, expires),
+                )
+        elif kind == "compact":
+            db.execute("DELETE FROM events WHERE id <= ?", (op[1],))
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('compacted_through', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = "
+                "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (str(op[1]),),
+            )
+        elif kind == "expire":
+            counts["expired"] += db.execute(
+                "DELETE FROM pending WHERE expires < ?", (op[1],)
+            ).rowcount
+            db.execute("DELETE FROM learned WHERE expires < ?", (op[1],))
+        elif kind == "meta":
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (op[1], op[2]))
+        else:  # pragma: no cover - a bug in the caller
+            raise ValueError(f"unknown store operation {kind!r}")
+
+    def check_writable(self) -> None:
+        """Raise if the database cannot take its write lock now (writer thread only)."""
+        self._writer.execute("BEGIN IMMEDIATE")
+        self._writer.execute("ROLLBACK")
+
+    # -- reading (event loop) ---------------------------------------------------------------
+
+    def _one(self, query: str, *args):
+        return self._reader.execute(query, args).fetchone()
 
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._one("SELECT value FROM meta WHERE key = ?", key)
         return row[0] if row else None
 
-    def set_meta(self, key: str, value: str) -> None:
-        self._begin()
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    # -- events -----------------------------------------------------------------------------
-
     def max_event_id(self) -> int:
-        row = self._db.execute("SELECT MAX(id) FROM events").fetchone()
-        return row[0] or 0
+        return self._one("SELECT MAX(id) FROM events")[0] or 0
 
-    def min_event_id(self) -> int | None:
-        return self._db.execute("SELECT MIN(id) FROM events").fetchone()[0]
-
-    def append(self, event: Event, expires: float) -> None:
-        """Stage an event (and its key, remembered until `expires`, to recognise duplicates)."""
-        self._begin()
-        labels = _dumps(event.labels)
-        self._db.execute(
-            "INSERT INTO events (id, key, features, labels, predicted, created) "
-            "VALUES (?, ?, ?, ?, ?, strftime('%s', 'now'))",
-            (
-                event.id,
-                event.key,
-                _dumps(event.features),
-                labels,
-                None if event.predicted is None else _dumps(event.predicted),
-            ),
-        )
-        if event.key is not None:
-            self._db.execute(
-                "INSERT OR REPLACE INTO learned (key, event_id, labels, expires) "
-                "VALUES (?, ?, ?, ?)",
-                (event.key, event.id, labels, expires),
-            )
+    def count_events_after(self, event_id: int) -> int:
+        return self._one("SELECT COUNT(*) FROM events WHERE id > ?", event_id)[0]
 
     def events_after(self, event_id: int, chunk: int = 500) -> typing.Iterator[Event]:
         """The logged events with an id above `event_id`, in order."""
         last = event_id
         while True:
-            rows = self._db.execute(
+            rows = self._reader.execute(
                 "SELECT id, key, features, labels, predicted FROM events WHERE id > ? "
                 "ORDER BY id LIMIT ?",
                 (last, chunk),
@@ -189,46 +231,20 @@ class Store:
                 )
             last = rows[-1][0]
 
-    def count_events_after(self, event_id: int) -> int:
-        query = "SELECT COUNT(*) FROM events WHERE id > ?"
-        return self._db.execute(query, (event_id,)).fetchone()[0]
-
-    def compact(self, through: int) -> None:
-        """Stage the deletion of the events up to `through` (they are in a kept snapshot)."""
-        self._begin()
-        self._db.execute("DELETE FROM events WHERE id <= ?", (through,))
-        previous = int(self.get_meta("compacted_through") or 0)
-        self.set_meta("compacted_through", str(max(previous, through)))
-
     def learned(self, key: str, now: float) -> tuple[int, list[str]] | None:
         """The event id and labels under which `key` was learned, if still remembered."""
-        row = self._db.execute(
-            "SELECT event_id, labels FROM learned WHERE key = ? AND expires >= ?", (key, now)
-        ).fetchone()
+        row = self._one(
+            "SELECT event_id, labels FROM learned WHERE key = ? AND expires >= ?", key, now
+        )
         return (row[0], json.loads(row[1])) if row else None
 
-    # -- pending predictions ----------------------------------------------------------------
-
-    def put_pending(self, pending: Pending) -> None:
-        self._begin()
-        self._db.execute(
-            "INSERT OR REPLACE INTO pending (id, features, labels, probabilities, expires) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (
-                pending.id,
-                _dumps(pending.features),
-                _dumps(pending.labels),
-                _dumps(pending.probabilities),
-                pending.expires,
-            ),
-        )
-
     def get_pending(self, id_: str, now: float) -> Pending | None:
-        row = self._db.execute(
+        row = self._one(
             "SELECT features, labels, probabilities, expires FROM pending "
             "WHERE id = ? AND expires >= ?",
-            (id_, now),
-        ).fetchone()
+            id_,
+            now,
+        )
         if row is None:
             return None
         features, labels, probabilities, expires = row
@@ -236,26 +252,12 @@ class Store:
             id_, json.loads(features), json.loads(labels), json.loads(probabilities), expires
         )
 
-    def delete_pending(self, id_: str) -> None:
-        self._begin()
-        self._db.execute("DELETE FROM pending WHERE id = ?", (id_,))
-
     def count_pending(self, now: float) -> int:
-        return self._db.execute(
-            "SELECT COUNT(*) FROM pending WHERE expires >= ?", (now,)
-        ).fetchone()[0]
-
-    def expire(self, now: float) -> int:
-        """Stage the removal of expired predictions and remembered keys; expired predictions."""
-        self._begin()
-        n = self._db.execute("DELETE FROM pending WHERE expires < ?", (now,)).rowcount
-        self._db.execute("DELETE FROM learned WHERE expires < ?", (now,))
-        return n
+        return self._one("SELECT COUNT(*) FROM pending WHERE expires >= ?", now)[0]
 
     def has_expired(self, now: float) -> bool:
         """Whether some prediction or remembered key has expired."""
-        query = "SELECT EXISTS (SELECT 1 FROM {} WHERE expires < ?)"
         return any(
-            self._db.execute(query.format(table), (now,)).fetchone()[0]
+            self._one(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE expires < ?)", now)[0]
             for table in ("pending", "learned")
         )

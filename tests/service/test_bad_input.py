@@ -49,7 +49,7 @@ CASES = [
         '{"features": {"x": "a\\udfff"}}',
         None,
         422,
-        "surrogate",
+        "valid string",
     ),
     (
         "lone surrogate name",

@@ -108,7 +108,18 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model):
                     for key, out in zip(batch, outs):
                         acked[key] = out["event_id"]
 
+    def predict_loop():  # predictions of other instances keep coming meanwhile
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for x, _ in itertools.cycle(list(yeast(50, skip=2000))):
+                if requests.empty():
+                    return
+                try:
+                    http.post("/v1/predict", json={"features": x})
+                except httpx.TransportError:
+                    return
+
     threads = [threading.Thread(target=client_loop) for _ in range(3)]
+    threads.append(threading.Thread(target=predict_loop))
     for t in threads:
         t.start()
     target = 250 + int.from_bytes(os.urandom(2)) % 300
@@ -133,18 +144,14 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model):
         assert n_acked <= applied <= n_acked + sum(map(len, in_flight))
         waiting = len([key for key in predicted if key not in acked])
         cut = sum(key in predicted for batch in in_flight for key in batch)
-        assert waiting - cut <= state["pending_predictions"] <= waiting
+        assert state["pending_predictions"] >= waiting - cut  # (plus the other predictions)
 
         def reference(order):
             model_ = models.make(model, seed=3)
             feed(model_, [instances[key] for key in order])
             return model_
 
-        n_checks = 0
-
         def check(order):
-            nonlocal n_checks
-            n_checks += 1
             ref = reference(order)
             got = client.post("/v1/predict/batch", json=[{"features": x} for x in probes]).json()
             for x, out in zip(probes, got):
@@ -165,9 +172,9 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model):
         order = sorted(acked, key=acked.get)
         assert [acked[key] for key in order] == list(range(1, len(order) + 1))
         check(order)
-        # (each probe prediction waits for labels too)
-        waiting = len([key for key in predicted if key not in acked]) + len(probes) * n_checks
-        assert client.get("/v1/model").json()["pending_predictions"] == waiting
+        # (every other prediction waits for labels too)
+        waiting = len([key for key in predicted if key not in acked])
+        assert client.get("/v1/model").json()["pending_predictions"] >= waiting + len(probes)
 
         # Predictions still waiting survived too: their labels are accepted and scored.
         for key in sorted(never_labelled)[:5]:
@@ -234,10 +241,12 @@ def test_log_is_compacted_behind_the_kept_snapshots(start_service, tmp_path):
         while True:  # snapshots are written in the background: wait for the last one
             low = db.execute("SELECT MIN(id) FROM events").fetchone()[0]
             kept = [event_id for event_id, _ in SnapshotDir(tmp_path / "d").list()]
-            if (kept == [100, 80] and low == 81) or time.monotonic() > deadline:
+            if (
+                len(kept) == 2 and kept[0] == 100 and low == kept[1] + 1
+            ) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-    assert kept == [100, 80] and low == 81
+    assert len(kept) == 2 and kept[0] == 100 and low == kept[1] + 1
 
 
 def test_snapshots_are_never_loaded_from_outside_the_data_dir(start_service, tmp_path):

@@ -1,0 +1,209 @@
+"""Group commit of the runtime's writes, off the event loop, with an overlay of what is in flight.
+
+Requests stage writes here and wait. Prediction rows go to a fast lane: the rows staged during
+one turn of the event loop are committed together, without a disk flush (they survive a crash
+of the process; a later disk flush also carries them to the disk). Everything else (learn
+events, removals of consumed predictions, compactions, expiries) goes to batches committed
+one after the other with a disk flush; after each commit the batch's events are handed to the
+model (`apply`), then its requests are answered. One writer thread runs every commit in
+submission order, so a prediction row is always written before the removal that consumes it.
+
+Until its commit, a staged write is visible in the overlay (`pending`, `learned`), so a request
+sees the writes of the requests before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+import typing
+
+from .errors import ServiceError
+from .store import Event, Pending, Store
+
+__all__ = ["Committer"]
+
+_YIELD_EVERY = 0.005  # seconds of learning between two chances for other requests to run
+
+
+class _Batch:
+    __slots__ = ("seq", "puts", "ops", "events", "done")
+
+    def __init__(self, seq: int, loop: asyncio.AbstractEventLoop):
+        self.seq = seq
+        self.puts: list[Pending] = []
+        self.ops: list[tuple] = []
+        self.events: list[Event] = []
+        self.done = loop.create_future()  # committed (and, for events, learned)
+
+
+class Committer:
+    """Stages, commits and acknowledges writes for the runtime.
+
+    Parameters
+    ----------
+    store
+        The store (its `write` runs in this committer's writer thread).
+    apply
+        Called with each committed event, in order, on the event loop.
+    on_commit
+        Called with (seconds, number of events) after each batch of learn events.
+    on_expired
+        Called with the number of expired predictions an "expire" operation removed.
+
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        apply: typing.Callable[[Event], None],
+        on_commit: typing.Callable[[float, int], None],
+        on_expired: typing.Callable[[int], None],
+    ):
+        self.store = store
+        self.apply = apply
+        self.on_commit = on_commit
+        self.on_expired = on_expired
+        self.loop = asyncio.get_running_loop()
+        self.writer = concurrent.futures.ThreadPoolExecutor(1, "streamml-store")
+        self.failure: Exception | None = None
+        self._wake = asyncio.Event()
+        self._seq = 0
+        self._puts: _Batch | None = None  # the prediction rows of this turn of the loop
+        self._ops: _Batch | None = None  # the next batch of other writes
+        self._inflight: dict[int, _Batch] = {}
+        self._pending: dict[str, tuple[int, Pending | None]] = {}
+        self._learned: dict[str, tuple[int, tuple[int, list[str]]]] = {}
+
+    def _new(self) -> _Batch:
+        self._seq += 1
+        batch = self._inflight[self._seq] = _Batch(self._seq, self.loop)
+        return batch
+
+    # -- staging ----------------------------------------------------------------------------
+
+    def put(self, pendings: list[Pending]) -> int:
+        """Stage prediction rows; returns the batch to wait for."""
+        if self._puts is None:
+            self._puts = self._new()
+            self.loop.call_soon(self._submit_puts)
+        for pending in pendings:
+            self._puts.puts.append(pending)
+            self._pending[pending.id] = (self._puts.seq, pending)
+        return self._puts.seq
+
+    def stage(self, ops: list[tuple], events: list[Event] = (), consumed: list[str] = ()) -> int:
+        """Stage operations (and the events they log); returns the batch to wait for."""
+        if self._ops is None:
+            self._ops = self._new()
+            self._wake.set()
+        batch = self._ops
+        batch.ops.extend(ops)
+        batch.ops.extend(("delete", key) for key in consumed)
+        batch.events.extend(events)
+        for event in events:
+            if event.key is not None:
+                self._learned[event.key] = (batch.seq, (event.id, event.labels))
+        for key in consumed:
+            self._pending[key] = (batch.seq, None)
+        return batch.seq
+
+    async def wait(self, seq: int | None) -> None:
+        """Until batch `seq` (if still in flight) is committed, and its events learned."""
+        batch = self._inflight.get(seq) if seq is not None else None
+        if batch is not None:
+            await asyncio.shield(batch.done)
+
+    # -- the overlay ------------------------------------------------------------------------
+
+    def pending(self, id_: str, now: float) -> tuple[Pending | None, int | None]:
+        """The prediction waiting under `id_` (staged or stored), and its batch if staged."""
+        entry = self._pending.get(id_)
+        if entry is not None:
+            seq, pending = entry
+            return (pending if pending and pending.expires >= now else None), seq
+        return self.store.get_pending(id_, now), None
+
+    def learned(self, key: str, now: float) -> tuple[tuple[int, list[str]] | None, int | None]:
+        """(event id, labels) under which `key` was learned (staged or stored), and its batch."""
+        entry = self._learned.get(key)
+        if entry is not None:
+            return entry[1], entry[0]
+        return self.store.learned(key, now), None
+
+    def _done(self, batch: _Batch) -> None:
+        for overlay in (self._pending, self._learned):
+            for key in [k for k, (seq, _) in overlay.items() if seq == batch.seq]:
+                del overlay[key]
+        del self._inflight[batch.seq]
+        batch.done.set_result(None)
+
+    # -- committing -------------------------------------------------------------------------
+
+    def _submit_puts(self) -> None:
+        batch, self._puts = self._puts, None
+        if batch is None or self.failure is not None:
+            return
+        ops = [("put", pending) for pending in batch.puts]
+        future = self.loop.run_in_executor(self.writer, self.store.write, ops, False)
+        future.add_done_callback(lambda f: self._puts_written(batch, f))
+
+    def _puts_written(self, batch: _Batch, future: asyncio.Future) -> None:
+        error = future.exception()
+        if error is not None:
+            self.fail(error)
+        elif self.failure is None:
+            self._done(batch)
+
+    async def run(self, closing: typing.Callable[[], bool]) -> None:
+        """Commit the batches one after the other until `closing()` and nothing is staged."""
+        while self.failure is None:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._ops = self._ops, None
+            if batch is not None:
+                try:
+                    await self._commit(batch)
+                except Exception as error:
+                    self.fail(error)
+                    raise
+            if closing() and self._ops is None and self._puts is None:
+                return
+
+    async def _commit(self, batch: _Batch) -> None:
+        self._submit_puts()  # rows staged before these operations are written before them
+        started = time.perf_counter()
+        counts = await self.loop.run_in_executor(self.writer, self.store.write, batch.ops, True)
+        if counts["expired"]:
+            self.on_expired(counts["expired"])
+        self.on_commit(time.perf_counter() - started, len(batch.events))
+        deadline = time.perf_counter() + _YIELD_EVERY
+        for event in batch.events:
+            self.apply(event)
+            if time.perf_counter() > deadline:
+                await asyncio.sleep(0)
+                deadline = time.perf_counter() + _YIELD_EVERY
+        self._done(batch)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def fail(self, error: Exception) -> None:
+        """Fail every staged or in-flight request (the runtime then stops taking requests)."""
+        if self.failure is None:
+            self.failure = error
+        failure = ServiceError(503, f"the store failed ({error}); restart the service")
+        for batch in self._inflight.values():
+            if not batch.done.done():
+                batch.done.set_exception(failure)
+                batch.done.exception()  # retrieved: the waiting requests re-raise it
+        self._inflight.clear()
+        self._puts = self._ops = None
+        self._pending.clear()
+        self._learned.clear()
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Wait for the writer thread's last commits, then stop it."""
+        await asyncio.to_thread(self.writer.shutdown, True)
