@@ -140,15 +140,17 @@ class Standardiser:
 class KNNWindow:
     """Label-powerset k nearest neighbours over a window of the most recent instances.
 
-    Instances are compared by the cosine of their standardised vectors. The k nearest instances
-    vote for their label sets with weights 1 / distance; the probability of a label is the
+    Instances are compared by their standardised vectors, with the cosine distance
+    sqrt(2 - 2 cos) (the Euclidean distance of the unit vectors; it ignores the number of
+    non-zeros, which matters for text) or, if asked, the Euclidean distance. The k nearest
+    instances vote for their label sets with weights 1 / distance; the probability of a label is the
     weight of the label sets that contain it. Two votes are computed: among the whole window,
     and among its `short_window` most recent instances only (streams are often ordered, so the
     latest instances can be the best neighbours); the kNN uses the one whose recent subset
     0/1 loss (exponentially weighted, measured before learning each instance) is smaller.
 
-    The window is a ring buffer held as a feature-major matrix of unit vectors, so a query
-    costs its non-zeros times the window size.
+    The window is a ring buffer held as a feature-major matrix, so a query costs its non-zeros
+    times the window size.
 
     Parameters
     ----------
@@ -180,7 +182,9 @@ class KNNWindow:
         self.k = k
         self.short_window = min(short_window, window_size)
         self.loss_decay = loss_decay
-        self._x = np.zeros((max(n_features, 1), window_size))  # feature-major unit vectors
+        self._x = np.zeros((max(n_features, 1), window_size))  # feature-major
+        self._half_norm2 = np.zeros(window_size)  # half the squared norm of each slot
+        self._inv_norm = np.zeros(window_size)  # inverse norm of each slot (0 for zero vectors)
         self._y = np.zeros((window_size, n_labels), dtype=np.float32)
         self._slot_cols: list[np.ndarray | None] = [None] * window_size  # standardised columns
         self._raw: list[tuple[np.ndarray, np.ndarray] | None] = [None] * window_size
@@ -201,14 +205,9 @@ class KNNWindow:
         if n_labels > self._y.shape[1]:
             self._y = _grown(self._y, (w, n_labels))
 
-    @staticmethod
-    def unit(z: np.ndarray) -> np.ndarray:
-        norm = math.sqrt(z @ z)
-        return z * (1.0 / norm) if norm > 0 else z
-
-    def add(self, cols, unit, full: bool, ybin: np.ndarray, raw: tuple):
-        """Insert an instance: standardised columns and unit vector, labels as a 0/1 vector
-        (as many as the window has), raw non-zeros (to split the window)."""
+    def add(self, cols, z, full: bool, ybin: np.ndarray, raw: tuple):
+        """Insert an instance: standardised columns and values, labels as a 0/1 vector (as many
+        as the window has), raw non-zeros (to split the window)."""
         j = self._pos
         old = self._slot_cols[j]
         if old is not None:
@@ -217,29 +216,41 @@ class KNNWindow:
             else:
                 self._x[old, j] = 0.0
         if full:
-            self._x[: len(unit), j] = unit
-            self._slot_cols[j] = len(unit)
+            self._x[: len(z), j] = z
+            self._slot_cols[j] = len(z)
         else:
-            self._x[cols, j] = unit
+            self._x[cols, j] = z
             self._slot_cols[j] = cols
+        norm2 = float(z @ z)
+        self._half_norm2[j] = 0.5 * norm2
+        self._inv_norm[j] = 1.0 / math.sqrt(norm2) if norm2 > 0 else 0.0
         self._raw[j] = raw
         self._y[j] = ybin
         self._pos = (j + 1) % self.window_size
         if self._size < self.window_size:
             self._size += 1
 
-    def votes(self, cols: np.ndarray, unit: np.ndarray, full: bool) -> np.ndarray | None:
+    def votes(self, cols: np.ndarray, z: np.ndarray, full: bool, cosine: bool):
         """The votes of the whole window (row 0) and of its recent part (row 1).
 
-        None if the window is empty. The distance of two unit vectors is sqrt(2 - 2 cos).
+        None if the window is empty.
         """
         size = self._size
         if size == 0:
             return None
         if full:
-            dots = unit @ self._x[: len(unit), :size]
+            dots = z @ self._x[: len(z), :size]
         else:
-            dots = unit @ self._x[cols, :size]
+            dots = z @ self._x[cols, :size]
+        # A score that grows as the distance shrinks, and the squared distance from it.
+        q2 = float(z @ z)
+        if cosine:
+            dots *= self._inv_norm[:size]
+            iq = 1.0 / math.sqrt(q2) if q2 > 0 else 0.0
+            scale, offset = -2.0 * iq, 2.0
+        else:
+            dots -= self._half_norm2[:size]
+            scale, offset = -2.0, q2
         k = self.k
         whole = np.argpartition(dots, size - k)[size - k :] if size > k else np.arange(size)
         short = self.short_window
@@ -251,7 +262,8 @@ class KNNWindow:
         else:
             nearest = np.concatenate([whole, whole])
         weights = [
-            1.0 / math.sqrt(d if d > 1e-24 else 1e-24) for d in (2.0 - 2.0 * dots[nearest]).tolist()
+            1.0 / math.sqrt(d if d > 1e-24 else 1e-24)
+            for d in (offset + scale * dots[nearest]).tolist()
         ]
         m = len(whole)
         a, b = 1.0 / sum(weights[:m]), 1.0 / sum(weights[m:])
@@ -312,6 +324,10 @@ class KNNWindow:
             m = len(slots)
             child._x[:, :m] = self._x[:, slots]
             child._y[:m] = self._y[slots]
+            child._half_norm2 = np.zeros_like(self._half_norm2)
+            child._half_norm2[:m] = self._half_norm2[slots]
+            child._inv_norm = np.zeros_like(self._inv_norm)
+            child._inv_norm[:m] = self._inv_norm[slots]
             rest = [None] * (self.window_size - m)
             child._slot_cols = [self._slot_cols[j] for j in slots] + rest
             child._raw = [self._raw[j] for j in slots] + rest
@@ -335,7 +351,9 @@ class BaggedLogisticRegression:
     normalised by the number of non-zero inputs, so that the learning rate does not depend on
     the number of features. Intercepts are updated at every instance, the weights every
     `batch_size` instances with the sum of the gradients of the batch (computed, like the
-    predictions, with the weights of the last update).
+    predictions, with the weights of the last update). The first group predicts with an
+    exponential moving average of its weights and intercepts (`averaging` per update), which
+    smooths the noise of the stochastic gradient on stationary concepts.
 
     Parameters
     ----------
@@ -355,6 +373,8 @@ class BaggedLogisticRegression:
         Random generator of the Poisson weights.
     loss_decay
         Weight of the latest instance in the recent log-loss of a group.
+    averaging
+        Weight of the current weights in their moving average, at each update (0: no average).
 
     """
 
@@ -368,6 +388,7 @@ class BaggedLogisticRegression:
         batch_size: int,
         rng: np.random.Generator,
         loss_decay: float = 0.01,
+        averaging: float = 0.1,
     ):
         groups = len(learning_rates)
         per = max(n_bags // groups, 1)
@@ -376,6 +397,7 @@ class BaggedLogisticRegression:
         self.n_bags = b = per * groups
         self.batch_size = batch_size
         self.loss_decay = loss_decay
+        self.averaging = averaging
         self.rng = rng
         rates = np.repeat(np.asarray(learning_rates, dtype=np.float32), per)[:, None]
         self._rates = rates
@@ -385,6 +407,11 @@ class BaggedLogisticRegression:
         # Single precision: the tensor is large (features x bags x labels) and memory-bound.
         self._w = np.zeros((max(n_features, 1), b * n_labels), dtype=np.float32)
         self._bias = np.zeros((b, n_labels), dtype=np.float32)
+        # Moving average of the weights and intercepts of the first group.
+        self._w_avg = np.zeros((max(n_features, 1), per * n_labels), dtype=np.float32)
+        self._bias_avg = np.zeros((per, n_labels), dtype=np.float32)
+        self._updates = 0  # number of weight updates so far
+        self._last = np.full(max(n_features, 1), -1, dtype=np.int64)  # last update of each row
         self._loss = np.zeros((groups, n_labels))
         self._select = np.arange(n_labels)  # flat index of the (group, label) that predicts
         self._poisson = np.zeros((0, b))
@@ -399,15 +426,21 @@ class BaggedLogisticRegression:
     def grow(self, n_features: int, n_labels: int):
         d = self._w.shape[0]
         b, L = self.n_bags, self._n_labels
+        per = self.per_group
         if n_features > d:
             d = max(n_features, 2 * d)
             self._w = _grown(self._w, (d, b * L))
+            self._w_avg = _grown(self._w_avg, (d, per * L))
+            self._last = _grown(self._last, (d,), self._updates - 1)
         if n_labels > L:
             if self._pending:
                 self._update()
             w = _grown(self._w.reshape(d, b, L), (d, b, n_labels))
             self._w = w.reshape(d, b * n_labels)
+            w = _grown(self._w_avg.reshape(d, per, L), (d, per, n_labels))
+            self._w_avg = w.reshape(d, per * n_labels)
             self._bias = _grown(self._bias, (b, n_labels))
+            self._bias_avg = _grown(self._bias_avg, (per, n_labels))
             self._loss = _grown(self._loss, (self.n_groups, n_labels))
             self._n_labels = n_labels
             self._refresh_selection()
@@ -416,50 +449,73 @@ class BaggedLogisticRegression:
         """An independent copy (a child leaf starts from its parent's model)."""
         new = BaggedLogisticRegression.__new__(BaggedLogisticRegression)
         new.__dict__.update(self.__dict__)
-        for name in ("_w", "_bias", "_loss", "_select", "_poisson"):
+        names = ("_w", "_bias", "_w_avg", "_bias_avg", "_last", "_loss", "_select", "_poisson")
+        for name in names:
             setattr(new, name, getattr(self, name).copy())
         new._steps = dict(self._steps)
         new._pending = list(self._pending)
         new.rng = rng
         return new
 
-    def bag_proba(self, cols: np.ndarray, z: np.ndarray, full: bool) -> np.ndarray:
-        """Probabilities of every bag and label, shape (n_bags, n_labels)."""
+    def forward(self, cols: np.ndarray, z: np.ndarray, full: bool) -> tuple:
+        """The probabilities of every bag and label (to learn), shape (n_bags, n_labels), and
+        of every group and label (to predict), shape (n_groups, n_labels)."""
         d = self._w.shape[0]
         z = z.astype(np.float32)
         if full:
             n = min(len(z), d)
-            margin = z[:n] @ self._w[:n]
+            z = z[:n]
+            margin = z @ self._w[:n]
+            average = z @ self._w_avg[:n]
         else:
             if len(cols) and cols[-1] >= d:
                 keep = cols < d
                 cols, z = cols[keep], z[keep]
-            margin = z @ self._w[cols]
+            weights = self._w[cols]
+            margin = z @ weights
+            average = self._w_avg[cols]
+            # Rows not updated lately: their average kept moving towards their (constant)
+            # weights since their last update.
+            lag = (self._updates - 1) - self._last[cols]
+            if lag.any():
+                average = self._caught_up(average, weights, lag)
+            average = z @ average
         margin = margin.reshape(self._bias.shape)
         margin += self._bias
-        return special.expit(margin, out=margin)
+        bags = special.expit(margin, out=margin)
+        average = average.reshape(self._bias_avg.shape)
+        average += self._bias_avg
+        per = self.per_group
+        groups = bags.reshape(self.n_groups, per, -1).sum(axis=1)
+        groups[0] = special.expit(average, out=average).sum(axis=0)
+        groups *= 1.0 / per
+        return bags, groups
 
-    def predict(self, bag_proba: np.ndarray) -> np.ndarray:
-        """Probability of each label from the bag probabilities."""
-        groups = bag_proba.reshape(self.n_groups, self.per_group, -1).sum(axis=1)
-        return groups.ravel()[self._select] * (1.0 / self.per_group)
+    def _caught_up(self, average, weights, lag):
+        keep = (1.0 - self.averaging) ** lag.astype(np.float32)
+        current = weights[:, : average.shape[1]]
+        return current + (average - current) * keep[:, None]
 
-    def learn(self, cols, z, full: bool, ybin: np.ndarray, bag_proba: np.ndarray):
-        """Learn one standardised instance (labels as a 0/1 vector) given its bag
-        probabilities before learning."""
+    def predict(self, forward: tuple) -> np.ndarray:
+        """Probability of each label, from the result of `forward`."""
+        return forward[1].ravel()[self._select]
+
+    def learn(self, cols, z, full: bool, ybin: np.ndarray, forward: tuple):
+        """Learn one standardised instance (labels as a 0/1 vector) given the result of
+        `forward` before learning."""
         self.n_learnt += 1
         if not len(self._poisson):
             draws = self.rng.poisson(1.0, size=(64, self.n_bags))
             self._poisson = draws.astype(np.float32)[:, :, None]
         k, self._poisson = self._poisson[0], self._poisson[1:]
-        grad = bag_proba - ybin
+        grad = forward[0] - ybin
         grad *= k
         self._bias -= grad * self._bias_rates
         step = self._steps.get(len(z))
         if step is None:
             step = self._steps[len(z)] = self._rates * np.float32(1.0 / (1.0 + len(z)))
         grad *= step
-        self._pending.append((cols, z, full, grad, ybin, bag_proba))
+        self._pending.append((cols, z, full, grad, ybin, forward[1]))
         if len(self._pending) >= self.batch_size:
             self._update()
 
@@ -475,6 +531,8 @@ class BaggedLogisticRegression:
             for i, r in enumerate(rows):
                 m = min(len(r[1]), n)
                 z[i, :m] = r[1][:m]
+            rows_ = np.arange(n)
+            self._catch_up(rows_)
             self._w[:n] -= z.T @ grad
         else:
             all_cols = np.concatenate([r[0] for r in rows])
@@ -483,11 +541,18 @@ class BaggedLogisticRegression:
             row_of = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
             z[row_of, inverse] = np.concatenate([r[1] for r in rows])
             keep = cols < d
-            self._w[cols[keep]] -= z[:, keep].T @ grad
+            rows_ = cols[keep]
+            self._catch_up(rows_)
+            self._w[rows_] -= z[:, keep].T @ grad
+        a = self.averaging
+        per = self.per_group
+        self._w_avg[rows_] += a * (self._w[rows_, : per * L] - self._w_avg[rows_])
+        self._bias_avg += a * (self._bias[:per] - self._bias_avg)
+        self._last[rows_] = self._updates
+        self._updates += 1
         # Recent log-loss of each group and label, instance by instance.
         y = np.stack([r[4] for r in rows])[:, None, :]
-        p = np.stack([r[5] for r in rows]).reshape(nb, self.n_groups, self.per_group, -1)
-        p = np.clip(p.mean(axis=2)[:, :, :L], 1e-6, 1.0 - 1e-6)
+        p = np.clip(np.stack([r[5] for r in rows])[:, :, :L], 1e-6, 1.0 - 1e-6)
         if p.shape[2] < L:
             p = np.concatenate([p, np.full((nb, self.n_groups, L - p.shape[2]), 0.5)], axis=2)
         loss = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
@@ -495,6 +560,12 @@ class BaggedLogisticRegression:
         weights = decay * (1.0 - decay) ** np.arange(nb - 1, -1, -1)
         self._loss = (1.0 - decay) ** nb * self._loss + np.tensordot(weights, loss, axes=1)
         self._refresh_selection()
+
+    def _catch_up(self, rows: np.ndarray):
+        """Bring the averages of rows not updated lately up to date (before updating them)."""
+        lag = (self._updates - 1) - self._last[rows]
+        if lag.any():
+            self._w_avg[rows] = self._caught_up(self._w_avg[rows], self._w[rows], lag)
 
     def _refresh_selection(self):
         L = self._n_labels

@@ -127,7 +127,7 @@ class Leaf:
     def _prepare(self, v) -> list:
         """The standardised instance and what is computed from it, until the leaf learns.
 
-        [indices, n, columns, values, full, unit vector, kNN votes, bag probabilities]
+        [indices, n, columns, values, full, -, kNN votes, LR probabilities]
         """
         memo = self._memo
         if memo is not None and memo[0] is v.indices and memo[1] == self.n:
@@ -136,19 +136,14 @@ class Leaf:
         memo = self._memo = [v.indices, self.n, u, z, full, None, None, None]
         return memo
 
-    def _unit(self, memo: list) -> np.ndarray:
-        if memo[5] is None:
-            memo[5] = KNNWindow.unit(memo[3])
-        return memo[5]
-
     def _votes(self, memo: list):
         if memo[6] is None:
-            memo[6] = self.knn.votes(memo[2], self._unit(memo), memo[4])
+            memo[6] = self.knn.votes(memo[2], memo[3], memo[4], cosine=True)
         return memo[6]
 
-    def _bags(self, memo: list) -> np.ndarray:
+    def _forward(self, memo: list) -> tuple:
         if memo[7] is None:
-            memo[7] = self.lr.bag_proba(memo[2], memo[3], memo[4])
+            memo[7] = self.lr.forward(memo[2], memo[3], memo[4])
         return memo[7]
 
     def predict(self, v, n_labels: int) -> np.ndarray:
@@ -167,7 +162,7 @@ class Leaf:
                 return np.zeros(n_labels)
             return knn.predict(self._votes(self._prepare(v)), n_labels)
         if mode == LR or self.lr.n_learnt:
-            proba = self.lr.predict(self._bags(self._prepare(v)))
+            proba = self.lr.predict(self._forward(self._prepare(v)))
             if len(proba) < n_labels:
                 proba = np.concatenate([proba, np.zeros(n_labels - len(proba))])
             return proba[:n_labels]
@@ -181,8 +176,8 @@ class Leaf:
         knn = self.knn
         if self.mode == KNN and len(knn):
             knn.track(self._votes(memo), ybin)
-        knn.add(u, self._unit(memo), full, ybin, (v.indices, v.values))
-        self.lr.learn(u, z, full, ybin, self._bags(memo))
+        knn.add(u, z, full, ybin, (v.indices, v.values))
+        self.lr.learn(u, z, full, ybin, self._forward(memo))
         self.std_pending.append((v.indices, v.values, v.full))
         if len(self.std_pending) >= tree.batch_size:
             self.flush_std()

@@ -42,12 +42,11 @@ def test_knn_finds_the_label_set_of_the_nearest_instance():
         c = i % 3
         row = centres[c] + rng.normal(0, 0.1, 5)
         cols, vals, full = _sparse(row)
-        unit = KNNWindow.unit(vals)
-        knn.add(cols, unit, full, _ybin([c], 3), (cols, vals))
+        knn.add(cols, vals, full, _ybin([c], 3), (cols, vals))
     assert len(knn) == 50
     for c in range(3):
         cols, vals, full = _sparse(centres[c] + 0.05)
-        proba = knn.votes(cols, KNNWindow.unit(vals), full)[0]
+        proba = knn.votes(cols, vals, full, cosine=True)[0]
         assert proba.argmax() == c and proba[c] == 1.0
 
 
@@ -56,7 +55,7 @@ def test_knn_window_is_bounded_and_splits_by_raw_values():
     for i in range(25):
         row = np.array([float(i), 1.0])
         cols, vals, full = _sparse(row)
-        knn.add(cols, KNNWindow.unit(vals), full, _ybin([i % 2], 2), (cols, vals))
+        knn.add(cols, vals, full, _ybin([i % 2], 2), (cols, vals))
     assert len(knn) == 10
     left, right = knn.split(0, 19.5)
     assert len(left) == 5 and len(right) == 5  # window holds 15..24
@@ -70,10 +69,9 @@ def test_knn_prefers_its_recent_instances_on_an_ordered_stream():
     for i in range(600):
         label = (i // 50) % 2
         cols, vals, full = _sparse(rng.random(3) + 0.1)
-        unit = KNNWindow.unit(vals)
         if len(knn):
-            knn.track(knn.votes(cols, unit, full), _ybin([label], 2))
-        knn.add(cols, unit, full, _ybin([label], 2), (cols, vals))
+            knn.track(knn.votes(cols, vals, full, cosine=False), _ybin([label], 2))
+        knn.add(cols, vals, full, _ybin([label], 2), (cols, vals))
     assert knn.recent
 
 
@@ -94,10 +92,10 @@ def test_bagged_logistic_regression_learns_a_linear_concept():
         x = rng.normal(size=4)
         positives = [j for j, on in enumerate((x[0] + x[1] > 0, x[2] < 0.5)) if on]
         cols, z, full = std.transform(np.arange(4), x, True)
-        bags = lr.bag_proba(cols, z, full)
-        proba = lr.predict(bags)
+        forward = lr.forward(cols, z, full)
+        proba = lr.predict(forward)
         hits.append(np.flatnonzero(proba > 0.5).tolist() == positives)
-        lr.learn(cols, z, full, _ybin(positives, 2), bags)
+        lr.learn(cols, z, full, _ybin(positives, 2), forward)
         std.update([(np.arange(4), x, True)])
     assert np.mean(hits[-1000:]) > 0.9
 
@@ -106,14 +104,14 @@ def test_logistic_regression_grows_and_copies_independently():
     lr = BaggedLogisticRegression(2, 1, 10, (0.5,), (0.1,), 4, np.random.default_rng(0))
     cols, z = np.array([0, 1]), np.array([1.0, -1.0])
     for _ in range(8):
-        lr.learn(cols, z, True, _ybin([0], 1), lr.bag_proba(cols, z, True))
-    before = lr.predict(lr.bag_proba(cols, z, True))
+        lr.learn(cols, z, True, _ybin([0], 1), lr.forward(cols, z, True))
+    before = lr.predict(lr.forward(cols, z, True))
     lr.grow(5, 3)
-    after = lr.predict(lr.bag_proba(cols, z, True))
+    after = lr.predict(lr.forward(cols, z, True))
     assert after.shape == (3,)
     np.testing.assert_allclose(after[:1], before, rtol=1e-6)
     np.testing.assert_allclose(after[1:], 0.5)  # new labels: no evidence yet
     twin = lr.copy(np.random.default_rng(1))
     for _ in range(8):
-        twin.learn(cols, z, True, _ybin([1], 3), twin.bag_proba(cols, z, True))
-    np.testing.assert_allclose(lr.predict(lr.bag_proba(cols, z, True)), after)
+        twin.learn(cols, z, True, _ybin([1], 3), twin.forward(cols, z, True))
+    np.testing.assert_allclose(lr.predict(lr.forward(cols, z, True)), after)
