@@ -16,21 +16,20 @@ import asyncio
 import fcntl
 import json
 import logging
-import math
 import os
 import pickle
 import shutil
 import threading
 import time
-import uuid
 
 from .committer import Committer
 from .config import ServiceConfig, default_model
 from .errors import ServiceError
+from .handlers import LearnItem, Requests
 from .quality import OnlineQuality
 from .slots import ClusterSlots
 from .snapshots import SnapshotDir, SnapshotError
-from .store import Event, Pending, Store
+from .store import Event, Store
 from .view import ModelView
 
 __all__ = ["LearnItem", "Observer", "Runtime", "ServiceError"]
@@ -40,15 +39,6 @@ log = logging.getLogger("streamml.service")
 _MIN_FREE_BYTES = 16 * 2**20
 _CHECKPOINT_BYTES = 2**20  # checkpoint the write-ahead log when it is larger than this
 _YIELD_EVERY = 0.005  # seconds of replay between two chances for other requests to run
-
-
-class LearnItem:
-    """One learn request: labels for an earlier prediction (`id`) or an instance (`features`)."""
-
-    __slots__ = ("labels", "id", "features")
-
-    def __init__(self, labels: list[str], id: str | None = None, features: dict | None = None):
-        self.labels, self.id, self.features = labels, id, features
 
 
 class Observer:
@@ -65,7 +55,7 @@ class Observer:
     def on_learn_failure(self) -> None: ...
 
 
-class Runtime:
+class Runtime(Requests):
     """Owns the model of one data directory.
 
     Parameters
@@ -380,160 +370,6 @@ class Runtime:
             self._maybe_snapshot()
             if self.store.wal_bytes() > _CHECKPOINT_BYTES:
                 await asyncio.to_thread(self.store.checkpoint)
-
-    # -- requests ---------------------------------------------------------------------------
-
-    def _check_ready(self) -> None:
-        if self.committer is not None and self.committer.failure is not None:
-            raise ServiceError(503, f"not ready: the store failed ({self.committer.failure})")
-        if self._closing:
-            raise ServiceError(503, "the service is shutting down", {"Retry-After": "5"})
-        if self.state != "ready":
-            raise ServiceError(503, f"not ready: {self.reason}", {"Retry-After": "1"})
-
-    def _check_features(self, features: dict) -> None:
-        if len(features) > self.config.max_features:
-            raise ServiceError(
-                422,
-                f"too many features: {len(features)} > max_features={self.config.max_features}",
-            )
-
-    def _check_batch(self, n: int) -> None:
-        if n > self.config.max_batch:
-            raise ServiceError(413, f"too many items: {n} > max_batch={self.config.max_batch}")
-
-    def _predict_one(self, features: dict) -> tuple[list[str], dict[str, float]]:
-        try:
-            with self.lock:
-                proba = self.model.predict_proba_one(features)
-                decided = self.model.predict_one(features)
-        except Exception as error:
-            raise ServiceError(422, f"the model cannot use these features: {error}") from error
-        probabilities = {}
-        for label, p in proba.items():
-            q = p.get(True, 0.0) if isinstance(p, dict) else p
-            q = float(q) if q is not None else 0.0
-            probabilities[str(label)] = q if math.isfinite(q) else 0.0
-        return [str(label) for label, on in decided.items() if on], probabilities
-
-    async def predict(self, items: list[tuple[dict, str | None]]) -> list[dict]:
-        """Predict instances and keep their features for the labels to come.
-
-        `items` are (features, id or None). An id already waiting with the same features gets
-        its stored prediction back (a retry); with other features, or an id already learned,
-        it is a conflict (409). Nothing is stored unless every item is accepted.
-        """
-        self._check_ready()
-        self._check_batch(len(items))
-        for features, _ in items:
-            self._check_features(features)
-        now = time.time()
-        expires = now + self.config.pending_ttl
-        outcomes, new, seen, waits = [], [], {}, set()
-        for features, id_ in items:
-            if id_ is not None:
-                prior, seq = (seen[id_], None) if id_ in seen else self.committer.pending(id_, now)
-                if prior is not None:
-                    if prior.features != features:
-                        raise ServiceError(
-                            409, f"id {id_!r} is already waiting for labels, with other features"
-                        )
-                    outcomes.append(prior)
-                    waits.add(seq)
-                    continue
-                learned, seq = self.committer.learned(id_, now)
-                if learned is not None:
-                    raise ServiceError(409, f"id {id_!r} was already learned")
-            else:
-                id_ = uuid.uuid4().hex
-            labels, probabilities = self._predict_one(features)
-            pending = Pending(id_, features, labels, probabilities, expires)
-            seen[id_] = pending
-            outcomes.append(pending)
-            new.append(pending)
-        if new:
-            waits.add(self.committer.put(new))
-            self.pending_count += len(new)
-        self.observer.on_predictions(len(items))
-        for seq in sorted(s for s in waits if s is not None):
-            await self.committer.wait(seq)
-        return [
-            {"id": p.id, "labels": p.labels, "probabilities": p.probabilities} for p in outcomes
-        ]
-
-    async def learn(self, items: list[LearnItem]) -> list[dict]:
-        """Log learn events durably, then learn them; all items are accepted or none.
-
-        An id seen before with the same labels is a duplicate (acknowledged again, nothing
-        written); with other labels a conflict (409). Labels for an id with no waiting
-        prediction are an error (404).
-        """
-        self._check_ready()
-        self._check_batch(len(items))
-        for item in items:
-            if item.features is not None:
-                self._check_features(item.features)
-        now = time.time()
-        expires = now + self.config.pending_ttl
-        outcomes, events, consumed, learned_here, waits = [], [], [], {}, set()
-        new_labels: dict[str, None] = {}
-        for item in items:
-            labels = list(dict.fromkeys(item.labels))
-            key, predicted, features = item.id, None, item.features
-            if key is not None:
-                if key in learned_here:
-                    prior, seq = learned_here[key], None
-                else:
-                    prior, seq = self.committer.learned(key, now)
-                if prior is not None:
-                    event_id, prior_labels = prior
-                    if set(prior_labels) != set(labels):
-                        raise ServiceError(
-                            409,
-                            f"id {key!r} was already learned (event {event_id}) with other labels",
-                        )
-                    outcomes.append(
-                        {"id": key, "event_id": event_id, "duplicate": True, "scored": False}
-                    )
-                    waits.add(seq)
-                    continue
-                pending, _ = (None, None) if key in consumed else self.committer.pending(key, now)
-                if pending is not None:
-                    consumed.append(key)
-                    predicted = pending.labels
-                    if features is None:
-                        features = pending.features
-                elif features is None:
-                    raise ServiceError(
-                        404,
-                        f"unknown id {key!r}: no prediction is waiting for labels under it "
-                        "(never made, expired, or already learned)",
-                    )
-            event = Event(self.next_event_id + len(events), key, features, labels, predicted)
-            events.append(event)
-            if key is not None:
-                learned_here[key] = (event.id, labels)
-            for label in labels:
-                if label not in self._known_labels:
-                    new_labels[label] = None
-            scored = predicted is not None
-            outcomes.append({"id": key, "event_id": event.id, "duplicate": False, "scored": scored})
-        if len(self._known_labels) + len(new_labels) > self.config.max_labels:
-            raise ServiceError(
-                422,
-                f"too many labels: the label space would grow to "
-                f"{len(self._known_labels) + len(new_labels)} > max_labels="
-                f"{self.config.max_labels}",
-            )
-        if events:
-            ops = [("append", event, expires) for event in events]
-            waits.add(self.committer.stage(ops, events, consumed))
-            self.next_event_id += len(events)
-            self.pending_count -= len(consumed)
-            self._known_labels.update(new_labels)
-        for seq in sorted(s for s in waits if s is not None):
-            await self.committer.wait(seq)
-        return outcomes
 
     # -- reading ----------------------------------------------------------------------------
 
