@@ -404,18 +404,19 @@ class BaggedLogisticRegression:
         self._bias_rates = np.repeat(np.asarray(bias_learning_rates, dtype=np.float32), per)
         self._bias_rates = self._bias_rates[:, None]
         self._n_labels = n_labels
-        # Single precision: the tensor is large (features x bags x labels) and memory-bound.
+        # One tensor, features x (model, label), single precision (it is large and the work is
+        # memory-bound). Models: the moving average of the first group's bags (`_a` rows, 0
+        # until the first update decides to average), then the bags. Same for the intercepts.
+        self._a = 0
+        self._averaging_decided = averaging == 0
         self._w = np.zeros((max(n_features, 1), b * n_labels), dtype=np.float32)
-        self._bias = np.zeros((b, n_labels), dtype=np.float32)
-        # Moving average of the weights and intercepts of the first group.
-        self._w_avg = np.zeros((max(n_features, 1), per * n_labels), dtype=np.float32)
-        self._bias_avg = np.zeros((per, n_labels), dtype=np.float32)
+        self._b = np.zeros((b, n_labels), dtype=np.float32)
         self._updates = 0  # number of weight updates so far
         self._last = np.full(max(n_features, 1), -1, dtype=np.int64)  # last update of each row
         self._loss = np.zeros((groups, n_labels))
         self._select = np.arange(n_labels)  # flat index of the (group, label) that predicts
         self._poisson = np.zeros((0, b))
-        self._pending: list = []  # (columns, values, full, gradient, labels, bag probas)
+        self._pending: list = []  # (columns, values, full, gradient, labels, group probas)
         self._steps: dict[int, np.ndarray] = {}  # weight step by number of non-zero inputs
         self.n_learnt = 0
 
@@ -425,22 +426,16 @@ class BaggedLogisticRegression:
 
     def grow(self, n_features: int, n_labels: int):
         d = self._w.shape[0]
-        b, L = self.n_bags, self._n_labels
-        per = self.per_group
+        m, L = self._a + self.n_bags, self._n_labels
         if n_features > d:
             d = max(n_features, 2 * d)
-            self._w = _grown(self._w, (d, b * L))
-            self._w_avg = _grown(self._w_avg, (d, per * L))
+            self._w = _grown(self._w, (d, m * L))
             self._last = _grown(self._last, (d,), self._updates - 1)
         if n_labels > L:
             if self._pending:
                 self._update()
-            w = _grown(self._w.reshape(d, b, L), (d, b, n_labels))
-            self._w = w.reshape(d, b * n_labels)
-            w = _grown(self._w_avg.reshape(d, per, L), (d, per, n_labels))
-            self._w_avg = w.reshape(d, per * n_labels)
-            self._bias = _grown(self._bias, (b, n_labels))
-            self._bias_avg = _grown(self._bias_avg, (per, n_labels))
+            self._w = _grown(self._w.reshape(d, m, L), (d, m, n_labels)).reshape(d, -1)
+            self._b = _grown(self._b, (m, n_labels))
             self._loss = _grown(self._loss, (self.n_groups, n_labels))
             self._n_labels = n_labels
             self._refresh_selection()
@@ -449,8 +444,7 @@ class BaggedLogisticRegression:
         """An independent copy (a child leaf starts from its parent's model)."""
         new = BaggedLogisticRegression.__new__(BaggedLogisticRegression)
         new.__dict__.update(self.__dict__)
-        names = ("_w", "_bias", "_w_avg", "_bias_avg", "_last", "_loss", "_select", "_poisson")
-        for name in names:
+        for name in ("_w", "_b", "_last", "_loss", "_select", "_poisson"):
             setattr(new, name, getattr(self, name).copy())
         new._steps = dict(self._steps)
         new._pending = list(self._pending)
@@ -461,40 +455,33 @@ class BaggedLogisticRegression:
         """The probabilities of every bag and label (to learn), shape (n_bags, n_labels), and
         of every group and label (to predict), shape (n_groups, n_labels)."""
         d = self._w.shape[0]
+        per, a0 = self.per_group, self._a
         z = z.astype(np.float32)
         if full:
             n = min(len(z), d)
-            z = z[:n]
-            margin = z @ self._w[:n]
-            average = z @ self._w_avg[:n]
+            margin = z[:n] @ self._w[:n]
         else:
             if len(cols) and cols[-1] >= d:
                 keep = cols < d
                 cols, z = cols[keep], z[keep]
             weights = self._w[cols]
             margin = z @ weights
-            average = self._w_avg[cols]
             # Rows not updated lately: their average kept moving towards their (constant)
-            # weights since their last update.
+            # weights since then, average + (1 - keep) * (weights - average).
             lag = (self._updates - 1) - self._last[cols]
-            if lag.any():
-                average = self._caught_up(average, weights, lag)
-            average = z @ average
-        margin = margin.reshape(self._bias.shape)
-        margin += self._bias
-        bags = special.expit(margin, out=margin)
-        average = average.reshape(self._bias_avg.shape)
-        average += self._bias_avg
-        per = self.per_group
+            if a0 and lag.any():
+                pl = a0 * self._n_labels
+                moved = z * (1.0 - (1.0 - self.averaging) ** lag.astype(np.float32))
+                margin[:pl] += moved @ (weights[:, pl : 2 * pl] - weights[:, :pl])
+        margin = margin.reshape(self._b.shape)
+        margin += self._b
+        proba = special.expit(margin, out=margin)
+        bags = proba[a0:]
         groups = bags.reshape(self.n_groups, per, -1).sum(axis=1)
-        groups[0] = special.expit(average, out=average).sum(axis=0)
+        if a0:
+            groups[0] = proba[:a0].sum(axis=0)
         groups *= 1.0 / per
         return bags, groups
-
-    def _caught_up(self, average, weights, lag):
-        keep = (1.0 - self.averaging) ** lag.astype(np.float32)
-        current = weights[:, : average.shape[1]]
-        return current + (average - current) * keep[:, None]
 
     def predict(self, forward: tuple) -> np.ndarray:
         """Probability of each label, from the result of `forward`."""
@@ -510,7 +497,7 @@ class BaggedLogisticRegression:
         k, self._poisson = self._poisson[0], self._poisson[1:]
         grad = forward[0] - ybin
         grad *= k
-        self._bias -= grad * self._bias_rates
+        self._b[self._a :] -= grad * self._bias_rates
         step = self._steps.get(len(z))
         if step is None:
             step = self._steps[len(z)] = self._rates * np.float32(1.0 / (1.0 + len(z)))
@@ -521,8 +508,11 @@ class BaggedLogisticRegression:
 
     def _update(self):
         rows, self._pending = self._pending, []
+        if not self._averaging_decided:
+            self._decide_averaging(rows)
         d = self._w.shape[0]
-        b, L = self.n_bags, self._n_labels
+        b, L, a0 = self.n_bags, self._n_labels, self._a
+        pl = a0 * L
         nb = len(rows)
         grad = np.stack([r[3] for r in rows]).reshape(nb, b * L)
         if all(r[2] for r in rows):
@@ -531,9 +521,7 @@ class BaggedLogisticRegression:
             for i, r in enumerate(rows):
                 m = min(len(r[1]), n)
                 z[i, :m] = r[1][:m]
-            rows_ = np.arange(n)
-            self._catch_up(rows_)
-            self._w[:n] -= z.T @ grad
+            touched = np.arange(n)
         else:
             all_cols = np.concatenate([r[0] for r in rows])
             cols, inverse = np.unique(all_cols, return_inverse=True)
@@ -541,14 +529,22 @@ class BaggedLogisticRegression:
             row_of = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
             z[row_of, inverse] = np.concatenate([r[1] for r in rows])
             keep = cols < d
-            rows_ = cols[keep]
-            self._catch_up(rows_)
-            self._w[rows_] -= z[:, keep].T @ grad
-        a = self.averaging
-        per = self.per_group
-        self._w_avg[rows_] += a * (self._w[rows_, : per * L] - self._w_avg[rows_])
-        self._bias_avg += a * (self._bias[:per] - self._bias_avg)
-        self._last[rows_] = self._updates
+            touched, z = cols[keep], z[:, keep]
+        if a0:
+            w = self._w[touched]
+            average, slow = w[:, :pl], w[:, pl : 2 * pl]
+            lag = (self._updates - 1) - self._last[touched]
+            if lag.any():  # catch up the moves of the average since the row's last update
+                moved = 1.0 - (1.0 - self.averaging) ** lag.astype(np.float32)
+                average += moved[:, None] * (slow - average)
+            w[:, pl:] -= z.T @ grad
+            a = self.averaging
+            average += a * (slow - average)
+            self._w[touched] = w
+            self._b[:a0] += a * (self._b[a0 : 2 * a0] - self._b[:a0])
+            self._last[touched] = self._updates
+        else:
+            self._w[touched] -= z.T @ grad
         self._updates += 1
         # Recent log-loss of each group and label, instance by instance.
         y = np.stack([r[4] for r in rows])[:, None, :]
@@ -561,11 +557,20 @@ class BaggedLogisticRegression:
         self._loss = (1.0 - decay) ** nb * self._loss + np.tensordot(weights, loss, axes=1)
         self._refresh_selection()
 
-    def _catch_up(self, rows: np.ndarray):
-        """Bring the averages of rows not updated lately up to date (before updating them)."""
-        lag = (self._updates - 1) - self._last[rows]
-        if lag.any():
-            self._w_avg[rows] = self._caught_up(self._w_avg[rows], self._w[rows], lag)
+    def _decide_averaging(self, rows: list):
+        """Average on dense data only (most features non-zero in the first batch): on sparse
+        data the averages of rare features are rarely current and cost as much as the model."""
+        self._averaging_decided = True
+        density = [len(r[0]) / (int(r[0][-1]) + 1) if len(r[0]) else 0.0 for r in rows]
+        if sum(density) < 0.5 * len(rows):
+            return
+        a0, L = self.per_group, self._n_labels
+        d = self._w.shape[0]
+        w = self._w.reshape(d, -1, L)
+        self._w = np.concatenate([w[:, :a0], w], axis=1).reshape(d, -1)
+        self._b = np.concatenate([self._b[:a0], self._b])
+        self._last[:] = self._updates - 1
+        self._a = a0
 
     def _refresh_selection(self):
         L = self._n_labels
