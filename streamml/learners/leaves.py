@@ -434,7 +434,8 @@ class BaggedLogisticRegression:
         if n_labels > L:
             if self._pending:
                 self._update()
-            self._w = _grown(self._w.reshape(d, m, L), (d, m, n_labels)).reshape(d, -1)
+                m = self._a + self.n_bags  # the update may have started the average
+            self._w = _grown(self._w.reshape(d, m, L), (d, m, n_labels)).reshape(d, m * n_labels)
             self._b = _grown(self._b, (m, n_labels))
             self._loss = _grown(self._loss, (self.n_groups, n_labels))
             self._n_labels = n_labels
@@ -566,8 +567,8 @@ class BaggedLogisticRegression:
             return
         a0, L = self.per_group, self._n_labels
         d = self._w.shape[0]
-        w = self._w.reshape(d, -1, L)
-        self._w = np.concatenate([w[:, :a0], w], axis=1).reshape(d, -1)
+        w = self._w.reshape(d, self.n_bags, L)
+        self._w = np.concatenate([w[:, :a0], w], axis=1).reshape(d, (a0 + self.n_bags) * L)
         self._b = np.concatenate([self._b[:a0], self._b])
         self._last[:] = self._updates - 1
         self._a = a0

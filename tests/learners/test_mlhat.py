@@ -164,3 +164,18 @@ def test_max_leaves_bounds_the_tree():
     model = MLHAT(seed=0, grace_period=50, max_leaves=3)
     _subset_hits(model, _axis_stream(4000))
     assert model.n_leaves <= 3
+
+
+def test_empty_instances_and_label_sets():
+    model = MLHAT(seed=0, grace_period=20)
+    assert model.predict_one({}) == {} and model.predict_proba_one({"a": 1.0}) == {}
+    model.learn_one({}, {})  # no features, no labels yet
+    model.learn_one({"a": 1.0}, {})
+    model.learn_one({"a": 1.0, "c": "red"}, {"x": True})
+    model.learn_one({}, {"x": False, "y": True})
+    for i in range(200):
+        model.learn_one({"a": float(i % 2), "c": "red"}, {"x": bool(i % 2)})
+    proba = model.predict_proba_one({})
+    assert set(proba) == {"x", "y"}
+    assert all(0.0 <= p[True] <= 1.0 and abs(p[True] + p[False] - 1) < 1e-9 for p in proba.values())
+    assert model.predict_one({"a": 1.0, "c": "red"}) == {"x": True, "y": False}
