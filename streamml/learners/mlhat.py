@@ -35,9 +35,18 @@ class MLHAT(base.MultiLabelClassifier):
       than `cardinality_threshold` instances, or whose label entropy is below
       `entropy_threshold`, uses a label-powerset kNN over its `knn_window` most recent
       instances; otherwise binary relevance of `n_bags` online-bagged logistic regressions per
-      label (one weight tensor, inputs standardised online inside the leaf). When a leaf splits,
-      its children start from its kNN window (each keeps the instances on its side of the test)
-      and from copies of its logistic regressions.
+      label. Both models see the inputs standardised online inside the leaf (dense features
+      centred and scaled, sparse ones scaled only, so features in the thousands do no harm and
+      zeros stay free). The kNN (k = `knn_neighbours`, weights 1 / cosine distance) votes with
+      its whole window or, when that has predicted better recently, with its
+      `knn_recent_window` latest instances (streams are often ordered). The logistic
+      regressions are one weight tensor, updated every `batch_size` instances (intercepts at
+      every instance); their bags form groups with their own `learning_rates` and
+      `bias_learning_rates` (by default a slow group, which predicts with the moving average of
+      its weights on dense data, and a fast group whose intercepts follow a change of the label
+      frequencies), and each label is predicted by the group with the lower recent log-loss.
+      When a leaf splits, its children start from its kNN window (each keeps the instances on
+      its side of the test), its standardisation and copies of its logistic regressions.
     - **Drift.** Every branch has an ADWIN on the per-instance Hamming loss of its subtree. On a
       detected increase, an alternate subtree grows from a fresh leaf on the same instances;
       once it has seen `drift_window` instances, the two are compared on the instances both
@@ -84,11 +93,15 @@ class MLHAT(base.MultiLabelClassifier):
         better recently (0: always the whole window).
     n_bags
         Bagged logistic regressions per label.
-    learning_rate
-        Normalised learning rate of the logistic regressions (the change of the margin an
-        instance can cause).
+    learning_rates
+        Learning rates of the weights of the logistic regressions, one per group of bags; each
+        step is divided by the number of non-zero inputs, so a rate is the change of the
+        margin one instance can cause, whatever the number of features.
+    bias_learning_rates
+        Learning rates of the intercepts, one per group.
     batch_size
-        Instances per update of the logistic regressions.
+        Instances per update of the weights of the logistic regressions (and of the
+        standardisation).
     drift_delta
         Confidence of the ADWIN of each branch.
     drift_window
@@ -97,6 +110,18 @@ class MLHAT(base.MultiLabelClassifier):
         Significance level of the comparison of an alternate subtree with the main subtree.
     seed
         Seed of the Poisson weights of the bagging.
+
+    Notes
+    -----
+    The defaults were tuned on the yeast, emotions, scene, medical and slashdot streams
+    (full stream, file order, test-then-train), then checked on the other streams of the
+    project, see `benchmarks/mlhat_speed.py`. On these streams, at their sizes, the Hoeffding
+    bound with range log2(number of label sets) rarely lets the root split: the tree is then a
+    single leaf and its models do the work.
+
+    Speed: everything is a handful of numpy calls per instance, so limit BLAS to one thread
+    (`OPENBLAS_NUM_THREADS=1` or `threadpoolctl`); its threads only contend on such small
+    matrices.
 
     Examples
     --------

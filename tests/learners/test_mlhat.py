@@ -179,3 +179,27 @@ def test_empty_instances_and_label_sets():
     assert set(proba) == {"x", "y"}
     assert all(0.0 <= p[True] <= 1.0 and abs(p[True] + p[False] - 1) < 1e-9 for p in proba.values())
     assert model.predict_one({"a": 1.0, "c": "red"}) == {"x": True, "y": False}
+
+
+# Published MLHAT row (../shared/docs/anchors.md): subset accuracy, micro F1.
+PUBLISHED_MLHAT = {
+    "yeast": (0.131, 0.598),
+    "emotions": (0.136, 0.445),
+    "scene": (0.887, 0.936),
+    "medical": (0.435, 0.584),
+    "slashdot": (0.311, 0.458),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(PUBLISHED_MLHAT))
+def test_real_streams_beat_the_published_mlhat(shared_data, name):
+    from streamml.datasets import ARFF
+    from streamml.evaluate import prequential
+
+    result = prequential(MLHAT(seed=42), ARFF(shared_data / f"{name}.arff"))
+    subset, micro = PUBLISHED_MLHAT[name]
+    assert result.subset_accuracy >= subset
+    assert result.micro_f1 >= micro
+    if name == "yeast":
+        assert result.subset_accuracy >= 0.14
