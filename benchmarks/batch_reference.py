@@ -177,7 +177,7 @@ def run_batch(
     """
     from . import child
     from .datasets import discover
-    from .proc import run_process
+    from .proc import ONE_THREAD, run_process
 
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -212,7 +212,9 @@ def run_batch(
             "--seed",
             str(seed),
         ]
-        done = run_process(argv, time_limit, cwd=pathlib.Path(__file__).resolve().parents[1])
+        done = run_process(
+            argv, time_limit, ONE_THREAD, cwd=pathlib.Path(__file__).resolve().parents[1]
+        )
         batch = {"status": "timeout" if done.timed_out else "failed"}
         lines = [x for x in done.stdout.splitlines() if x.startswith("{")]
         if not done.timed_out and done.returncode == 0 and lines:

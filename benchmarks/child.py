@@ -42,13 +42,13 @@ def call(stream: str, model: str, timeout: float, **options) -> dict:
         Other options, e.g. ``limit=1000, block=250`` (``score_from`` becomes ``--score-from``).
 
     """
-    from .proc import run_process
+    from .proc import ONE_THREAD, run_process
 
     argv = [sys.executable, "-m", "benchmarks.child", "--stream", stream, "--model", model]
     for key, value in options.items():
         if value is not None:
             argv += [f"--{key.replace('_', '-')}", str(value)]
-    done = run_process(argv, timeout, cwd=pathlib.Path(__file__).resolve().parents[1])
+    done = run_process(argv, timeout, ONE_THREAD, cwd=pathlib.Path(__file__).resolve().parents[1])
     shown = " ".join(["python"] + argv[1:])
     if done.timed_out:
         return {"status": "timeout", "command": shown, "wall_seconds": done.wall_seconds}

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from .datasets import DataSet
-from .proc import load1, run_process
+from .proc import ONE_THREAD, load1, run_process
 from .records import Run
 
 __all__ = [
@@ -222,7 +222,7 @@ def run_river(
     if limit is not None:
         argv += ["--limit", str(limit)]
     before = load1()
-    done = run_process(argv, timeout, cwd=REPO)
+    done = run_process(argv, timeout, ONE_THREAD, cwd=REPO)
     shown = ["python", "-m", "benchmarks.child", "--stream", _rel(dataset.path)] + argv[5:]
     run = Run(
         dataset=dataset.name,

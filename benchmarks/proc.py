@@ -11,7 +11,16 @@ import subprocess
 import tempfile
 import time
 
-__all__ = ["Finished", "kill_session", "load1", "run_process"]
+__all__ = ["ONE_THREAD", "Finished", "kill_session", "load1", "run_process"]
+
+#: Environment of every measured Python process: numerical libraries on one thread, so every
+#: learner (MOA's loop, river, streamml) runs on one core of the shared machine.
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
 
 
 @dataclasses.dataclass

@@ -405,7 +405,8 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
         parts += [f"**Models missing from this run:** {', '.join(missing)}.", ""]
     parts += [
         "Protocol: full-stream prequential (predict, then learn, every instance in file order), "
-        "metrics as in `../shared/docs/ihomer.md` §4, every run in its own process. "
+        "metrics as in `../shared/docs/ihomer.md` §4, every run in its own process (Python "
+        "runs with BLAS/OpenMP on one thread; MOA on a stock JVM). "
         "Every row of every table comes from `runs.csv` beside this file (with the command "
         "that reproduces it).",
         "",

@@ -21,7 +21,7 @@ import typing
 
 from . import peers
 from .datasets import DataSet, discover
-from .proc import load1, run_process
+from .proc import ONE_THREAD, load1, run_process
 from .published import read_published
 from .records import Run, read_csv, write_csv
 
@@ -68,7 +68,7 @@ def run_streamml(
     if limit is not None:
         argv += ["--limit", str(limit)]
     before = load1()
-    done = run_process(argv, timeout, cwd=REPO)
+    done = run_process(argv, timeout, ONE_THREAD, cwd=REPO)
     shown = ["streamml", "evaluate", "--data", peers._rel(dataset.path)] + argv[6:]
     run = Run(
         dataset=dataset.name,
