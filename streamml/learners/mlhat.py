@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import math
 
 import numpy as np
 from river import base, drift
@@ -11,7 +10,7 @@ from river import base, drift
 from ..events import DriftEvent
 from .features import EncodedInstance, FeatureIndex
 from .leaves import BaggedLogisticRegression, KNNWindow, Standardiser
-from .nodes import Branch, Leaf, iter_nodes
+from .nodes import Branch, Leaf, alternate_verdict, iter_nodes, split_decision
 
 __all__ = ["MLHAT"]
 
@@ -477,12 +476,8 @@ class MLHAT(base.MultiLabelClassifier):
 
     def _compare(self, branch: Branch, path: list, i: int) -> bool:
         """Switch to or drop the alternate subtree if the test decides; True if switched."""
-        n = branch.alt_n
-        main, alt = branch.main_loss / n, branch.alt_loss / n
-        bound = math.sqrt(
-            2.0 * main * (1.0 - main) * math.log(2.0 / self.switch_significance) * (2.0 / n)
-        )
-        if main - alt > bound:
+        verdict = alternate_verdict(branch, self.switch_significance, 10 * self.drift_window)
+        if verdict == "switch":
             new = branch.alt
             for node in iter_nodes(new):
                 if type(node) is Branch:
@@ -497,7 +492,7 @@ class MLHAT(base.MultiLabelClassifier):
             self._n_leaves = self.n_leaves
             self._record("MLHAT.switch")
             return True
-        if alt - main > bound or n >= 10 * self.drift_window:
+        if verdict == "prune":
             branch.alt = None
             self._n_prunes += 1
             self._record("MLHAT.prune")
@@ -520,23 +515,20 @@ class MLHAT(base.MultiLabelClassifier):
         ):
             leaf.deactivate()
             return
-        merit, threshold = stats.best_splits(self.n_split_points, self.min_branch_fraction)
-        best = int(np.argmax(merit))
-        best_merit = merit[best]
-        if not best_merit > 0:
-            return
-        merit[best] = -np.inf
-        second = max(float(merit.max()), 0.0)
-        n_sets = len(leaf.labelsets)
-        value_range = math.log2(n_sets) if n_sets > 2 else 1.0
-        bound = math.sqrt(
-            value_range * value_range * math.log(1.0 / self.split_delta) / (2.0 * stats.weight)
+        decision = split_decision(
+            stats,
+            len(leaf.labelsets),
+            self.n_split_points,
+            self.min_branch_fraction,
+            self.split_delta,
+            self.tie_threshold,
         )
-        if best_merit - second <= bound and bound >= self.tie_threshold:
+        if decision is None:
             return
-        left, right = leaf.split(best, float(threshold[best]), self._rng)
+        best, threshold, merit = decision
+        left, right = leaf.split(best, threshold, self._rng)
         adwin = None if background else drift.ADWIN(delta=self.drift_delta)
-        branch = Branch(best, float(threshold[best]), left, right, leaf.depth, adwin, best_merit)
+        branch = Branch(best, threshold, left, right, leaf.depth, adwin, merit)
         setattr(parent, side, branch)
         self._n_splits += 1
         if not background:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from river import drift
 
-from .gaussian import SplitStatistics, multilabel_entropy
+from .gaussian import SplitStatistics, hoeffding_bound, multilabel_entropy
 from .leaves import BaggedLogisticRegression, KNNWindow, Standardiser
 
-__all__ = ["Leaf", "Branch", "EMPTY", "PURE", "KNN", "LR"]
+__all__ = ["Leaf", "Branch", "EMPTY", "PURE", "KNN", "LR", "split_decision", "alternate_verdict"]
 
 #: Leaf models: nothing learnt yet, majority label set, label-powerset kNN, logistic regressions.
 EMPTY, PURE, KNN, LR = "empty", "majority", "knn", "logistic"
@@ -281,3 +283,49 @@ def iter_nodes(node, alternates: bool = True):
             stack.append(node.left)
             if alternates and node.alt is not None:
                 stack.append(node.alt)
+
+
+def split_decision(
+    stats: SplitStatistics,
+    n_labelsets: int,
+    n_split_points: int,
+    min_branch_fraction: float,
+    split_delta: float,
+    tie_threshold: float,
+) -> tuple[int, float, float] | None:
+    """The split of a leaf that the Hoeffding test accepts: (feature, threshold, gain), or None.
+
+    The best feature must beat the runner-up (or not splitting, gain 0) by the Hoeffding bound
+    with range log2(number of label sets at the leaf) (1 for at most two label sets), unless
+    the bound is below `tie_threshold`.
+    """
+    merit, threshold = stats.best_splits(n_split_points, min_branch_fraction)
+    best = int(np.argmax(merit))
+    best_merit = float(merit[best])
+    if not best_merit > 0:
+        return None
+    merit[best] = -np.inf
+    second = max(float(merit.max()), 0.0)
+    value_range = math.log2(n_labelsets) if n_labelsets > 2 else 1.0
+    bound = hoeffding_bound(value_range, split_delta, stats.weight)
+    if best_merit - second <= bound and bound >= tie_threshold:
+        return None
+    return best, float(threshold[best]), best_merit
+
+
+def alternate_verdict(branch: Branch, significance: float, max_age: int) -> str | None:
+    """ "switch", "prune" or None (undecided) for the alternate subtree of a branch.
+
+    The mean Hamming losses of the main and alternate subtrees on the `alt_n` instances both
+    predicted are compared with a Hoeffding-style bound, sqrt(2 m (1 - m) ln(2 / significance)
+    (2 / n)) with m the main loss; an alternate still undecided after `max_age` instances is
+    pruned.
+    """
+    n = branch.alt_n
+    main, alt = branch.main_loss / n, branch.alt_loss / n
+    bound = math.sqrt(2.0 * main * (1.0 - main) * math.log(2.0 / significance) * (2.0 / n))
+    if main - alt > bound:
+        return "switch"
+    if alt - main > bound or n >= max_age:
+        return "prune"
+    return None
