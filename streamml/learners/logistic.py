@@ -91,6 +91,7 @@ class BaggedLogisticRegression:
         self._poisson = np.zeros((0, b))
         self._pending: list = []  # (columns, values, full, gradient, labels, group probas)
         self._steps: dict[int, np.ndarray] = {}  # weight step by number of non-zero inputs
+        self._decays: dict[int, tuple] = {}  # loss weights of a batch by its size
         self.n_learnt = 0
 
     @property
@@ -121,6 +122,7 @@ class BaggedLogisticRegression:
         for name in ("_w", "_b", "_last", "_loss", "_select", "_poisson"):
             setattr(new, name, getattr(self, name).copy())
         new._steps = dict(self._steps)
+        new._decays = dict(self._decays)
         new._pending = list(self._pending)
         new.rng = rng
         return new
@@ -220,15 +222,22 @@ class BaggedLogisticRegression:
         else:
             self._w[touched] -= z.T @ grad
         self._updates += 1
-        # Recent log-loss of each group and label, instance by instance.
-        y = np.stack([r[4] for r in rows])[:, None, :]
-        p = np.clip(np.stack([r[5] for r in rows])[:, :, :L], 1e-6, 1.0 - 1e-6)
+        # Recent log-loss of each group and label, instance by instance: -log |p - 1 + y|.
+        y = np.stack([r[4] for r in rows])
+        p = np.stack([r[5] for r in rows])
         if p.shape[2] < L:
             p = np.concatenate([p, np.full((nb, self.n_groups, L - p.shape[2]), 0.5)], axis=2)
-        loss = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
-        decay = self.loss_decay
-        weights = decay * (1.0 - decay) ** np.arange(nb - 1, -1, -1)
-        self._loss = (1.0 - decay) ** nb * self._loss + np.tensordot(weights, loss, axes=1)
+        q = p[:, :, :L] + (y - 1.0)[:, None, :]
+        q = np.log(np.maximum(np.abs(q, out=q), 1e-6, out=q), out=q)
+        weights = self._decays.get(nb)
+        if weights is None:
+            decay = self.loss_decay
+            weights = self._decays[nb] = (
+                decay * (1.0 - decay) ** np.arange(nb - 1, -1, -1),
+                (1.0 - decay) ** nb,
+            )
+        self._loss *= weights[1]
+        self._loss -= (weights[0] @ q.reshape(nb, -1)).reshape(self._loss.shape)
         self._refresh_selection()
 
     def _decide_averaging(self, rows: list):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import math
 
 import numpy as np
 from river import base, drift
@@ -416,6 +417,32 @@ class MLHAT(base.MultiLabelClassifier):
     def learn_one(self, x: dict, y: dict) -> None:
         self.learn_encoded(self._encode(x), y)
 
+    def learn_many(self, X, Y) -> None:
+        """Learn the rows of `X` in order, with the labels in the rows of `Y`.
+
+        `X` is a pandas DataFrame (columns are feature names; NaN means missing, i.e. 0) or a
+        2-d numpy array (features named 0, 1, ...); `Y` is a DataFrame of booleans (columns
+        are labels) or a 2-d array (labels named 0, 1, ...). Same as `learn_one` on each row.
+        """
+        rows, targets = _rows(X), _label_rows(Y)
+        if len(rows) != len(targets):
+            raise ValueError(f"X has {len(rows)} rows but Y has {len(targets)}")
+        for x, y in zip(rows, targets):
+            self.learn_one(x, y)
+
+    def predict_proba_many(self, X):
+        """P(True) of every known label for each row of `X`, as a DataFrame (rows of `X`)."""
+        import pandas as pd
+
+        rows = _rows(X)
+        proba = [self.predict_proba_encoded(self._encode(x)) for x in rows]
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(proba, index=index, columns=self.labels, dtype=float)
+
+    def predict_many(self, X):
+        """The predicted label sets of the rows of `X`, as a DataFrame of booleans."""
+        return self.predict_proba_many(X) > 0.5
+
     def learn_encoded(self, v: EncodedInstance, y: dict) -> None:
         """Learn from an instance encoded by the caller (with this learner's index or another)."""
         positives = self._positives(y)
@@ -536,6 +563,43 @@ class MLHAT(base.MultiLabelClassifier):
 
     def _record(self, detector: str):
         self._events.append(DriftEvent(self._n, "tree", tuple(self._labels), detector))
+
+
+def _rows(X) -> list[dict]:
+    """The rows of a DataFrame or 2-d array as dicts (NaN left out: missing means 0)."""
+    if hasattr(X, "to_dict") and hasattr(X, "columns"):
+        names, values = list(X.columns), X.to_numpy()
+    else:
+        values = np.asarray(X)
+        if values.ndim != 2:
+            raise ValueError(f"X must be 2-d, got shape {values.shape}")
+        names = list(range(values.shape[1]))
+    rows = []
+    for i, row in enumerate(values.tolist()):
+        x = {k: v for k, v in zip(names, row) if v is not None and v == v}
+        for k, v in x.items():  # check everything before learning anything
+            if not isinstance(v, str) and not _finite(v):
+                raise ValueError(f"row {i}, feature {k!r}: {v!r} is not a finite number")
+        rows.append(x)
+    return rows
+
+
+def _finite(v) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _label_rows(Y) -> list[dict]:
+    if hasattr(Y, "to_dict") and hasattr(Y, "columns"):
+        names, values = list(Y.columns), Y.to_numpy()
+    else:
+        values = np.asarray(Y)
+        if values.ndim != 2:
+            raise ValueError(f"Y must be 2-d, got shape {values.shape}")
+        names = list(range(values.shape[1]))
+    return [dict(zip(names, map(bool, row))) for row in values.tolist()]
 
 
 def _hamming(proba: np.ndarray, ybin: np.ndarray) -> float:

@@ -203,3 +203,37 @@ def test_real_streams_beat_the_published_mlhat(shared_data, name):
     assert result.micro_f1 >= micro
     if name == "yeast":
         assert result.subset_accuracy >= 0.14
+
+
+def test_many_methods_match_the_one_methods():
+    import pandas as pd
+
+    stream = list(datasets.Yeast().take(300))
+    X = pd.DataFrame([x for x, _ in stream])
+    Y = pd.DataFrame([y for _, y in stream])
+    one, many = MLHAT(seed=4), MLHAT(seed=4)
+    for x, y in stream[:200]:
+        one.learn_one(x, y)
+    many.learn_many(X.iloc[:200], Y.iloc[:200])
+    proba = many.predict_proba_many(X.iloc[200:])
+    assert list(proba.columns) == one.labels and list(proba.index) == list(X.index[200:])
+    for (_, row), (x, _) in zip(proba.iterrows(), stream[200:]):
+        assert row.to_dict() == {k: p[True] for k, p in one.predict_proba_one(x).items()}
+    predicted = many.predict_many(X.iloc[200:])
+    assert predicted.dtypes.unique().tolist() == [bool]
+    assert (predicted == (proba > 0.5)).all().all()
+    # Numpy input: features and labels named by their position.
+    arrays = MLHAT(seed=4)
+    arrays.learn_many(X.to_numpy()[:50], Y.to_numpy()[:50])
+    assert arrays.labels == list(range(Y.shape[1]))
+    with pytest.raises(ValueError):
+        arrays.learn_many(X.to_numpy()[:5], Y.to_numpy()[:4])
+
+
+def test_learn_many_checks_every_row_first():
+    model = MLHAT(seed=0)
+    X = np.array([[1.0, 2.0], [np.inf, 1.0]])
+    Y = np.array([[True], [False]])
+    with pytest.raises(ValueError):
+        model.learn_many(X, Y)
+    assert model.labels == [] and model.summary["n_instances"] == 0
