@@ -147,16 +147,41 @@ def accuracy(names: list[str], seed: int, params: dict) -> None:
         print(line + ("  | " + "; ".join(notes) if notes else ""), flush=True)
 
 
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process since it started (VmHWM; getrusage's ru_maxrss
+    would include the parent's peak, which Linux carries over fork and exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_child(name: str, seed: int, every: int) -> None:
     """Stream a file without keeping it; print RSS and model size along the way (JSON lines)."""
     model = MLHAT(seed=seed)
     start = time.perf_counter()
+    print(
+        json.dumps(
+            {
+                "n": 0,
+                "peak_rss_mb": round(_peak_rss_mb(), 1),
+                "model_mb": 0.0,
+                "leaves": 1,
+                "seconds": 0.0,
+            }
+        ),
+        flush=True,
+    )
     for i, (x, y) in enumerate(ARFF(DATA / f"{name}.arff"), 1):
         model.predict_one(x)
         model.learn_one(x, y)
         if i % every == 0:
             gc.collect()
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            rss = _peak_rss_mb()
             print(
                 json.dumps(
                     {
