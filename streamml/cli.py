@@ -172,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `streamml` command."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    # The learners make many small numpy calls per instance: a multi-threaded BLAS only adds
+    # synchronisation to them (about 10x slower on delicious), so use one thread.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     try:
         if args.command == "evaluate":
             return _evaluate(args)
