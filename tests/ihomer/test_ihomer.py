@@ -195,3 +195,26 @@ def test_answers_come_from_the_selected_learner():
     without = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=50, fallback=False)
     first_match(without, grouped_stream(groups, 3000, 1), as_set(groups))
     assert without._root is None and model._root is not None
+
+
+@pytest.mark.parametrize(("n_groups", "n_labels"), [(3, 9), (4, 14), (5, 20)])
+def test_follows_the_groups_of_a_synthetic_stream_through_a_regrouping(n_groups, n_labels):
+    from streamml.datasets.synth import Drift, LabelGroups
+
+    for seed in range(5):
+        stream = LabelGroups(
+            n_labels=n_labels, n_groups=n_groups, seed=seed, drifts=[Drift(at=3000)], n_samples=9000
+        )
+        model = IHOMER(cluster_learner=MajorityLabelset(), seed=seed)
+        first = again = restructurings = None
+        for t, (x, y) in enumerate(stream):
+            model.learn_one(x, y)
+            match = as_set(model.partition) == set(stream.groups_at(t))
+            if match and first is None:
+                first = t + 1
+            if match and t >= 3000 and again is None:
+                again, restructurings = t + 1 - 3000, model.n_restructurings
+        assert first is not None and first <= 3000, (seed, model.summary())
+        assert again is not None and again <= 3000, (seed, model.summary())
+        assert model.n_restructurings - restructurings <= 2
+        assert as_set(model.partition) == set(stream.groups_at(8999))
