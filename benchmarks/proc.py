@@ -40,7 +40,7 @@ class Finished:
     cpu_seconds
         User + system CPU time of the process and its waited-for children.
     max_rss_mb
-        Peak resident memory of the largest process of the tree (MB).
+        Peak resident memory of the process (MB; NaN when unknown).
     stdout, stderr
         What it printed.
 
@@ -78,6 +78,19 @@ def kill_session(sid: int) -> None:
             pass
 
 
+_GNU_TIME = "/usr/bin/time"
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def load1() -> float:
     """The one-minute load average (NaN where unknown)."""
     try:
@@ -97,6 +110,11 @@ def run_process(
     The process gets its own session, so a timeout kills the whole tree (a shell and its JVM,
     say). Output goes through temporary files, so a chatty process cannot block on a pipe.
 
+    Peak memory: a forked child inherits its parent's peak RSS (Linux keeps the larger of the
+    pre-exec and post-exec high-water marks), so the command runs under GNU ``/usr/bin/time``,
+    whose own small footprint is all it inherits; without it, the peak is read from
+    ``/proc/PID/status`` (VmHWM) while the process runs (NaN if it ended before a reading).
+
     Parameters
     ----------
     argv
@@ -112,17 +130,26 @@ def run_process(
     if timeout <= 0:
         raise ValueError(f"timeout must be positive, got {timeout}")
     full_env = dict(os.environ, **(env or {}))
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    gnu_time = _GNU_TIME if os.access(_GNU_TIME, os.X_OK) else None
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.NamedTemporaryFile("w+", suffix=".time") as rss_file,
+    ):
+        wrapped = [gnu_time, "-f", "%M", "-o", rss_file.name, *argv] if gnu_time else argv
         start = time.perf_counter()
         child = subprocess.Popen(
-            argv, stdout=out, stderr=err, env=full_env, cwd=cwd, start_new_session=True
+            wrapped, stdout=out, stderr=err, env=full_env, cwd=cwd, start_new_session=True
         )
         timed_out, status, usage = False, None, None
+        hwm_kb = 0
         while status is None:
             pid, raw, ru = os.wait4(child.pid, os.WNOHANG)
             if pid == child.pid:
                 status, usage = raw, ru
                 break
+            if gnu_time is None:
+                hwm_kb = max(hwm_kb, _vm_hwm_kb(child.pid))
             if time.perf_counter() - start > timeout:
                 timed_out = True
                 kill_session(child.pid)
@@ -132,6 +159,10 @@ def run_process(
             time.sleep(0.05)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
+        if gnu_time is not None:
+            rss_file.seek(0)
+            lines = rss_file.read().split()
+            hwm_kb = int(lines[-1]) if lines and lines[-1].isdigit() else 0
         out.seek(0)
         err.seek(0)
         return Finished(
@@ -140,7 +171,7 @@ def run_process(
             timed_out=timed_out,
             wall_seconds=wall,
             cpu_seconds=usage.ru_utime + usage.ru_stime,
-            max_rss_mb=usage.ru_maxrss / 1024.0,
+            max_rss_mb=hwm_kb / 1024.0 if hwm_kb else float("nan"),
             stdout=out.read(),
             stderr=err.read(),
         )

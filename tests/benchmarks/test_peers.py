@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+import os
 import pathlib
 import sys
 import time
@@ -9,6 +11,8 @@ import pytest
 from benchmarks import peers
 from benchmarks.datasets import DataSet, discover, label_names
 from benchmarks.proc import run_process
+
+GNU_TIME = os.access("/usr/bin/time", os.X_OK)
 
 MOA_STDOUT = """# logs: /tmp/run_moa.abc
 learner,task,instances,skipped,subset_accuracy,hamming_loss,micro_f1,macro_f1,example_f1,status
@@ -76,10 +80,25 @@ def _alive(pid: int) -> bool:
 
 
 def test_run_process_reports_output_and_memory():
-    code = "b = bytearray(30_000_000); print('hi')"
+    code = "b = bytearray(30_000_000); b[::4096] = b'x' * len(b[::4096]); print('hi')"
     done = run_process([sys.executable, "-c", code], timeout=60)
     assert not done.timed_out and done.returncode == 0 and done.stdout.strip() == "hi"
     assert done.max_rss_mb > 30
+
+
+def test_peak_memory_is_the_child_s_not_the_parent_s():
+    ballast = bytearray(600_000_000)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page: the parent's RSS > 600 MB
+    done = run_process([sys.executable, "-c", "print(1)"], timeout=60)
+    del ballast
+    assert done.returncode == 0
+    # GNU time measures the child alone; without it the peak may be unknown, never the parent's
+    assert done.max_rss_mb < 300 or (math.isnan(done.max_rss_mb) and not GNU_TIME)
+
+
+def test_exit_status_of_the_command_is_kept():
+    done = run_process([sys.executable, "-c", "import sys; sys.exit(3)"], timeout=60)
+    assert done.returncode == 3 and not done.timed_out
 
 
 @pytest.mark.slow
