@@ -1,12 +1,13 @@
 """Group commit of the runtime's writes, off the event loop, with an overlay of what is in flight.
 
-Requests stage writes here and wait. Prediction rows go to a fast lane: the rows staged during
-one turn of the event loop are committed together, without a disk flush (they survive a crash
-of the process; a later disk flush also carries them to the disk). Everything else (learn
-events, removals of consumed predictions, compactions, expiries) goes to batches committed
-one after the other with a disk flush; after each commit the batch's events are handed to the
-model (`apply`), then its requests are answered. One writer thread runs every commit in
-submission order, so a prediction row is always written before the removal that consumes it.
+Requests stage writes here and wait. Prediction rows (`pending.db`, no disk flush) staged
+during one turn of the event loop are committed together at the end of the turn, on the loop's
+thread: a short commit that never waits for the log. Everything else goes to batches committed
+one after the other: the learn events (and compactions) to the log, flushed to the disk, by a
+writer thread while the loop goes on serving; then the removal of the predictions they
+consumed (after the rows staged before them, so a prediction row is always written before its
+removal); then the batch's events are handed to the model (`apply`), in order, and only then
+are its requests answered.
 
 Until its commit, a staged write is visible in the overlay (`pending`, `learned`), so a request
 sees the writes of the requests before it.
@@ -24,16 +25,17 @@ from .store import Event, Pending, Store
 
 __all__ = ["Committer"]
 
-_YIELD_EVERY = 0.005  # seconds of learning between two chances for other requests to run
+_YIELD_EVERY = 0.002  # seconds of learning between two chances for other requests to run
 
 
 class _Batch:
-    __slots__ = ("seq", "puts", "ops", "events", "done")
+    __slots__ = ("seq", "puts", "ops", "after", "events", "done")
 
     def __init__(self, seq: int, loop: asyncio.AbstractEventLoop):
         self.seq = seq
-        self.puts: list[Pending] = []
-        self.ops: list[tuple] = []
+        self.puts: list[Pending] = []  # prediction rows, committed on the loop
+        self.ops: list[tuple] = []  # operations on the log
+        self.after: list[tuple] = []  # operations on the predictions, after those on the log
         self.events: list[Event] = []
         self.done = loop.create_future()  # committed (and, for events, learned)
 
@@ -93,14 +95,22 @@ class Committer:
             self._pending[pending.id] = (self._puts.seq, pending)
         return self._puts.seq
 
-    def stage(self, ops: list[tuple], events: list[Event] = (), consumed: list[str] = ()) -> int:
-        """Stage operations (and the events they log); returns the batch to wait for."""
+    def stage(
+        self,
+        ops: list[tuple],
+        events: list[Event] = (),
+        consumed: list[str] = (),
+        pending_ops: list[tuple] = (),
+    ) -> int:
+        """Stage operations on the log (and the events they log), then the removal of the
+        `consumed` predictions and `pending_ops`; returns the batch to wait for."""
         if self._ops is None:
             self._ops = self._new()
             self._wake.set()
         batch = self._ops
         batch.ops.extend(ops)
-        batch.ops.extend(("delete", key) for key in consumed)
+        batch.after.extend(("delete", key) for key in consumed)
+        batch.after.extend(pending_ops)
         batch.events.extend(events)
         for event in events:
             if event.key is not None:
@@ -145,15 +155,11 @@ class Committer:
         batch, self._puts = self._puts, None
         if batch is None or self.failure is not None:
             return
-        ops = [("put", pending) for pending in batch.puts]
-        future = self.loop.run_in_executor(self.writer, self.store.write, ops, False)
-        future.add_done_callback(lambda f: self._puts_written(batch, f))
-
-    def _puts_written(self, batch: _Batch, future: asyncio.Future) -> None:
-        error = future.exception()
-        if error is not None:
+        try:  # no disk flush: a short commit, made on the event loop's thread
+            self.store.write_pending([("put", pending) for pending in batch.puts])
+        except Exception as error:
             self.fail(error)
-        elif self.failure is None:
+        else:
             self._done(batch)
 
     async def run(self, closing: typing.Callable[[], bool]) -> None:
@@ -172,12 +178,15 @@ class Committer:
                 return
 
     async def _commit(self, batch: _Batch) -> None:
-        self._submit_puts()  # rows staged before these operations are written before them
+        self._submit_puts()  # rows staged before these removals are written before them
         started = time.perf_counter()
-        counts = await self.loop.run_in_executor(self.writer, self.store.write, batch.ops, True)
-        if counts["expired"]:
-            self.on_expired(counts["expired"])
+        if batch.ops:
+            await self.loop.run_in_executor(self.writer, self.store.write_log, batch.ops)
         self.on_commit(time.perf_counter() - started, len(batch.events))
+        if batch.after:
+            expired = self.store.write_pending(batch.after)
+            if expired:
+                self.on_expired(expired)
         deadline = time.perf_counter() + _YIELD_EVERY
         for event in batch.events:
             self.apply(event)
@@ -205,5 +214,5 @@ class Committer:
         self._wake.set()
 
     async def close(self) -> None:
-        """Wait for the writer thread's last commits, then stop it."""
+        """Wait for the writer thread's last commit, then stop it."""
         await asyncio.to_thread(self.writer.shutdown, True)

@@ -117,7 +117,7 @@ class Runtime(Requests):
             raise OSError(f"data directory {data_dir} is in use by another process") from None
         self._lock_fd = fd
         try:
-            self.store = Store(data_dir / "streamml.db", fsync=self.config.fsync)
+            self.store = Store(data_dir, fsync=self.config.fsync)
             self.snapshots = SnapshotDir(data_dir)
             self._choose_model()
         except BaseException:
@@ -133,7 +133,7 @@ class Runtime(Requests):
             self._check_name(name)
             labels = list(self.config.labels or ())
             meta = {"model": name, "seed": str(seed), "labels": json.dumps(labels)}
-            self.store.write([("meta", key, value) for key, value in meta.items()])
+            self.store.write_log([("meta", key, value) for key, value in meta.items()])
         else:
             name, seed = stored, int(self.store.get_meta("seed") or self.config.seed)
             labels = json.loads(self.store.get_meta("labels") or "[]")
@@ -366,7 +366,8 @@ class Runtime(Requests):
         while self.state == "ready":
             await asyncio.sleep(period)
             if self.store.has_expired(time.time()):
-                self.committer.stage([("expire", time.time())])
+                now = time.time()
+                self.committer.stage([("expire", now)], pending_ops=[("expire", now)])
             self._maybe_snapshot()
             if self.store.wal_bytes() > _CHECKPOINT_BYTES:
                 await asyncio.to_thread(self.store.checkpoint)

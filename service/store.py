@@ -1,10 +1,21 @@
-"""The durable store: an SQLite (WAL mode) log of learn events, pending predictions, metadata.
+"""The store of a data directory: two SQLite databases in WAL mode.
 
-Three connections to `streamml.db`: a writer, used only by the store's writer thread, which
-runs a batch of writes as one transaction (group commit); a reader, used by the event loop,
-which in WAL mode never waits for the writer and sees every committed transaction; and a
-checkpointer, which copies the write-ahead log into the database in the background (so that a
-commit never waits for a checkpoint and its disk flushes).
+- `streamml.db`, the log: learn events (what the model learns, in order), the ids already
+  learned (to recognise a retried request) and metadata. Its commits are flushed to the disk
+  (`PRAGMA synchronous=FULL`).
+- `pending.db`: the predictions waiting for their labels. Its commits reach the operating
+  system without a disk flush (`NORMAL`): they survive a crash of the process, and cost no
+  disk flush, so predictions never wait behind the log's flushes.
+
+Each database has a writer connection (used by one thread of the committer, which runs a batch
+of writes as one transaction: group commit), a reader (used by the event loop; in WAL mode it
+never waits for the writer and sees every committed transaction), and a checkpointer, which
+copies the write-ahead log into the database in the background, so that a commit never waits
+for a checkpoint.
+
+A label consumes its prediction in two steps: the event is committed to the log, then the
+prediction is removed from `pending.db`. A crash in between leaves a prediction whose id is
+already learned; opening the store removes such predictions.
 """
 
 from __future__ import annotations
@@ -13,11 +24,12 @@ import dataclasses
 import json
 import pathlib
 import sqlite3
+import threading
 import typing
 
 __all__ = ["Event", "Pending", "Store"]
 
-_SCHEMA = """
+_LOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -27,14 +39,6 @@ CREATE TABLE IF NOT EXISTS events (
     predicted TEXT,
     created REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS pending (
-    id TEXT PRIMARY KEY,
-    features TEXT NOT NULL,
-    labels TEXT NOT NULL,
-    probabilities TEXT NOT NULL,
-    expires REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS pending_expires ON pending (expires);
 CREATE TABLE IF NOT EXISTS learned (
     key TEXT PRIMARY KEY,
     event_id INTEGER NOT NULL,
@@ -43,6 +47,29 @@ CREATE TABLE IF NOT EXISTS learned (
 );
 CREATE INDEX IF NOT EXISTS learned_expires ON learned (expires);
 """
+_PENDING_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending (
+    id TEXT PRIMARY KEY,
+    features TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    probabilities TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_expires ON pending (expires);
+"""
+_PUT = (
+    "INSERT OR REPLACE INTO pending (id, features, labels, probabilities, expires) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_APPEND = (
+    "INSERT INTO events (id, key, features, labels, predicted, created) "
+    "VALUES (?, ?, ?, ?, ?, julianday('now'))"
+)
+_LEARNED = "INSERT OR REPLACE INTO learned (key, event_id, labels, expires) VALUES (?, ?, ?, ?)"
+_COMPACTED = (
+    "INSERT INTO meta (key, value) VALUES ('compacted_through', ?) ON CONFLICT (key) DO "
+    "UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))"
+)
 
 
 def _dumps(value) -> str:
@@ -71,150 +98,141 @@ class Pending:
     expires: float
 
 
-#: A write: ("put", Pending) | ("delete", id) | ("append", Event, key expiry) |
-#: ("compact", through) | ("expire", now) | ("meta", key, value)
+#: A write. To the log: ("append", Event, key expiry) | ("compact", through) |
+#: ("expire", now) | ("meta", key, value). To pending.db: ("put", Pending) | ("delete", id) |
+#: ("expire", now).
 Op = tuple
 
 
-class Store:
-    """The SQLite file `streamml.db` of a data directory.
+def _connect(path: pathlib.Path, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout=10000")
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    db.execute("PRAGMA wal_autocheckpoint=0")  # see `checkpoint`
+    return db
 
-    Parameters
-    ----------
-    path
-        The database file.
-    fsync
-        Whether a durable write reaches the disk (`PRAGMA synchronous=FULL`) rather than only
-        the operating system (`NORMAL`: it survives a crash of the process, not a power cut).
 
-    """
+class _Database:
+    """One SQLite file in WAL mode, with its writer, reader and checkpointer connections."""
 
-    def __init__(self, path: pathlib.Path, fsync: bool = True):
+    def __init__(self, path: pathlib.Path, schema: str, synchronous: str):
         self.path = path
-        self.fsync = fsync
-        self._writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._writer.execute("PRAGMA journal_mode=WAL")
-        self._writer.execute("PRAGMA busy_timeout=10000")
-        self._writer.execute("PRAGMA wal_autocheckpoint=0")  # see `checkpoint`
-        self._writer.executescript(_SCHEMA)
-        self._sync = None
-        self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._reader.execute("PRAGMA busy_timeout=10000")
-        self._checkpointer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._checkpointer.execute("PRAGMA busy_timeout=10000")
+        self.writer = _connect(path, synchronous)
+        self.writer.execute("PRAGMA journal_mode=WAL")
+        self.writer.executescript(schema)
+        self.reader = _connect(path)
+        self.checkpointer = _connect(path)
+        self.lock = threading.Lock()  # one transaction at a time, without SQLite's busy waits
 
-    def close(self) -> None:
-        for db in (self._checkpointer, self._reader, self._writer):
-            db.close()
+    def run(self, statements: list[tuple[str, tuple, bool]]) -> int:
+        """Run statements in one transaction; the rows changed by those flagged True."""
+        counted = 0
+        db = self.writer
+        with self.lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params, count in statements:
+                    rows = db.execute(sql, params).rowcount
+                    counted += rows if count else 0
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return counted
+
+    def one(self, query: str, *args):
+        return self.reader.execute(query, args).fetchone()
 
     def wal_bytes(self) -> int:
-        """Size of the write-ahead log file."""
         try:
             return (self.path.parent / (self.path.name + "-wal")).stat().st_size
         except FileNotFoundError:
             return 0
 
-    def checkpoint(self) -> tuple[int, int, int]:
-        """Copy the committed log into the database without blocking the writer (any thread).
+    def check_writable(self) -> None:
+        with self.lock:
+            self.writer.execute("BEGIN IMMEDIATE")
+            self.writer.execute("ROLLBACK")
 
-        Returns SQLite's (busy, log frames, frames checkpointed).
-        """
-        return tuple(self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+    def close(self) -> None:
+        for db in (self.checkpointer, self.reader, self.writer):
+            db.close()
 
-    # -- writing (writer thread only) -------------------------------------------------------
 
-    def write(self, ops: list[Op], durable: bool = True) -> dict[str, int]:
-        """Run `ops` as one transaction; `durable` syncs it to the disk (if `fsync`).
+class Store:
+    """The databases of a data directory.
 
-        Returns counts of what the ops changed (`expired`: predictions removed by "expire").
-        """
-        sync = "FULL" if durable and self.fsync else "NORMAL"
-        db = self._writer
-        if sync != self._sync:
-            db.execute(f"PRAGMA synchronous={sync}")
-            self._sync = sync
-        counts = {"expired": 0}
-        db.execute("BEGIN IMMEDIATE")
+    Parameters
+    ----------
+    data_dir
+        The data directory.
+    fsync
+        Whether a commit of the log reaches the disk (`PRAGMA synchronous=FULL`) rather than
+        only the operating system (`NORMAL`: it survives a crash of the process, not a power
+        cut).
+
+    """
+
+    def __init__(self, data_dir: pathlib.Path, fsync: bool = True):
+        self.log = _Database(data_dir / "streamml.db", _LOG_SCHEMA, "FULL" if fsync else "NORMAL")
+        self.waiting = _Database(data_dir / "pending.db", _PENDING_SCHEMA, "NORMAL")
+        self._forget_learned_predictions()
+
+    def _forget_learned_predictions(self) -> None:
+        """Remove the predictions whose id is learned (a crash between the two steps)."""
+        db = self.waiting.writer
+        db.execute("ATTACH DATABASE ? AS log", (str(self.log.path),))
         try:
-            for op in ops:
-                self._apply(db, op, counts)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        return counts
+            db.execute("DELETE FROM pending WHERE id IN (SELECT key FROM log.learned)")
+        finally:
+            db.execute("DETACH DATABASE log")
 
-    @staticmethod
-    def _apply(db: sqlite3.Connection, op: Op, counts: dict) -> None:
-        kind = op[0]
-        if kind == "put":
-            p: Pending = op[1]
-            db.execute(
-                "INSERT OR REPLACE INTO pending (id, features, labels, probabilities, expires) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (p.id, _dumps(p.features), _dumps(p.labels), _dumps(p.probabilities), p.expires),
-            )
-        elif kind == "delete":
-            db.execute("DELETE FROM pending WHERE id = ?", (op[1],))
-        elif kind == "append":
-            event, expires = op[1], op[2]
-            labels = _dumps(event.labels)
-            predicted = None if event.predicted is None else _dumps(event.predicted)
-            db.execute(
-                "INSERT INTO events (id, key, features, labels, predicted, created) "
-                "VALUES (?, ?, ?, ?, ?, julianday('now'))",
-                (event.id, event.key, _dumps(event.features), labels, predicted),
-            )
-            if event.key is not None:
-                db.execute(
-                    "INSERT OR REPLACE INTO learned (key, event_id, labels, expires) "
-                    "VALUES (?, ?, ?, ?)",
-                    (event.key, event.id, labels, expires),
-                )
-        elif kind == "compact":
-            db.execute("DELETE FROM events WHERE id <= ?", (op[1],))
-            db.execute(
-                "INSERT INTO meta (key, value) VALUES ('compacted_through', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = "
-                "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                (str(op[1]),),
-            )
-        elif kind == "expire":
-            counts["expired"] += db.execute(
-                "DELETE FROM pending WHERE expires < ?", (op[1],)
-            ).rowcount
-            db.execute("DELETE FROM learned WHERE expires < ?", (op[1],))
-        elif kind == "meta":
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (op[1], op[2]))
-        else:  # pragma: no cover - a bug in the caller
-            raise ValueError(f"unknown store operation {kind!r}")
+    def close(self) -> None:
+        self.waiting.close()
+        self.log.close()
+
+    # -- writing (one committer thread per database) ------------------------------------------
+
+    def write_log(self, ops: list[Op]) -> None:
+        """Commit operations on the log as one transaction (flushed to the disk if `fsync`)."""
+        self.log.run([statement for op in ops for statement in _log_statements(op)])
+
+    def write_pending(self, ops: list[Op]) -> int:
+        """Commit operations on the predictions as one transaction; returns how many expired."""
+        return self.waiting.run([statement for op in ops for statement in _pending_statements(op)])
 
     def check_writable(self) -> None:
-        """Raise if the database cannot take its write lock now (writer thread only)."""
-        self._writer.execute("BEGIN IMMEDIATE")
-        self._writer.execute("ROLLBACK")
+        """Raise if a database cannot take its write lock now."""
+        self.log.check_writable()
+        self.waiting.check_writable()
+
+    def wal_bytes(self) -> int:
+        """Size of the largest write-ahead log."""
+        return max(self.log.wal_bytes(), self.waiting.wal_bytes())
+
+    def checkpoint(self) -> None:
+        """Copy the committed write-ahead logs into the databases (any thread, non-blocking)."""
+        for database in (self.log, self.waiting):
+            database.checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     # -- reading (event loop) ---------------------------------------------------------------
 
-    def _one(self, query: str, *args):
-        return self._reader.execute(query, args).fetchone()
-
     def get_meta(self, key: str) -> str | None:
-        row = self._one("SELECT value FROM meta WHERE key = ?", key)
+        row = self.log.one("SELECT value FROM meta WHERE key = ?", key)
         return row[0] if row else None
 
     def max_event_id(self) -> int:
-        return self._one("SELECT MAX(id) FROM events")[0] or 0
+        return self.log.one("SELECT MAX(id) FROM events")[0] or 0
 
     def count_events_after(self, event_id: int) -> int:
-        return self._one("SELECT COUNT(*) FROM events WHERE id > ?", event_id)[0]
+        return self.log.one("SELECT COUNT(*) FROM events WHERE id > ?", event_id)[0]
 
     def events_after(self, event_id: int, chunk: int = 500) -> typing.Iterator[Event]:
         """The logged events with an id above `event_id`, in order."""
         last = event_id
         while True:
-            rows = self._reader.execute(
+            rows = self.log.reader.execute(
                 "SELECT id, key, features, labels, predicted FROM events WHERE id > ? "
                 "ORDER BY id LIMIT ?",
                 (last, chunk),
@@ -233,13 +251,13 @@ class Store:
 
     def learned(self, key: str, now: float) -> tuple[int, list[str]] | None:
         """The event id and labels under which `key` was learned, if still remembered."""
-        row = self._one(
+        row = self.log.one(
             "SELECT event_id, labels FROM learned WHERE key = ? AND expires >= ?", key, now
         )
         return (row[0], json.loads(row[1])) if row else None
 
     def get_pending(self, id_: str, now: float) -> Pending | None:
-        row = self._one(
+        row = self.waiting.one(
             "SELECT features, labels, probabilities, expires FROM pending "
             "WHERE id = ? AND expires >= ?",
             id_,
@@ -253,11 +271,47 @@ class Store:
         )
 
     def count_pending(self, now: float) -> int:
-        return self._one("SELECT COUNT(*) FROM pending WHERE expires >= ?", now)[0]
+        return self.waiting.one("SELECT COUNT(*) FROM pending WHERE expires >= ?", now)[0]
 
     def has_expired(self, now: float) -> bool:
-        """Whether some prediction or remembered key has expired."""
-        return any(
-            self._one(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE expires < ?)", now)[0]
-            for table in ("pending", "learned")
+        """Whether some prediction or remembered id has expired."""
+        query = "SELECT EXISTS (SELECT 1 FROM {} WHERE expires < ?)"
+        return bool(
+            self.waiting.one(query.format("pending"), now)[0]
+            or self.log.one(query.format("learned"), now)[0]
         )
+
+
+def _log_statements(op: Op) -> list[tuple[str, tuple, bool]]:
+    kind = op[0]
+    if kind == "append":
+        event, expires = op[1], op[2]
+        labels = _dumps(event.labels)
+        predicted = None if event.predicted is None else _dumps(event.predicted)
+        out = [(_APPEND, (event.id, event.key, _dumps(event.features), labels, predicted), False)]
+        if event.key is not None:
+            out.append((_LEARNED, (event.key, event.id, labels, expires), False))
+        return out
+    if kind == "compact":
+        return [
+            ("DELETE FROM events WHERE id <= ?", (op[1],), False),
+            (_COMPACTED, (str(op[1]),), False),
+        ]
+    if kind == "expire":
+        return [("DELETE FROM learned WHERE expires < ?", (op[1],), False)]
+    if kind == "meta":
+        return [("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", op[1:3], False)]
+    raise ValueError(f"unknown log operation {kind!r}")  # a bug in the caller
+
+
+def _pending_statements(op: Op) -> list[tuple[str, tuple, bool]]:
+    kind = op[0]
+    if kind == "put":
+        p: Pending = op[1]
+        values = (p.id, _dumps(p.features), _dumps(p.labels), _dumps(p.probabilities))
+        return [(_PUT, (*values, p.expires), False)]
+    if kind == "delete":
+        return [("DELETE FROM pending WHERE id = ?", (op[1],), False)]
+    if kind == "expire":
+        return [("DELETE FROM pending WHERE expires < ?", (op[1],), True)]
+    raise ValueError(f"unknown pending operation {kind!r}")  # a bug in the caller

@@ -13,11 +13,15 @@ LIMITS = dict(max_body_bytes=4000, max_features=5, max_batch=3, max_labels=6)
 
 
 def db_rows(data_dir) -> dict:
-    with sqlite3.connect(data_dir / "streamml.db") as db:
-        return {
-            table: db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-            for table in ("events", "pending", "learned")
-        }
+    rows = {}
+    for name, tables in (
+        ("streamml.db", ("events", "learned", "meta")),
+        ("pending.db", ["pending"]),
+    ):
+        with sqlite3.connect(data_dir / name) as db:
+            for table in tables:
+                rows[table] = db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+    return rows
 
 
 def big(n):
