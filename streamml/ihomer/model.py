@@ -238,15 +238,20 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
 
     # -- prediction -----------------------------------------------------------------------
 
-    def _encode(self, x):
-        return self._features.encode(x) if self._encoded else None
+    def _probas(self, x, grow: bool = False) -> tuple:
+        """P(True) of every known label from the answering clusters, cached for learn_one.
 
-    def _probas(self, x) -> tuple:
-        """P(True) of every known label from the answering clusters, cached for learn_one."""
+        Predictions encode x without adding unknown features to the shared index (`grow`), so
+        that what the model learns never depends on what it was asked to predict.
+        """
         cache = self._cache
-        if cache is not None and cache[0] == x:
+        if (
+            cache is not None
+            and cache[0] == x
+            and (not grow or cache[1] is None or cache[1].complete)
+        ):
             return cache
-        v = self._encode(x)
+        v = self._features.encode(x, grow=grow) if self._encoded else None
         per_cluster = {key: c.proba(x, v) for key, c in self._clusters.items()}
         root = self._root
         if root is not None:
@@ -278,7 +283,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         new = [label for label in y if label not in self._labels]
         if new:
             self._add_labels(new)
-        _, v, per_cluster = self._probas(x)
+        _, v, per_cluster = self._probas(x, grow=True)
         self._cache = None
         root = self._root
         root_proba = per_cluster.get(None)

@@ -31,17 +31,26 @@ class EncodedInstance:
     full
         Whether `indices` are exactly 0, 1, ..., nnz - 1 (a dense instance), which lets
         consumers slice their arrays instead of gathering columns. Computed if not given.
+    complete
+        False when the instance had non-zero features the index does not know and was encoded
+        without adding them (`FeatureIndex.encode(x, grow=False)`, for predictions).
 
     """
 
-    __slots__ = ("indices", "values", "width", "full", "_dense")
+    __slots__ = ("indices", "values", "width", "full", "complete", "_dense")
 
     def __init__(
-        self, indices: np.ndarray, values: np.ndarray, width: int, full: bool | None = None
+        self,
+        indices: np.ndarray,
+        values: np.ndarray,
+        width: int,
+        full: bool | None = None,
+        complete: bool = True,
     ):
         self.indices = indices
         self.values = values
         self.width = width
+        self.complete = complete
         if full is None:
             n = len(indices)
             full = n == 0 or int(indices[-1]) == n - 1
@@ -62,10 +71,10 @@ class EncodedInstance:
         return len(self.indices)
 
     def __getstate__(self):
-        return (self.indices, self.values, self.width, self.full)
+        return (self.indices, self.values, self.width, self.full, self.complete)
 
     def __setstate__(self, state):
-        self.indices, self.values, self.width, self.full = state
+        self.indices, self.values, self.width, self.full, self.complete = state
         self._dense = None
 
     def __repr__(self) -> str:
@@ -127,8 +136,12 @@ class FeatureIndex:
         """The column of a feature name (a numeric feature, or `"name=value"` for a nominal)."""
         return self._index[name]
 
-    def encode(self, x: dict) -> EncodedInstance:
-        """Encode one instance, adding the columns of features never seen non-zero before."""
+    def encode(self, x: dict, grow: bool = True) -> EncodedInstance:
+        """Encode one instance, adding the columns of features never seen non-zero before.
+
+        With `grow=False` (predictions), unknown features are left out instead and the index
+        does not change: what a model learns must not depend on what it was asked to predict.
+        """
         keys = tuple(x)
         if keys == self._keys and set(map(type, x.values())) <= _NUMERIC_TYPES:
             vals = np.fromiter(x.values(), dtype=float, count=len(keys))
@@ -141,14 +154,15 @@ class FeatureIndex:
                 cols = self._cols[mask]
                 if len(cols) == 0 or cols[0] >= 0:
                     return EncodedInstance(cols, vals[mask], len(self.names))
-        return self._encode_slow(x, keys)
+        return self._encode_slow(x, keys, grow)
 
-    def _encode_slow(self, x: dict, keys: tuple) -> EncodedInstance:
+    def _encode_slow(self, x: dict, keys: tuple, grow: bool = True) -> EncodedInstance:
         index = self._index
         cols: list[int] = []
         vals: list[float] = []
         new: dict = {}
         numeric = True
+        complete = True
         for name, value in x.items():
             if isinstance(value, str):
                 numeric = False
@@ -169,6 +183,9 @@ class FeatureIndex:
                     raise ValueError(f"feature {name!r} is infinite")
                 column_name = name
             col = index.get(column_name)
+            if col is None and not grow:
+                complete = False
+                continue
             if col is None:
                 col = new.get(column_name)
                 if col is None:
@@ -195,5 +212,8 @@ class FeatureIndex:
         cols_array = np.array(cols, dtype=np.int64)
         order = np.argsort(cols_array)
         return EncodedInstance(
-            cols_array[order], np.array(vals, dtype=float)[order], len(self.names)
+            cols_array[order],
+            np.array(vals, dtype=float)[order],
+            len(self.names),
+            complete=complete,
         )

@@ -315,12 +315,14 @@ class MLHAT(base.MultiLabelClassifier):
 
     # ------------------------------------------------------------------ encoding
 
-    def _encode(self, x: dict) -> EncodedInstance:
+    def _encode(self, x: dict, grow: bool = True) -> EncodedInstance:
+        """Encode x; predictions (`grow=False`) never add features to the index."""
         if not isinstance(x, dict):
             raise TypeError(f"x must be a dict, got {type(x).__name__}")
-        if x is self._last_x and x == self._last_x_copy:
-            return self._last_v
-        v = self._index.encode(x)
+        last = self._last_v
+        if x is self._last_x and x == self._last_x_copy and (last.complete or not grow):
+            return last
+        v = self._index.encode(x, grow=grow)
         self._last_x, self._last_x_copy, self._last_v = x, dict(x), v
         return v
 
@@ -404,13 +406,13 @@ class MLHAT(base.MultiLabelClassifier):
     def predict_proba_one(self, x: dict, **kwargs) -> dict:
         if not self._labels:
             return {}
-        proba = self._proba(self._encode(x)).tolist()
+        proba = self._proba(self._encode(x, grow=False)).tolist()
         return {label: {False: 1.0 - p, True: p} for label, p in zip(self._labels, proba)}
 
     def predict_one(self, x: dict, **kwargs) -> dict:
         if not self._labels:
             return {}
-        return self.predict_encoded(self._encode(x))
+        return self.predict_encoded(self._encode(x, grow=False))
 
     # ------------------------------------------------------------------ learning
 
@@ -435,7 +437,7 @@ class MLHAT(base.MultiLabelClassifier):
         import pandas as pd
 
         rows = _rows(X)
-        proba = [self.predict_proba_encoded(self._encode(x)) for x in rows]
+        proba = [self.predict_proba_encoded(self._encode(x, grow=False)) for x in rows]
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(proba, index=index, columns=self.labels, dtype=float)
 

@@ -132,10 +132,12 @@ class Leaf:
         [indices, n, columns, values, full, -, kNN votes, LR probabilities]
         """
         memo = self._memo
-        if memo is not None and memo[0] is v.indices and memo[1] == self.n:
+        # Keyed by the instance object (kept alive by the memo): dense instances share one
+        # `indices` array, so the indices alone do not identify an instance.
+        if memo is not None and memo[0] is v and memo[1] == self.n:
             return memo
         u, z, full = self.std.transform(v.indices, v.values, v.full)
-        memo = self._memo = [v.indices, self.n, u, z, full, None, None, None]
+        memo = self._memo = [v, self.n, u, z, full, None, None, None]
         return memo
 
     def _votes(self, memo: list):

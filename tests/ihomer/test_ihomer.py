@@ -218,3 +218,23 @@ def test_follows_the_groups_of_a_synthetic_stream_through_a_regrouping(n_groups,
         assert again is not None and again <= 3000, (seed, model.summary())
         assert model.n_restructurings - restructurings <= 2
         assert as_set(model.partition) == set(stream.groups_at(8999))
+
+
+@pytest.mark.parametrize("name", ["ihomer", "mlhat"])
+def test_predicting_unknown_features_does_not_change_what_is_learned(name):
+    from streamml import models
+
+    train = list(datasets.Yeast().take(300))
+    quiet, busy = models.make(name, seed=5), models.make(name, seed=5)
+    for k, (x, y) in enumerate(train):
+        if k >= 150:  # a feature that training sees only from here on
+            x = {**x, "late": 1.0 + k % 3}
+        if k % 5 == 0:
+            busy.predict_proba_one({**x, "late": 2.0, f"never-{k}": 1.0})
+            busy.predict_one(train[-1 - k][0])
+        quiet.learn_one(x, y)
+        busy.learn_one(x, y)
+    probes = [{**x, "late": 1.5} for x, _ in datasets.Yeast().take(20)]
+    assert [busy.predict_proba_one(x) for x in probes] == [
+        quiet.predict_proba_one(x) for x in probes
+    ]
