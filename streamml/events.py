@@ -18,7 +18,8 @@ class DriftEvent:
         of the instance that triggered it).
     level
         `"structure"` for a change of the label correlations (the label partition), `"cluster"`
-        for a change of the error of one cluster learner.
+        for a rise of the error of one cluster learner (IHOMER), `"tree"` for a change
+        detected at a branch of a tree learner (MLHAT's ADWIN, alternate subtrees).
     labels
         The labels concerned: the cluster's labels for a cluster event, the labels whose cluster
         changed for a structure event.
