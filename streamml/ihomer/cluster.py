@@ -45,8 +45,8 @@ class Cluster:
         "encoded",
         "n",
         "born",
-        "own_loss",
-        "root_loss",
+        "own_stats",
+        "root_stats",
         "use_root",
     )
 
@@ -65,8 +65,10 @@ class Cluster:
         self.encoded = encoded
         self.n = 0
         self.born = born
-        self.own_loss = 0.0  # faded loss of this cluster's learner on its labels
-        self.root_loss = 0.0  # faded loss of the all-labels learner on the same labels
+        # Faded [instances, exact matches, TP, FP, FN] of this cluster's learner and of the
+        # all-labels learner on the cluster's labels.
+        self.own_stats = (0.0, 0.0, 0.0, 0.0, 0.0)
+        self.root_stats = (0.0, 0.0, 0.0, 0.0, 0.0)
         self.use_root = True  # the all-labels learner answers until this one is better
 
     def __getstate__(self):
@@ -100,22 +102,56 @@ class Cluster:
         self.adwin.update(wrong / len(self.labels))
         return self.adwin.drift_detected and self.adwin.estimation > before
 
-    def _loss(self, proba: dict[str, float], y: dict[str, bool]) -> float:
-        wrong = sum((proba[label] > 0.5) != y.get(label, False) for label in self.labels)
-        return (wrong > 0) + wrong / len(self.labels)
+    def compare(
+        self,
+        own: dict[str, float],
+        root: dict[str, float],
+        y,
+        decay: float,
+        margin: float = 0.0,
+        warmup: int = 0,
+    ) -> None:
+        """Update the faded scores of this learner and of the all-labels one on these labels.
 
-    def compare(self, own: dict[str, float], root: dict[str, float], y, decay: float) -> None:
-        """Update the faded losses of this learner and of the all-labels one on these labels.
-
-        The loss of an instance is its exact-match error on the cluster's labels plus its
-        Hamming loss there, so subset accuracy and per-label errors both count. The learner
-        with the smaller faded loss answers; ties go to the all-labels learner.
+        The score of a learner on the cluster is its exact-match rate on the cluster's labels
+        plus its F1 there (2TP / (2TP + FP + FN), from faded counts; 1 while nothing was
+        positive), so subset accuracy and micro-F1 both count, and a learner that predicts
+        nothing on sparse labels does not win by its low Hamming loss. The learner with the
+        larger score answers; ties go to the all-labels learner, and the cluster's own learner
+        takes over only when it leads by more than `margin`, after learning `warmup` instances.
         """
-        self.own_loss = decay * self.own_loss + self._loss(own, y)
-        self.root_loss = decay * self.root_loss + self._loss(root, y)
-        self.use_root = self.root_loss <= self.own_loss
+        self.own_stats = _update(self.own_stats, own, self.labels, y, decay)
+        self.root_stats = _update(self.root_stats, root, self.labels, y, decay)
+        own_score, root_score = _score(self.own_stats), _score(self.root_stats)
+        lead = margin if self.use_root else 0.0
+        self.use_root = self.n < warmup or own_score <= root_score + lead
 
     @property
     def error(self) -> float:
         """The ADWIN's estimate of the recent Hamming loss of the cluster."""
         return float(self.adwin.estimation)
+
+
+def _update(stats: tuple, proba: dict[str, float], labels, y, decay: float) -> tuple:
+    tp = fp = fn = 0
+    for label in labels:
+        predicted, true = proba[label] > 0.5, y.get(label, False)
+        tp += predicted and true
+        fp += predicted and not true
+        fn += true and not predicted
+    n, exact, ftp, ffp, ffn = stats
+    return (
+        decay * n + 1.0,
+        decay * exact + (fp + fn == 0),
+        decay * ftp + tp,
+        decay * ffp + fp,
+        decay * ffn + fn,
+    )
+
+
+def _score(stats: tuple) -> float:
+    n, exact, tp, fp, fn = stats
+    if n == 0:
+        return 0.0
+    denominator = 2 * tp + fp + fn
+    return exact / n + (2 * tp / denominator if denominator else 1.0)

@@ -73,8 +73,11 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         helps where it finds structure and stays out of the way where a joint model is better
         (for instance mutually exclusive labels, which Jaccard clustering always separates).
     selection_window
-        Horizon (instances) of the faded losses that choose between a cluster's learner and
-        the all-labels learner.
+        Horizon (instances) of the faded scores that choose between a cluster's learner and
+        the all-labels learner; a cluster's learner answers only after learning as many.
+    selection_margin
+        Lead (in exact-match rate plus F1, out of 2) that a cluster's own learner needs over
+        the all-labels learner to take over its labels.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -120,6 +123,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         drift_delta: float = 0.002,
         fallback: bool = True,
         selection_window: int = 200,
+        selection_margin: float = 0.1,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -134,6 +138,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self.drift_delta = drift_delta
         self.fallback = fallback
         self.selection_window = selection_window
+        self.selection_margin = selection_margin
         self.seed = seed
 
         self._prototype = cluster_learner if cluster_learner is not None else _default_learner()
@@ -287,7 +292,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._cache = None
         root = self._root
         root_proba = per_cluster.get(None)
-        decay = 1.0 - 1.0 / self.selection_window
+        window = self.selection_window
+        decay = 1.0 - 1.0 / window
 
         for key, c in self._clusters.items():
             proba = per_cluster.get(key)
@@ -299,11 +305,11 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
                 self._record("cluster", c.labels, "ADWIN")
             if c is not root:
                 if root_proba is not None:
-                    c.compare(proba, root_proba, y, decay)
+                    c.compare(proba, root_proba, y, decay, self.selection_margin, window)
                 c.learn(x, v, y)
         for c in self._shadow.values():
             if root_proba is not None:
-                c.compare(c.proba(x, v), root_proba, y, decay)
+                c.compare(c.proba(x, v), root_proba, y, decay, self.selection_margin, window)
             c.learn(x, v, y)
         if root is not None:
             root.learn(x, v, y)
@@ -327,9 +333,11 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     def _record(self, level: str, labels: tuple, detector: str):
         self._events.append(DriftEvent(self._n, level, tuple(labels), detector))
 
-    def _new_cluster(self, labels: tuple[str, ...]) -> Cluster:
+    def _new_cluster(self, labels: tuple[str, ...], first: bool = False) -> Cluster:
         learner = self._prototype.clone()
-        seed = cluster_seed(self.seed, frozenset(labels))
+        # The first learner (all labels) takes the model's seed, so that an IHOMER whose
+        # clusters all defer to it predicts exactly as the cluster learner alone would.
+        seed = self.seed if first else cluster_seed(self.seed, frozenset(labels))
         if "seed" in learner._get_params():
             learner = learner.clone({"seed": seed})
         return Cluster(labels, learner, self.drift_delta, self._encoded, born=self._n)
@@ -346,7 +354,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             self._root.labels = tuple(self._labels)
         groups = [tuple(new)] if first else [(label,) for label in new]
         for labels in groups:
-            c = self._new_cluster(labels)
+            c = self._new_cluster(labels, first=first)
             if first and self.fallback:
                 self._root = c
             self._clusters[c.key] = c
