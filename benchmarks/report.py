@@ -422,6 +422,11 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
         "only (see *Runs not on the whole stream*). ‡ = example F1 scores 0 when the true and "
         "predicted label sets are both empty (MOA's convention; streamml and river rows score "
         "1 there); this only matters on streams with empty label sets.",
+        "- river rows on sparse streams (text, `{index value}` rows): the ARFF reader leaves "
+        "the zeros of a sparse row out of `x`, and river's Hoeffding trees treat an absent "
+        "feature as missing, not as 0, so they only see non-zero values and can hardly split; "
+        "MOA's trees and streamml's learners read the zeros. Those river rows show river as "
+        "fed by this reader, not the best river's trees can do on dense input.",
         "- average rank: per data set, models ranked 1..k on the metric (ties share the mean "
         "rank; a model without a result ranks after all others), then averaged. Prefix results "
         "are ranked as they are.",
