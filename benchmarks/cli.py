@@ -246,6 +246,9 @@ def _all(args: argparse.Namespace) -> int:
         if code:
             return code
     timings["total"] = round(time.perf_counter() - start, 1)
+    timings["command"] = "python -m benchmarks all " + shlex.join(
+        a for a in sys.argv[2:] if a not in ("all",)
+    )
     path = pathlib.Path(args.out) / "durations.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     old.update(timings)

@@ -14,6 +14,8 @@ __all__ = ["average_ranks", "metric_table", "rank_row", "write_report"]
 #: published learners shown beside ours in the per-metric tables (all 17 are in the rank table)
 SHOWN_PUBLISHED = ("MLHAT", "MLHT", "iSOUPT", "HT")
 BASELINE = "river BR+HT"
+#: streamml's baselines, left out of "Where streamml loses"
+BASELINES = frozenset({"majority", "br-ht", "cc-ht"})
 TITLES = {
     "subset_accuracy": "Subset accuracy (higher is better)",
     "hamming_loss": "Hamming loss (lower is better)",
@@ -243,7 +245,8 @@ def _losses(runs: list[Run], ours: list[str], rivals: list[str], datasets: list[
                     continue
                 compared += 1
                 rival, best = (min if lower else max)(others, key=lambda item: item[1])
-                if (best < mine) if lower else (best > mine):
+                mine_r, best_r = round(mine, 3), round(best, 3)  # ties at the shown precision
+                if (best_r < mine_r) if lower else (best_r > mine_r):
                     lost.append(f"{dataset} ({_fmt(mine)} vs {_fmt(best)}, {rival})")
                 else:
                     won += 1
@@ -400,6 +403,17 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
             f"{info.get('moa_note', 'run here by ../shared/peers/moa/run_moa.sh')}.",
             "",
         ]
+    durations_path = out / "durations.json"
+    if durations_path.exists():
+        durations = json.loads(durations_path.read_text())
+        parts_done = ", ".join(
+            f"{k} {v / 60:.0f} min" for k, v in durations.items() if k not in ("total", "command")
+        )
+        parts += [
+            f"Whole benchmark: `{durations.get('command', 'python -m benchmarks all')}`, "
+            f"{durations.get('total', 0) / 60:.0f} minutes ({parts_done}).",
+            "",
+        ]
     missing = info.get("missing_models") or []
     if missing:
         parts += [f"**Models missing from this run:** {', '.join(missing)}.", ""]
@@ -459,16 +473,19 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
     ]
 
     rivals = [m for m in every if m not in ours]
+    flagship = [m for m in ours if m not in BASELINES]
     parts += [
         "## Where streamml loses",
         "",
-        "Against every other column (peers run here and the 17 published learners):",
+        f"Each of streamml's learners ({', '.join(flagship)}) against every other column "
+        "(peers run here and the 17 published learners; equal at three decimals counts as a "
+        "tie):",
         "",
-        _losses(runs, ours, rivals, datasets),
+        _losses(runs, flagship, rivals, datasets),
         "",
         "Against the peers run here only (river and MOA):",
         "",
-        _losses(runs, ours, [m for m in measured if m not in ours], datasets),
+        _losses(runs, flagship, [m for m in measured if m not in ours], datasets),
         "",
     ]
 
