@@ -4,8 +4,9 @@ Runs a model prequentially (predict, then learn, every instance in order) and pr
 object: the metrics of `streamml.evaluate.metrics.MultiLabelMetrics` (example-based F1 scores
 1 when both label sets are empty), the number of instances, and the seconds spent inside
 ``predict_one`` and ``learn_one`` (reading or generating the stream is not timed). Options add
-what the studies need: metrics per block of instances, the model's drift events, snapshots of
-its label partition, and the metrics of the instances from some index on.
+what the studies need: metrics per block of instances, the model's drift events and the
+instances at which it restructured, snapshots of its label partition, and the metrics of the
+instances from some index on.
 
 Streams (``--stream``): a MULAN/MEKA ARFF path; ``synth:key=value,...`` for
 `streamml.datasets.synth.LabelGroups` (ints and floats are parsed); ``drift:NAME:SEED[:N]`` for a
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     block = MultiLabelMetrics() if args.block else None
     blocks, snapshots = [], []
     predict_s = learn_s = 0.0
+    track = isinstance(getattr(model, "n_restructurings", None), int)
+    restructures, done_before = [], getattr(model, "n_restructurings", 0) if track else 0
     clock = time.perf_counter
     stopped = False
     wall = clock()
@@ -174,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         predict_s += t1 - t0
         learn_s += t2 - t1
         metrics.update(y, y_pred)
+        if track and model.n_restructurings != done_before:
+            restructures.append(i)
+            done_before = model.n_restructurings
         if tail is not None and i >= args.score_from:
             tail.update(y, y_pred)
         if block is not None:
@@ -210,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             for e in events
         ]
         result["n_restructurings"] = getattr(model, "n_restructurings", None)
+    if track:
+        result["restructures"] = restructures
     print(json.dumps(result))
     return 0
 

@@ -110,7 +110,30 @@ def _build() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m benchmarks``."""
+    import time
+
     args = _build().parse_args(argv)
+    start = time.perf_counter()
+    code = _dispatch(args, argv)
+    if code == 0 and args.command in ("run", "scaling", "drift", "batch"):
+        _record_duration(pathlib.Path(args.out), args.command, time.perf_counter() - start)
+    return code
+
+
+def _record_duration(out: pathlib.Path, part: str, seconds: float) -> None:
+    """Keep the duration of each part in ``out/durations.json`` (total = sum of the parts)."""
+    import json
+
+    path = out / "durations.json"
+    durations = json.loads(path.read_text()) if path.exists() else {}
+    durations[part] = round(seconds, 1)
+    durations["total"] = round(
+        sum(durations.get(k, 0) for k in ("run", "scaling", "drift", "batch")), 1
+    )
+    path.write_text(json.dumps(durations, indent=1) + "\n")
+
+
+def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
     if args.command == "run":
         from . import peers, run
 
@@ -209,13 +232,10 @@ def main(argv: list[str] | None = None) -> int:
 def _all(args: argparse.Namespace) -> int:
     """Every part with its defaults, one after the other (see benchmarks/README-section.md)."""
     import json
-    import time
 
     from . import machine, report
 
     skip = set(_names(args.skip))
-    start = time.perf_counter()
-    timings = {}
     machine.write_machine(args.out)
     common = ["--out", args.out]
     steps = [
@@ -240,19 +260,13 @@ def _all(args: argparse.Namespace) -> int:
     for name, argv in steps:
         if name in skip:
             continue
-        t0 = time.perf_counter()
-        code = main(argv + common)
-        timings[name] = round(time.perf_counter() - t0, 1)
+        code = main(argv + common)  # records its duration in durations.json
         if code:
             return code
-    timings["total"] = round(time.perf_counter() - start, 1)
-    timings["command"] = "python -m benchmarks all " + shlex.join(
-        a for a in sys.argv[2:] if a not in ("all",)
-    )
     path = pathlib.Path(args.out) / "durations.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    old.update(timings)
-    path.write_text(json.dumps(old, indent=1) + "\n")
+    durations = json.loads(path.read_text()) if path.exists() else {}
+    durations["command"] = "python -m benchmarks all " + shlex.join(sys.argv[2:])
+    path.write_text(json.dumps(durations, indent=1) + "\n")
     report.write_report(args.out)
     return 0
 

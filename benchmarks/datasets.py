@@ -7,7 +7,7 @@ import json
 import pathlib
 import re
 
-__all__ = ["DataSet", "discover", "label_names"]
+__all__ = ["DataSet", "discover", "label_names", "repeat_rate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,3 +138,26 @@ def discover(folder: str | pathlib.Path) -> list[DataSet]:
             _, names, rows = _attribute_names(path)
             sets.append(DataSet(path.stem, path, rows, len(labels), len(names) - len(labels)))
     return sorted(sets, key=lambda d: (d.n_instances * d.n_labels, d.name))
+
+
+def repeat_rate(path: str | pathlib.Path) -> float:
+    """Fraction of instances whose label set equals the previous instance's.
+
+    Near 0 on a shuffled stream with many label sets; high on a file sorted by label set,
+    where remembering the last label sets scores well prequentially.
+
+    Parameters
+    ----------
+    path
+        A MULAN/MEKA ARFF file.
+
+    """
+    from streamml.datasets import ARFF
+
+    previous, same, n = None, 0, 0
+    for _, y in ARFF(path):
+        key = frozenset(label for label, on in y.items() if on)
+        same += key == previous
+        previous = key
+        n += 1
+    return same / (n - 1) if n > 1 else 0.0

@@ -20,7 +20,7 @@ import time
 import typing
 
 from . import peers
-from .datasets import DataSet, discover
+from .datasets import DataSet, discover, repeat_rate
 from .proc import ONE_THREAD, load1, run_process
 from .published import read_published
 from .records import Run, read_csv, write_csv
@@ -257,6 +257,8 @@ def run_all(
         "river": list(river),
         "missing_models": list(missing_models),
         "streamml": streamml_version(),
+        "data": str(pathlib.Path(data_dir).resolve()),
+        "repeat_rate": {d.name: round(repeat_rate(d.path), 4) for d in chosen},
     }
     plan = [(d, "streamml", m) for d in chosen for m in models]
     plan += [(d, "river", m) for d in chosen for m in river]
