@@ -41,10 +41,12 @@ def main() -> None:
                 f"{r.instances_per_second:,.0f} |",
                 flush=True,
             )
-        deferring = sum(c.use_root for c in model._clusters.values())
+        summary = model.cluster_summary()
+        own = sum(c["own"] for c in summary)
+        answering = sum(c["answers"] == "own" for c in summary)
         print(
-            f"<!-- {name}: {len(model.partition)} clusters, {deferring} answered by the "
-            f"all-labels learner, {model.n_restructurings} restructurings, "
+            f"<!-- {name}: {len(model.partition)} clusters, {own} with a learner of their own, "
+            f"{answering} answered by it, {model.n_restructurings} restructurings, "
             f"{len(model.drift_events)} drift events; partition: "
             f"{[sorted(c) for c in model.partition]} -->",
             flush=True,

@@ -1,9 +1,10 @@
-"""One cluster of labels with its learner and its drift detector."""
+"""One cluster of labels with its learner (or its view of the shared one) and its drift detector."""
 
 from __future__ import annotations
 
 import zlib
 
+import numpy as np
 from river import base, drift
 
 __all__ = ["Cluster", "cluster_seed"]
@@ -23,24 +24,36 @@ def cluster_seed(seed: int | None, labels: frozenset[str]) -> int | None:
 class Cluster:
     """A label cluster: its labels, its learner, and an ADWIN on its per-instance Hamming loss.
 
+    A cluster without a learner (`learner=None`) is a view of IHOMER's learner on all the
+    labels: it predicts its labels as that learner does, and may hold a `watch` (the split test
+    of a tree on its labels alone) that tells when it needs a learner of its own.
+
     Parameters
     ----------
     labels
         The labels, in the order the model first saw them.
+    cols
+        The positions of the labels among all the labels of the model.
     learner
-        A fresh multi-label learner for these labels.
+        A multi-label learner for these labels, or None for a view.
     drift_delta
         Confidence of the ADWIN on the cluster's loss.
     encoded
         Whether the learner accepts the shared encoded feature vector (`learn_encoded` /
         `predict_proba_encoded`) rather than the raw dict.
+    born
+        The number of instances the model had learned when the cluster appeared.
+    watch
+        For a view: the split test of its labels (`learners.SplitWatch`), or None.
 
     """
 
     __slots__ = (
         "labels",
         "key",
+        "cols",
         "learner",
+        "watch",
         "adwin",
         "encoded",
         "n",
@@ -53,23 +66,23 @@ class Cluster:
     def __init__(
         self,
         labels: tuple[str, ...],
-        learner: base.MultiLabelClassifier,
+        cols: np.ndarray,
+        learner: base.MultiLabelClassifier | None,
         drift_delta: float,
         encoded: bool,
         born: int,
+        watch=None,
     ):
         self.labels = labels
         self.key = frozenset(labels)
+        self.cols = np.asarray(cols, dtype=np.int64)
         self.learner = learner
+        self.watch = watch
         self.adwin = drift.ADWIN(delta=drift_delta)
         self.encoded = encoded
         self.n = 0
         self.born = born
-        # Faded [instances, exact matches, TP, FP, FN] of this cluster's learner and of the
-        # all-labels learner on the cluster's labels.
-        self.own_stats = (0.0, 0.0, 0.0, 0.0, 0.0)
-        self.root_stats = (0.0, 0.0, 0.0, 0.0, 0.0)
-        self.use_root = True  # the all-labels learner answers until this one is better
+        self.reset_selection()
 
     def __getstate__(self):
         return {name: getattr(self, name) for name in self.__slots__}
@@ -78,13 +91,30 @@ class Cluster:
         for name, value in state.items():
             setattr(self, name, value)
 
-    def proba(self, x: dict, v) -> dict[str, float]:
-        """P(True) of every label of the cluster."""
+    def reset_selection(self):
+        """Forget the scores that choose between this learner and the all-labels one."""
+        # Faded [instances, exact matches, TP, FP, FN] of this cluster's learner and of the
+        # all-labels learner on the cluster's labels.
+        self.own_stats = (0.0, 0.0, 0.0, 0.0, 0.0)
+        self.root_stats = (0.0, 0.0, 0.0, 0.0, 0.0)
+        self.use_root = True  # the all-labels learner answers until this one is better
+
+    @property
+    def is_view(self) -> bool:
+        """Whether the cluster predicts with the all-labels learner (it has none of its own)."""
+        return self.learner is None
+
+    def proba(self, x: dict, v) -> np.ndarray:
+        """P(True) of every label of the cluster from its own learner, in the cluster's order."""
+        learner, labels = self.learner, self.labels
         if self.encoded:
-            p = self.learner.predict_proba_encoded(v)
-            return {label: p.get(label, 0.0) for label in self.labels}
-        p = self.learner.predict_proba_one(x)
-        return {label: float(p.get(label, {}).get(True, 0.0)) for label in self.labels}
+            vector = getattr(learner, "predict_proba_vector", None)
+            if vector is not None and len(learner.labels) == len(labels):
+                return vector(v)  # the learner knows exactly these labels, in this order
+            p = learner.predict_proba_encoded(v)
+            return np.array([p.get(label, 0.0) for label in labels], dtype=float)
+        p = learner.predict_proba_one(x)
+        return np.array([p.get(label, {}).get(True, 0.0) for label in labels], dtype=float)
 
     def learn(self, x: dict, v, y: dict[str, bool]) -> None:
         """Train the learner on the labels of the cluster (absent labels are False)."""
@@ -93,35 +123,37 @@ class Cluster:
             self.learner.learn_encoded(v, y_sub)
         else:
             self.learner.learn_one(x, y_sub)
-        self.n += 1
 
-    def track(self, proba: dict[str, float], y: dict[str, bool]) -> bool:
-        """Feed the ADWIN with this instance's Hamming loss; True on a rise of the error."""
-        wrong = sum((proba[label] > 0.5) != y.get(label, False) for label in self.labels)
-        before = self.adwin.estimation
-        self.adwin.update(wrong / len(self.labels))
-        return self.adwin.drift_detected and self.adwin.estimation > before
+    def track(self, wrong: float) -> bool:
+        """Feed the ADWIN with this instance's Hamming loss (`wrong` labels out of the
+        cluster's); True on a rise of the error."""
+        adwin = self.adwin
+        before = adwin.estimation
+        adwin.update(wrong / len(self.labels))
+        return adwin.drift_detected and adwin.estimation > before
 
     def compare(
         self,
-        own: dict[str, float],
-        root: dict[str, float],
-        y,
+        own: np.ndarray,
+        root: np.ndarray,
+        truth: np.ndarray,
         decay: float,
         margin: float = 0.0,
         warmup: int = 0,
     ) -> None:
         """Update the faded scores of this learner and of the all-labels one on these labels.
 
-        The score of a learner on the cluster is its exact-match rate on the cluster's labels
-        plus its F1 there (2TP / (2TP + FP + FN), from faded counts; 1 while nothing was
-        positive), so subset accuracy and micro-F1 both count, and a learner that predicts
-        nothing on sparse labels does not win by its low Hamming loss. The learner with the
-        larger score answers; ties go to the all-labels learner, and the cluster's own learner
-        takes over only when it leads by more than `margin`, after learning `warmup` instances.
+        `own`, `root` and `truth` are boolean vectors over the cluster's labels (the two
+        predictions and the true labels). The score of a learner on the cluster is its
+        exact-match rate on the cluster's labels plus its F1 there (2TP / (2TP + FP + FN), from
+        faded counts; 1 while nothing was positive), so subset accuracy and micro-F1 both
+        count, and a learner that predicts nothing on sparse labels does not win by its low
+        Hamming loss. The learner with the larger score answers; ties go to the all-labels
+        learner, and the cluster's own learner takes over only when it leads by more than
+        `margin`, after learning `warmup` instances.
         """
-        self.own_stats = _update(self.own_stats, own, self.labels, y, decay)
-        self.root_stats = _update(self.root_stats, root, self.labels, y, decay)
+        self.own_stats = _update(self.own_stats, own, truth, decay)
+        self.root_stats = _update(self.root_stats, root, truth, decay)
         own_score, root_score = _score(self.own_stats), _score(self.root_stats)
         lead = margin if self.use_root else 0.0
         self.use_root = self.n < warmup or own_score <= root_score + lead
@@ -132,13 +164,10 @@ class Cluster:
         return float(self.adwin.estimation)
 
 
-def _update(stats: tuple, proba: dict[str, float], labels, y, decay: float) -> tuple:
-    tp = fp = fn = 0
-    for label in labels:
-        predicted, true = proba[label] > 0.5, y.get(label, False)
-        tp += predicted and true
-        fp += predicted and not true
-        fn += true and not predicted
+def _update(stats: tuple, predicted: np.ndarray, truth: np.ndarray, decay: float) -> tuple:
+    tp = int(np.count_nonzero(predicted & truth))
+    fp = int(np.count_nonzero(predicted)) - tp
+    fn = int(np.count_nonzero(truth)) - tp
     n, exact, ftp, ffp, ffn = stats
     return (
         decay * n + 1.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from river import base
 
 from ..events import DriftEvent
@@ -66,18 +67,31 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     drift_delta
         Confidence of the ADWIN of each cluster.
     fallback
-        Keep the first learner, on all labels, training beside the clusters. For each cluster,
-        whichever of its own learner and this one has the smaller recent loss on the
-        cluster's labels (exact-match error plus Hamming loss, faded over `selection_window`
-        instances) answers for them; ties go to the all-labels learner. The partition then
-        helps where it finds structure and stays out of the way where a joint model is better
-        (for instance mutually exclusive labels, which Jaccard clustering always separates).
+        Keep a learner on all the labels training beside the clusters. For each cluster with a
+        learner of its own, whichever of its own learner and this one scores better recently
+        on the cluster's labels (exact-match rate plus F1, faded over `selection_window`
+        instances) answers for them; the cluster's learner needs a lead of
+        `selection_margin`. The partition then helps where it finds structure and stays out
+        of the way where a joint model is better (for instance mutually exclusive labels,
+        which Jaccard clustering always separates).
     selection_window
         Horizon (instances) of the faded scores that choose between a cluster's learner and
         the all-labels learner; a cluster's learner answers only after learning as many.
     selection_margin
         Lead (in exact-match rate plus F1, out of 2) that a cluster's own learner needs over
         the all-labels learner to take over its labels.
+    share
+        With a cluster learner that supports it (`learners.MLHAT`: `restricted`,
+        `split_watch`), the clusters share the learner on all the labels until their own tree
+        would differ. A leaf's models are per label (binary relevance) or a vote of
+        neighbours found by the features only, so a tree on a cluster's labels that has not
+        split predicts them as the tree on all the labels does; what depends on the cluster
+        is its split test (information gain and Hoeffding range of its own labels). So a
+        cluster starts as a view of the all-labels learner with its own split test, and
+        when the test accepts a split the cluster gets its own learner: a copy of the
+        all-labels learner restricted to its labels, split as the test decided. The cost per
+        instance is then that of one learner plus the clusters' split tests, instead of one
+        learner per cluster. `False`: every cluster trains its own learner from scratch.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -124,6 +138,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         fallback: bool = True,
         selection_window: int = 200,
         selection_margin: float = 0.1,
+        share: bool = True,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -139,16 +154,25 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self.fallback = fallback
         self.selection_window = selection_window
         self.selection_margin = selection_margin
+        self.share = share
         self.seed = seed
 
         self._prototype = cluster_learner if cluster_learner is not None else _default_learner()
         self._encoded = hasattr(self._prototype, "learn_encoded") and hasattr(
             self._prototype, "predict_proba_encoded"
         )
+        self._shared = (
+            share
+            and self._encoded
+            and all(
+                hasattr(self._prototype, name)
+                for name in ("restricted", "split_watch", "predict_proba_vector")
+            )
+        )
         self._features = self._make_feature_index() if self._encoded else None
         self._odac = LabelODAC(n_min=n_min, delta=delta, tau=tau)
-        self._labels: dict[str, None] = {}  # every label seen, in order of appearance
-        self._root: Cluster | None = None  # the learner on all labels (with `fallback`)
+        self._labels: dict[str, int] = {}  # every label seen -> its position, in order seen
+        self._base: base.MultiLabelClassifier | None = None  # the learner on all the labels
         self._clusters: dict[frozenset, Cluster] = {}  # the clusters answering now
         self._shadow: dict[frozenset, Cluster] = {}  # new clusters training before handover
         self._handover_left = 0
@@ -157,8 +181,10 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._last_restructure: int | None = None
         self._recheck = False
         self._n_restructurings = 0
+        self._n_own_learners = 0
         self._events: list[DriftEvent] = []
-        self._cache: tuple | None = None  # (x copy, encoded x, {cluster key: P(True)})
+        self._cache: tuple | None = None  # (x copy, encoded x, base P(True), {key: own P})
+        self._index_clusters()
 
     @staticmethod
     def _make_feature_index():
@@ -218,10 +244,27 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         return self._odac
 
     def cluster_summary(self) -> list[dict]:
-        """One record per answering cluster: its labels, recent Hamming loss, instances seen."""
+        """One record per answering cluster: its labels, recent Hamming loss, instances seen
+        (by its own learner, if it has one), whether it has a learner of its own (`own`) and
+        which learner answers for its labels (`answers`: "own" or "all labels")."""
+        select = self._base is not None and self.fallback
         return [
-            {"labels": list(c.labels), "error": c.error, "n": c.n} for c in self._clusters.values()
+            {
+                "labels": list(c.labels),
+                "error": c.error,
+                "n": c.n,
+                "own": c.learner is not None,
+                "answers": "own"
+                if c.learner is not None and not (select and c.use_root)
+                else "all labels",
+            }
+            for c in self._clusters.values()
         ]
+
+    @property
+    def n_own_learners(self) -> int:
+        """How many clusters got a learner of their own so far (all of them without `share`)."""
+        return self._n_own_learners
 
     def summary(self) -> str:
         """A readable view of the label tree and of the clusters answering now."""
@@ -231,10 +274,12 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             f"{len(self._events)} drift events",
             "LabelODAC tree:",
             self._odac.summary(),
-            "Clusters (labels | recent Hamming loss | instances):",
+            "Clusters (labels | recent Hamming loss | instances | answered by):",
         ]
-        for c in self._clusters.values():
-            lines.append(f"  {{{', '.join(c.labels)}}} | {c.error:.3f} | {c.n}")
+        for c in self.cluster_summary():
+            lines.append(
+                f"  {{{', '.join(c['labels'])}}} | {c['error']:.3f} | {c['n']} | {c['answers']}"
+            )
         if self._shadow:
             lines.append(f"In handover ({self._handover_left} instances left):")
             for c in self._shadow.values():
@@ -243,8 +288,28 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
 
     # -- prediction -----------------------------------------------------------------------
 
+    def _base_proba(self, x, v) -> np.ndarray:
+        """P(True) of every known label from the all-labels learner (zeros if it has none)."""
+        n = len(self._labels)
+        learner = self._base
+        if learner is None:
+            return np.zeros(n)
+        if self._encoded and hasattr(learner, "predict_proba_vector"):
+            # It learns every y as IHOMER sees it, so it knows the labels in the same order.
+            p = learner.predict_proba_vector(v)
+        elif self._encoded:
+            q = learner.predict_proba_encoded(v)
+            p = np.array([q.get(label, 0.0) for label in self._labels], dtype=float)
+        else:
+            q = learner.predict_proba_one(x)
+            p = np.array([q.get(label, {}).get(True, 0.0) for label in self._labels], dtype=float)
+        if len(p) < n:  # labels it has not learned yet
+            p = np.concatenate([p, np.zeros(n - len(p))])
+        return p
+
     def _probas(self, x, grow: bool = False) -> tuple:
-        """P(True) of every known label from the answering clusters, cached for learn_one.
+        """(x copy, encoded x, P(True) of every label from the all-labels learner, {cluster
+        key: P(True) of its labels from its own learner}), cached for `learn_one`.
 
         Predictions encode x without adding unknown features to the shared index (`grow`), so
         that what the model learns never depends on what it was asked to predict.
@@ -257,30 +322,26 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         ):
             return cache
         v = self._features.encode(x, grow=grow) if self._encoded else None
-        per_cluster = {key: c.proba(x, v) for key, c in self._clusters.items()}
-        root = self._root
-        if root is not None:
-            answered = next((key for key, c in self._clusters.items() if c is root), None)
-            per_cluster[None] = per_cluster[answered] if answered else root.proba(x, v)
-        self._cache = cache = (dict(x), v, per_cluster)
+        own = {key: c.proba(x, v) for key, c in self._clusters.items() if c.learner is not None}
+        self._cache = cache = (dict(x), v, self._base_proba(x, v), own)
         return cache
 
-    def _answers(self, x) -> dict[str, float]:
+    def _answers(self, x) -> np.ndarray:
         """P(True) of every known label, each from the learner answering for it."""
-        _, _, per_cluster = self._probas(x)
-        out = {}
-        fallback = self._root is not None
+        _, _, root, own = self._probas(x)
+        out = root.copy()
+        select = self._base is not None and self.fallback
         for key, c in self._clusters.items():
-            source = per_cluster[None] if fallback and c.use_root else per_cluster[key]
-            for label in key:
-                out[label] = source[label]
-        return {label: out[label] for label in self._labels}
+            if c.learner is not None and not (select and c.use_root):
+                out[c.cols] = own[key]
+        return out
 
     def predict_proba_one(self, x, **kwargs):
-        return {label: {False: 1.0 - p, True: p} for label, p in self._answers(x).items()}
+        p = self._answers(x).tolist()
+        return {label: {False: 1.0 - q, True: q} for label, q in zip(self._labels, p)}
 
     def predict_one(self, x, **kwargs):
-        return {label: p > 0.5 for label, p in self._answers(x).items()}
+        return dict(zip(self._labels, (self._answers(x) > 0.5).tolist()))
 
     # -- learning -------------------------------------------------------------------------
 
@@ -288,31 +349,47 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         new = [label for label in y if label not in self._labels]
         if new:
             self._add_labels(new)
-        _, v, per_cluster = self._probas(x, grow=True)
+        _, v, root, own = self._probas(x, grow=True)
         self._cache = None
-        root = self._root
-        root_proba = per_cluster.get(None)
-        window = self.selection_window
-        decay = 1.0 - 1.0 / window
+        index = self._labels
+        positives = [index[label] for label, on in y.items() if on]
+        truth = np.zeros(len(index), dtype=bool)
+        truth[positives] = True
 
+        # Drift inside the clusters: the Hamming loss of each answering cluster's learner.
+        predicted = root > 0.5
         for key, c in self._clusters.items():
-            proba = per_cluster.get(key)
-            if proba is None:  # born in this learn_one (an emerging label)
-                if c is not root:
-                    c.learn(x, v, y)
-                continue
-            if c.track(proba, y):
+            if c.learner is not None:
+                p = own.get(key)
+                predicted[c.cols] = (c.proba(x, v) if p is None else p) > 0.5
+        wrong = np.bincount(self._owner, weights=predicted != truth, minlength=len(self._order))
+        for c, count in zip(self._order, wrong.tolist()):
+            if c.track(count):
                 self._record("cluster", c.labels, "ADWIN")
-            if c is not root:
-                if root_proba is not None:
-                    c.compare(proba, root_proba, y, decay, self.selection_margin, window)
-                c.learn(x, v, y)
-        for c in self._shadow.values():
-            if root_proba is not None:
-                c.compare(c.proba(x, v), root_proba, y, decay, self.selection_margin, window)
+
+        # Which of a cluster's learner and the all-labels learner answers for its labels.
+        if self._base is not None and self.fallback:
+            window = self.selection_window
+            decay, margin = 1.0 - 1.0 / window, self.selection_margin
+            root_predicted = root > 0.5
+            for c in self._owned:
+                p = own.get(c.key) if c.key in self._clusters else None
+                p = c.proba(x, v) if p is None else p
+                cols = c.cols
+                c.compare(p > 0.5, root_predicted[cols], truth[cols], decay, margin, window)
+
+        if self._base is not None:
+            if self._encoded:
+                self._base.learn_encoded(v, y)
+            else:
+                self._base.learn_one(x, y)
+        for c in self._owned:
             c.learn(x, v, y)
-        if root is not None:
-            root.learn(x, v, y)
+            c.n += 1
+        if self._watched:
+            self._watch(v, positives)
+        for c in self._views:
+            c.n += 1
 
         self._odac.learn_one(y)
         if self._odac.structure_changed:
@@ -330,17 +407,56 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             self._recheck = False
             self._restructure()
 
+    def _watch(self, v, positives: list[int]):
+        """Feed the split tests of the views; a view whose test splits gets its own learner."""
+        homes = self._homes
+        found: dict[Cluster, list[int]] = {}
+        for i in positives:
+            for c, position in homes[i]:
+                found.setdefault(c, []).append(position)
+        split = []
+        for c in self._watched:
+            mine = found.get(c)
+            decision = c.watch.learn(v, tuple(sorted(mine)) if mine else ())
+            if decision is not None:
+                split.append((c, decision))
+        for c, decision in split:
+            # The all-labels learner has just learned this instance: the new learner starts
+            # where it is, with the split that the test accepted at its root.
+            seed = cluster_seed(self.seed, c.key)
+            c.learner = self._base.restricted(c.labels, seed=seed, split=decision)
+            c.watch = None
+            c.n = 0
+            c.reset_selection()
+            self._n_own_learners += 1
+        if split:
+            self._index_clusters()
+            self._cache = None
+
     def _record(self, level: str, labels: tuple, detector: str):
         self._events.append(DriftEvent(self._n, level, tuple(labels), detector))
 
-    def _new_cluster(self, labels: tuple[str, ...], first: bool = False) -> Cluster:
+    def _new_learner(self, seed: int | None) -> base.MultiLabelClassifier:
         learner = self._prototype.clone()
-        # The first learner (all labels) takes the model's seed, so that an IHOMER whose
-        # clusters all defer to it predicts exactly as the cluster learner alone would.
-        seed = self.seed if first else cluster_seed(self.seed, frozenset(labels))
         if "seed" in learner._get_params():
             learner = learner.clone({"seed": seed})
-        return Cluster(labels, learner, self.drift_delta, self._encoded, born=self._n)
+        return learner
+
+    def _new_cluster(self, labels: tuple[str, ...]) -> Cluster:
+        """A cluster for these labels: a view of the all-labels learner when learners are
+        shared (with a split test unless it has all the labels) or when it has all the labels;
+        otherwise a fresh learner whose seed derives from the model seed and the labels."""
+        key = frozenset(labels)
+        cols = [self._labels[label] for label in labels]
+        everything = len(labels) == len(self._labels)
+        learner = watch = None
+        if self._shared:
+            if not everything:
+                watch = self._base.split_watch(len(labels))
+        elif not (everything and self._base is not None):
+            learner = self._new_learner(cluster_seed(self.seed, key))
+            self._n_own_learners += 1
+        return Cluster(labels, cols, learner, self.drift_delta, self._encoded, self._n, watch)
 
     def _ordered(self, members) -> tuple[str, ...]:
         members = set(members)
@@ -349,16 +465,35 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     def _add_labels(self, new: list[str]):
         first = not self._labels
         for label in new:
-            self._labels[label] = None
-        if self._root is not None:
-            self._root.labels = tuple(self._labels)
+            self._labels[label] = len(self._labels)
+        if first and (self.fallback or self._shared):
+            # The learner on all the labels takes the model's seed, so that an IHOMER whose
+            # clusters all defer to it predicts exactly as the cluster learner alone would.
+            self._base = self._new_learner(self.seed)
         groups = [tuple(new)] if first else [(label,) for label in new]
         for labels in groups:
-            c = self._new_cluster(labels, first=first)
-            if first and self.fallback:
-                self._root = c
+            c = self._new_cluster(labels)
             self._clusters[c.key] = c
             self._target.append(c.key)
+        self._index_clusters()
+        self._cache = None
+
+    def _index_clusters(self):
+        """Lookup tables of the clusters, rebuilt whenever they change."""
+        self._order = list(self._clusters.values())
+        owner = np.zeros(len(self._labels), dtype=np.int64)
+        for k, c in enumerate(self._order):
+            owner[c.cols] = k
+        self._owner = owner
+        every = self._order + list(self._shadow.values())
+        self._owned = [c for c in every if c.learner is not None]
+        self._views = [c for c in every if c.learner is None]
+        self._watched = [c for c in self._views if c.watch is not None]
+        homes: list[list] = [[] for _ in self._labels]
+        for c in self._watched:
+            for position, i in enumerate(c.cols.tolist()):
+                homes[i].append((c, position))
+        self._homes = homes
 
     # -- restructuring --------------------------------------------------------------------
 
@@ -384,22 +519,21 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._last_restructure = self._n
         self._n_restructurings += 1
         self._target = [frozenset(s) for s in partition]
-        everything = frozenset(self._labels)
         for labels in partition:
             key = frozenset(labels)
-            if key not in self._clusters and not (self._root is not None and key == everything):
+            if key not in self._clusters:
                 self._shadow[key] = self._new_cluster(labels)
         if self.handover <= 0:
             self._complete_handover()
         else:
             self._handover_left = self.handover
+        self._index_clusters()
 
     def _complete_handover(self):
-        target = set(self._target)
-        kept = {key: c for key, c in self._clusters.items() if key in target}
+        kept = {key: c for key, c in self._clusters.items() if key in set(self._target)}
         kept.update(self._shadow)
-        if self._root is not None:
-            kept.setdefault(frozenset(self._labels), self._root)
         self._clusters = {key: kept[key] for key in self._target}
         self._shadow = {}
         self._handover_left = 0
+        self._index_clusters()
+        self._cache = None

@@ -5,12 +5,14 @@ from __future__ import annotations
 from .baselines import MajorityLabelset, binary_relevance_ht, classifier_chain_ht
 from .features import EncodedInstance, FeatureIndex
 from .mlhat import MLHAT
+from .watch import SplitWatch
 
 __all__ = [
     "EncodedInstance",
     "FeatureIndex",
     "MLHAT",
     "MajorityLabelset",
+    "SplitWatch",
     "binary_relevance_ht",
     "classifier_chain_ht",
 ]

@@ -187,6 +187,17 @@ class KNNWindow:
         """The label sets of the window, oldest first, as tuples of label indices."""
         return [tuple(np.flatnonzero(self._y[j]).tolist()) for j in self._order()]
 
+    def restricted(self, labels: np.ndarray) -> KNNWindow:
+        """An independent copy whose label sets keep only `labels` (indices, in that order)."""
+        new = KNNWindow.__new__(KNNWindow)
+        new.__dict__.update(self.__dict__)
+        for name in ("_x", "_half_norm2", "_inv_norm", "_loss"):
+            setattr(new, name, getattr(self, name).copy())
+        new._y = self._y[:, np.asarray(labels, dtype=np.int64)].copy()
+        new._slot_cols = list(self._slot_cols)
+        new._raw = list(self._raw)
+        return new
+
     def split(self, feature: int, threshold: float) -> tuple[KNNWindow, KNNWindow]:
         """Two windows with the instances whose raw `feature` is <= / > `threshold`."""
         order = self._order()

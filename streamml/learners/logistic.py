@@ -127,6 +127,22 @@ class BaggedLogisticRegression:
         new.rng = rng
         return new
 
+    def restricted(self, labels: np.ndarray, rng: np.random.Generator) -> BaggedLogisticRegression:
+        """An independent copy that keeps only the models of `labels` (indices, in that order)."""
+        new = self.copy(rng)
+        labels = np.asarray(labels, dtype=np.int64)
+        new._pending = [
+            (cols, z, full, grad[..., labels], ybin[labels], groups[:, labels])
+            for cols, z, full, grad, ybin, groups in self._pending
+        ]
+        d, m, L = self._w.shape[0], self._a + self.n_bags, self._n_labels
+        new._w = np.ascontiguousarray(self._w.reshape(d, m, L)[:, :, labels]).reshape(d, -1)
+        new._b = self._b[:, labels].copy()
+        new._loss = self._loss[:, labels].copy()
+        new._n_labels = len(labels)
+        new._refresh_selection()
+        return new
+
     def forward(self, cols: np.ndarray, z: np.ndarray, full: bool) -> tuple:
         """The probabilities of every bag and label (to learn), shape (n_bags, n_labels), and
         of every group and label (to predict), shape (n_groups, n_labels)."""

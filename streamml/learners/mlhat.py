@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..events import DriftEvent
 from .features import EncodedInstance, FeatureIndex
 from .leaves import BaggedLogisticRegression, KNNWindow, Standardiser
 from .nodes import Branch, Leaf, alternate_verdict, iter_nodes, split_decision
+from .watch import SplitWatch
 
 __all__ = ["MLHAT"]
 
@@ -402,6 +404,79 @@ class MLHAT(base.MultiLabelClassifier):
         if not self._labels:
             return {}
         return dict(zip(self._labels, (self._proba(v) > 0.5).tolist()))
+
+    def predict_proba_vector(self, v: EncodedInstance) -> np.ndarray:
+        """P(label is True) of every known label, in the order of `labels`, as a read-only
+        array, for an instance encoded by the caller."""
+        if not self._labels:
+            return np.zeros(0)
+        return self._proba(v)
+
+    # ------------------------------------------------------------------ sharing
+
+    def split_watch(self, n_labels: int) -> SplitWatch:
+        """The split test of a root leaf of this learner on `n_labels` labels (see
+        `SplitWatch`), with this learner's split parameters."""
+        return SplitWatch(
+            n_labels,
+            self.grace_period,
+            self.n_split_points,
+            self.min_branch_fraction,
+            self.split_delta,
+            self.tie_threshold,
+        )
+
+    def restricted(self, labels, seed: int | None = None, split: tuple | None = None) -> MLHAT:
+        """A learner for some of the labels that starts where this one is.
+
+        Its tree has the same branches; every leaf keeps its standardisation, its kNN window
+        and its logistic regressions for `labels` only (the label sets keep only those
+        labels), so it predicts these labels exactly as this learner does until the two
+        learn apart. Split statistics and drift detectors restart, alternate subtrees are
+        dropped (both measured all the labels). With `split` (feature, threshold, gain), a
+        root that is a leaf is split at once, as `SplitWatch` decided.
+
+        Parameters
+        ----------
+        labels
+            Labels known to this learner, in the order the new learner will use.
+        seed
+            Seed of the new learner (its parameters are otherwise this learner's).
+        split
+            A split of the root leaf, from `SplitWatch.learn`.
+
+        """
+        labels = list(labels)
+        unknown = [label for label in labels if label not in self._label_index]
+        if unknown:
+            raise ValueError(f"unknown labels: {unknown[:5]!r}")
+        cols = np.fromiter(
+            (self._label_index[label] for label in labels), dtype=np.int64, count=len(labels)
+        )
+        new = self.clone({"seed": seed})
+        new._index = copy.deepcopy(self._index)
+        new._labels = labels
+        new._label_index = {label: i for i, label in enumerate(labels)}
+        new._root = self._restricted_node(self._root, cols, new)
+        new._n = self._n
+        if split is not None and type(new._root) is Leaf:
+            feature, threshold, merit = split
+            leaf = new._root
+            leaf.flush_std()
+            left, right = leaf.split(feature, threshold, new._rng)
+            adwin = drift.ADWIN(delta=new.drift_delta)
+            new._root = Branch(feature, threshold, left, right, 0, adwin, merit)
+            new._n_splits += 1
+        new._n_leaves = new.n_leaves
+        return new
+
+    def _restricted_node(self, node, cols: np.ndarray, new: MLHAT):
+        if type(node) is Leaf:
+            return node.restricted(cols, new._rng, new)
+        adwin = None if node.adwin is None else drift.ADWIN(delta=new.drift_delta)
+        left = self._restricted_node(node.left, cols, new)
+        right = self._restricted_node(node.right, cols, new)
+        return Branch(node.feature, node.threshold, left, right, node.depth, adwin, node.merit)
 
     def predict_proba_one(self, x: dict, **kwargs) -> dict:
         if not self._labels:

@@ -213,6 +213,42 @@ class Leaf:
         self.pending = []
         return self.stats
 
+    def restricted(self, labels: np.ndarray, rng: np.random.Generator, tree) -> Leaf:
+        """An independent copy that predicts only `labels` (indices, in that order).
+
+        The models and the label sets keep only those labels; the split statistics restart
+        (their "empty label set" row depends on the labels), so the copy's next split attempt
+        comes `grace_period` instances later.
+        """
+        labels = np.asarray(labels, dtype=np.int64)
+        position = {int(j): i for i, j in enumerate(labels.tolist())}
+        labelsets: dict[tuple[int, ...], int] = {}
+        for key, count in self.labelsets.items():
+            sub = tuple(sorted(position[j] for j in key if j in position))
+            labelsets[sub] = labelsets.get(sub, 0) + count
+        new = Leaf(
+            self.depth,
+            self.std.copy(),
+            self.knn.restricted(labels),
+            self.lr.restricted(labels, rng),
+            len(labels),
+            labelsets,
+            list(self.std_pending),
+        )
+        new.n = self.n
+        new.pos = self.pos[labels].copy()
+        new.n_empty = labelsets.get((), 0)
+        new.last_attempt = self.n
+        if self.stats is None:
+            new.deactivate()
+        else:
+            new.stats.grow(len(labels), self.stats.n_features)
+        if len(labelsets) <= 1:
+            new._choose_model(tree.cardinality_threshold, tree.entropy_threshold, force=True)
+        else:  # the same model as this leaf until the next choice
+            new.mode = self.mode
+        return new
+
     def split(self, feature: int, threshold: float, rng: np.random.Generator) -> tuple:
         """Two children that start from this leaf's models (kNN window split by the test)."""
         children = []

@@ -167,18 +167,20 @@ def test_predictions_cover_every_label_and_summary_is_readable():
 
 
 def test_cluster_selection_prefers_the_better_learner_and_ties_go_to_root():
+    import numpy as np
+
     from streamml.ihomer import Cluster
 
-    c = Cluster(("a", "b"), MajorityLabelset(), drift_delta=0.002, encoded=False, born=0)
-    right, wrong = {"a": 0.9, "b": 0.1}, {"a": 0.1, "b": 0.1}
-    y = {"a": True, "b": False}
-    c.compare(right, right, y, decay=0.99)
+    c = Cluster(("a", "b"), [0, 1], MajorityLabelset(), drift_delta=0.002, encoded=False, born=0)
+    right, wrong = np.array([True, False]), np.array([False, False])
+    truth = np.array([True, False])
+    c.compare(right, right, truth, decay=0.99)
     assert c.use_root  # a tie
     for _ in range(5):
-        c.compare(right, wrong, y, decay=0.99)
+        c.compare(right, wrong, truth, decay=0.99)
     assert not c.use_root
     for _ in range(50):
-        c.compare(wrong, right, y, decay=0.99)
+        c.compare(wrong, right, truth, decay=0.99)
     assert c.use_root
 
 
@@ -187,14 +189,16 @@ def test_answers_come_from_the_selected_learner():
     model = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=50)
     assert first_match(model, grouped_stream(groups, 3000, 1), as_set(groups))
     x, _ = next(grouped_stream(groups, 1, 99))
-    _, _, per_cluster = model._probas(x)
+    _, _, root, own = model._probas(x)
     answers = model.predict_proba_one(x)
     for key, c in model._clusters.items():
-        source = per_cluster[None] if c.use_root else per_cluster[key]
-        assert all(answers[label][True] == source[label] for label in key)
+        for label in key:
+            i = model.labels.index(label)
+            expected = root[i] if c.use_root else own[key][list(c.labels).index(label)]
+            assert answers[label][True] == expected
     without = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=50, fallback=False)
     first_match(without, grouped_stream(groups, 3000, 1), as_set(groups))
-    assert without._root is None and model._root is not None
+    assert without._base is None and model._base is not None
 
 
 @pytest.mark.parametrize(("n_groups", "n_labels"), [(3, 9), (4, 14), (5, 20)])
@@ -238,3 +242,42 @@ def test_predicting_unknown_features_does_not_change_what_is_learned(name):
     assert [busy.predict_proba_one(x) for x in probes] == [
         quiet.predict_proba_one(x) for x in probes
     ]
+
+
+def test_shared_clusters_predict_as_the_all_labels_learner_until_one_answers_itself():
+    from streamml.learners import MLHAT
+
+    model, alone = IHOMER(seed=5, n_min=50, warmup=50), MLHAT(seed=5)
+    compared = 0
+    for x, y in datasets.Yeast().take(800):
+        if all(c.learner is None or c.use_root for c in model._clusters.values()):
+            assert model.predict_proba_one(x) == alone.predict_proba_one(x)
+            compared += 1
+        model.learn_one(x, y)
+        alone.learn_one(x, y)
+    assert compared > 700 and len(model.partition) > 1
+
+
+def test_a_cluster_gets_its_own_learner_split_on_the_features_of_its_labels():
+    groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"], ["i", "j", "k"]]
+    model = IHOMER(seed=0)
+    for x, y in grouped_stream(groups, 4000, 0):
+        model.learn_one(x, y)
+    own = [c for c in model._clusters.values() if c.learner is not None]
+    assert len(own) >= 2
+    for c in own:
+        group = {k for k, members in enumerate(groups) if set(members) & set(c.labels)}
+        features = {model._features.column(f"g{k}") for k in group}
+        assert c.learner._root.feature in features, (c.labels, c.learner._root.feature)
+        assert set(c.learner.labels) == set(c.labels)
+
+
+def test_without_sharing_every_cluster_trains_its_own_learner():
+    groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"]]
+    model = IHOMER(seed=2, share=False, handover=50)
+    assert first_match(model, grouped_stream(groups, 3000, 2), as_set(groups))
+    learners = [c.learner for c in model._clusters.values()]
+    assert all(learner is not None for learner in learners)
+    assert len({id(learner) for learner in learners}) == 3
+    x, _ = next(grouped_stream(groups, 1, 9))
+    assert set(model.predict_one(x)) == set("abcdefgh")

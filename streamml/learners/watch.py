@@ -1,0 +1,93 @@
+"""Watching whether a tree on a subset of the labels would split its root leaf."""
+
+from __future__ import annotations
+
+from .gaussian import SplitStatistics
+from .nodes import split_decision
+
+__all__ = ["SplitWatch"]
+
+
+class SplitWatch:
+    """The split test of a root leaf that predicts some of the labels, without its models.
+
+    IHOMER's clusters share the leaf models of one tree on all the labels (for binary relevance
+    and a label-powerset vote, a leaf restricted to some labels is the same model) until a tree
+    on a cluster's labels alone would split: the split statistics of such a tree are the only
+    part that depends on the cluster. A `SplitWatch` keeps them, tests every `grace_period`
+    instances like `MLHAT` does, and returns the split when the Hoeffding test accepts it.
+
+    Parameters
+    ----------
+    n_labels
+        Number of labels watched.
+    grace_period, n_split_points, min_branch_fraction, split_delta, tie_threshold
+        As in `MLHAT`.
+
+    """
+
+    __slots__ = (
+        "n_labels",
+        "grace_period",
+        "n_split_points",
+        "min_branch_fraction",
+        "split_delta",
+        "tie_threshold",
+        "stats",
+        "pending",
+        "labelsets",
+        "n",
+        "width",
+    )
+
+    def __init__(
+        self,
+        n_labels: int,
+        grace_period: int,
+        n_split_points: int,
+        min_branch_fraction: float,
+        split_delta: float,
+        tie_threshold: float,
+    ):
+        self.n_labels = n_labels
+        self.grace_period = grace_period
+        self.n_split_points = n_split_points
+        self.min_branch_fraction = min_branch_fraction
+        self.split_delta = split_delta
+        self.tie_threshold = tie_threshold
+        self.stats = SplitStatistics(n_labels, 0)
+        self.pending: list = []
+        self.labelsets: set[tuple[int, ...]] = set()
+        self.n = 0
+        self.width = 0
+
+    def __getstate__(self):
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def learn(self, v, positives: tuple[int, ...]) -> tuple[int, float, float] | None:
+        """Add an encoded instance with its positive labels (sorted indices among the watched
+        ones); return the accepted split (feature, threshold, gain) or None."""
+        self.pending.append((v.indices, v.values, positives))
+        self.labelsets.add(positives)
+        self.n += 1
+        if v.width > self.width:
+            self.width = v.width
+        if len(self.pending) < self.grace_period:
+            return None
+        self.stats.grow(self.n_labels, self.width)
+        self.stats.update(self.pending)
+        self.pending = []
+        if len(self.labelsets) <= 1:
+            return None
+        return split_decision(
+            self.stats,
+            len(self.labelsets),
+            self.n_split_points,
+            self.min_branch_fraction,
+            self.split_delta,
+            self.tie_threshold,
+        )
