@@ -10,7 +10,17 @@ from river import drift
 from .gaussian import SplitStatistics, hoeffding_bound, multilabel_entropy
 from .leaves import BaggedLogisticRegression, KNNWindow, Standardiser
 
-__all__ = ["Leaf", "Branch", "EMPTY", "PURE", "KNN", "LR", "split_decision", "alternate_verdict"]
+__all__ = [
+    "Leaf",
+    "Branch",
+    "EMPTY",
+    "PURE",
+    "KNN",
+    "LR",
+    "split_decision",
+    "split_test",
+    "alternate_verdict",
+]
 
 #: Leaf models: nothing learnt yet, majority label set, label-powerset kNN, logistic regressions.
 EMPTY, PURE, KNN, LR = "empty", "majority", "knn", "logistic"
@@ -337,18 +347,35 @@ def split_decision(
     with range log2(number of label sets at the leaf) (1 for at most two label sets), unless
     the bound is below `tie_threshold`.
     """
+    return split_test(
+        stats, n_labelsets, n_split_points, min_branch_fraction, split_delta, tie_threshold
+    )[0]
+
+
+def split_test(
+    stats: SplitStatistics,
+    n_labelsets: int,
+    n_split_points: int,
+    min_branch_fraction: float,
+    split_delta: float,
+    tie_threshold: float,
+) -> tuple[tuple[int, float, float] | None, float]:
+    """`split_decision`, and the weight the leaf needs before the test can accept the split
+    that leads now (the Hoeffding bound falls below its lead or below `tie_threshold`)."""
     merit, threshold = stats.best_splits(n_split_points, min_branch_fraction)
     best = int(np.argmax(merit))
     best_merit = float(merit[best])
     if not best_merit > 0:
-        return None
+        return None, math.inf
     merit[best] = -np.inf
     second = max(float(merit.max()), 0.0)
     value_range = math.log2(n_labelsets) if n_labelsets > 2 else 1.0
     bound = hoeffding_bound(value_range, split_delta, stats.weight)
     if best_merit - second <= bound and bound >= tie_threshold:
-        return None
-    return best, float(threshold[best]), best_merit
+        lead = max(best_merit - second, tie_threshold)
+        # hoeffding_bound(range, delta, n) < lead  <=>  n > range^2 ln(1/delta) / (2 lead^2)
+        return None, value_range**2 * math.log(1.0 / split_delta) / (2.0 * lead * lead)
+    return (best, float(threshold[best]), best_merit), stats.weight
 
 
 def alternate_verdict(branch: Branch, significance: float, max_age: int) -> str | None:

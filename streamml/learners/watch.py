@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .gaussian import SplitStatistics
-from .nodes import split_decision
+from .nodes import split_test
 
 __all__ = ["SplitWatch"]
 
@@ -14,8 +14,11 @@ class SplitWatch:
     IHOMER's clusters share the leaf models of one tree on all the labels (for binary relevance
     and a label-powerset vote, a leaf restricted to some labels is the same model) until a tree
     on a cluster's labels alone would split: the split statistics of such a tree are the only
-    part that depends on the cluster. A `SplitWatch` keeps them, tests every `grace_period`
-    instances like `MLHAT` does, and returns the split when the Hoeffding test accepts it.
+    part that depends on the cluster. A `SplitWatch` keeps them and returns the split when the
+    Hoeffding test accepts it. It tests every `grace_period` instances like `MLHAT` does, except
+    that after a rejected test it waits until the bound could fall below the current lead of
+    the best split (at most `max_wait` grace periods): most clusters never split, and their
+    tests are then ten times rarer.
 
     Parameters
     ----------
@@ -23,6 +26,8 @@ class SplitWatch:
         Number of labels watched.
     grace_period, n_split_points, min_branch_fraction, split_delta, tie_threshold
         As in `MLHAT`.
+    max_wait
+        Most grace periods between two tests.
 
     """
 
@@ -38,6 +43,8 @@ class SplitWatch:
         "labelsets",
         "n",
         "width",
+        "max_wait",
+        "next_test",
     )
 
     def __init__(
@@ -48,6 +55,7 @@ class SplitWatch:
         min_branch_fraction: float,
         split_delta: float,
         tie_threshold: float,
+        max_wait: int = 10,
     ):
         self.n_labels = n_labels
         self.grace_period = grace_period
@@ -60,6 +68,8 @@ class SplitWatch:
         self.labelsets: set[tuple[int, ...]] = set()
         self.n = 0
         self.width = 0
+        self.max_wait = max_wait
+        self.next_test = grace_period
 
     def __getstate__(self):
         return {name: getattr(self, name) for name in self.__slots__}
@@ -76,14 +86,16 @@ class SplitWatch:
         self.n += 1
         if v.width > self.width:
             self.width = v.width
-        if len(self.pending) < self.grace_period:
+        if self.n < self.next_test:
             return None
         self.stats.grow(self.n_labels, self.width)
         self.stats.update(self.pending)
         self.pending = []
+        grace = self.grace_period
+        self.next_test = self.n + grace
         if len(self.labelsets) <= 1:
             return None
-        return split_decision(
+        decision, needed = split_test(
             self.stats,
             len(self.labelsets),
             self.n_split_points,
@@ -91,3 +103,7 @@ class SplitWatch:
             self.split_delta,
             self.tie_threshold,
         )
+        if decision is None:
+            wait = min(max(needed - self.stats.weight, grace), self.max_wait * grace)
+            self.next_test = self.n + int(wait)
+        return decision

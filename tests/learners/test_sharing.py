@@ -94,3 +94,18 @@ def test_split_watch_never_splits_a_single_label_set():
     rng = np.random.default_rng(0)
     for _ in range(500):
         assert watch.learn(index.encode({"a": float(rng.random())}), (1,)) is None
+
+
+def test_split_watch_waits_while_the_bound_cannot_pass():
+    index = FeatureIndex()
+    rng = np.random.default_rng(0)
+    watch = SplitWatch(2, 50, 10, 0.01, 1e-7, 0.05, max_wait=4)
+    tests = []
+    for _ in range(2000):  # labels independent of the features: no split, rarer tests
+        before = watch.next_test
+        positives = tuple(i for i in range(2) if rng.random() < 0.4)
+        assert watch.learn(index.encode({"a": float(rng.random())}), positives) is None
+        if watch.next_test != before:
+            tests.append(watch.n)
+    gaps = np.diff(tests)
+    assert gaps.min() >= 50 and gaps.max() <= 200 and gaps[-5:].mean() > 50
