@@ -33,15 +33,21 @@ class MLHAT(base.MultiLabelClassifier):
       feature is computed with a few array operations, and the leaf splits when the best
       feature beats the second by the Hoeffding bound with range log2(number of label sets
       seen at the leaf), or when the bound falls below `tie_threshold`.
-    - **Leaf models.** A leaf that has seen a single label set predicts it; a leaf with fewer
-      than `cardinality_threshold` instances, or whose label entropy is below
-      `entropy_threshold`, uses a label-powerset kNN over its `knn_window` most recent
-      instances; otherwise binary relevance of `n_bags` online-bagged logistic regressions per
-      label. Both models see the inputs standardised online inside the leaf (dense features
-      centred and scaled, sparse ones scaled only, so features in the thousands do no harm and
-      zeros stay free). The kNN (k = `knn_neighbours`, weights 1 / cosine distance) votes with
-      its whole window or, when that has predicted better recently, with its
-      `knn_recent_window` latest instances (streams are often ordered). The logistic
+    - **Leaf models.** A leaf that has seen a single label set predicts it; otherwise it mixes
+      a label-powerset kNN over its `knn_window` most recent instances and binary relevance of
+      `n_bags` online-bagged logistic regressions per label: an exponentially weighted
+      forecaster with forgetting, each model weighing exp(-`mixing_rate` x its recent Brier
+      score) (the sum over the labels of the squared error of its probabilities, averaged over
+      the last hundred or so instances, measured before learning each). The weights follow
+      whichever model currently predicts better, so a leaf needs no fixed rule for when the
+      logistic regressions are ready. With `mixing_rate=None`, the rule of the MLHAT paper
+      instead: the kNN below `cardinality_threshold` instances or `entropy_threshold` bits of
+      label entropy, the logistic regressions otherwise. Both models see the inputs
+      standardised online inside the leaf (dense features centred and scaled, sparse ones
+      scaled only, so features in the thousands do no harm and zeros stay free). The kNN
+      (k = `knn_neighbours`, weights 1 / cosine distance) votes with its whole window or,
+      when that has predicted better recently, with its `knn_recent_window` latest instances
+      (streams are often ordered). The logistic
       regressions are one weight tensor, updated every `batch_size` instances (intercepts at
       every instance); their bags form groups with their own `learning_rates` and
       `bias_learning_rates` (by default a slow group, which predicts with the moving average of
@@ -83,9 +89,10 @@ class MLHAT(base.MultiLabelClassifier):
         Leaves stop splitting once the main tree has this many leaves (`None`: no limit).
         Bounds the memory of the tree.
     cardinality_threshold
-        Leaves with fewer instances use the kNN.
+        Leaves with fewer instances use the kNN (only when `mixing_rate` is None).
     entropy_threshold
-        Leaves whose label entropy (bits, summed over labels) is below this use the kNN.
+        Leaves whose label entropy (bits, summed over labels) is below this use the kNN (only
+        when `mixing_rate` is None).
     knn_neighbours
         Neighbours of the label-powerset kNN.
     knn_window
@@ -95,6 +102,11 @@ class MLHAT(base.MultiLabelClassifier):
         better recently (0: always the whole window).
     n_bags
         Bagged logistic regressions per label.
+    mixing_rate
+        How sharply a leaf's mixture of its kNN and logistic regressions follows their recent
+        Brier scores: each model weighs exp(-mixing_rate * its recent Brier score). `None`:
+        no mixture, a leaf uses one model by the rule of `cardinality_threshold` and
+        `entropy_threshold`.
     learning_rates
         Learning rates of the weights of the logistic regressions, one per group of bags; each
         step is divided by the number of non-zero inputs, so a rate is the change of the
@@ -134,7 +146,7 @@ class MLHAT(base.MultiLabelClassifier):
 
     >>> result = prequential(MLHAT(seed=42), datasets.Yeast().take(600))
     >>> print(f"{result.subset_accuracy:.3f} {result.micro_f1:.3f}")
-    0.140 0.578
+    0.130 0.588
 
     References
     ----------
@@ -158,6 +170,7 @@ class MLHAT(base.MultiLabelClassifier):
         knn_window: int = 170,
         knn_recent_window: int = 20,
         n_bags: int = 10,
+        mixing_rate: float | None = 10.0,
         learning_rates: tuple[float, ...] = (0.5, 2.0),
         bias_learning_rates: tuple[float, ...] = (0.01, 2.0),
         batch_size: int = 8,
@@ -179,6 +192,7 @@ class MLHAT(base.MultiLabelClassifier):
         self.knn_window = knn_window
         self.knn_recent_window = knn_recent_window
         self.n_bags = n_bags
+        self.mixing_rate = mixing_rate
         self.learning_rates = learning_rates
         self.bias_learning_rates = bias_learning_rates
         self.batch_size = batch_size
@@ -224,13 +238,24 @@ class MLHAT(base.MultiLabelClassifier):
             raise ValueError("learning_rates and bias_learning_rates need one rate per group")
         if min(rates[0]) <= 0 or min(rates[1]) < 0:
             raise ValueError("learning rates must be positive")
+        if self.mixing_rate is not None and not (
+            isinstance(self.mixing_rate, int | float | np.number)
+            and 0 <= self.mixing_rate < math.inf
+        ):
+            raise ValueError("mixing_rate must be None or a finite non-negative number")
         if self.max_leaves is not None and self.max_leaves < 1:
             raise ValueError("max_leaves must be None or at least 1")
 
     @classmethod
     def _unit_test_params(cls):
         yield {"grace_period": 50, "tie_threshold": 0.5, "seed": 1}
-        yield {"grace_period": 20, "knn_window": 30, "cardinality_threshold": 40, "seed": 2}
+        yield {
+            "grace_period": 20,
+            "knn_window": 30,
+            "cardinality_threshold": 40,
+            "mixing_rate": None,
+            "seed": 2,
+        }
 
     # ------------------------------------------------------------------ state helpers
 
@@ -264,7 +289,8 @@ class MLHAT(base.MultiLabelClassifier):
             self.batch_size,
             self._rng,
         )
-        return Leaf(depth, Standardiser(n_features), knn, lr, n_labels)
+        std = Standardiser(n_features)
+        return Leaf(depth, std, knn, lr, n_labels, mixing_rate=self.mixing_rate)
 
     @property
     def labels(self) -> list:

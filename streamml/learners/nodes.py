@@ -25,6 +25,9 @@ __all__ = [
 #: Leaf models: nothing learnt yet, majority label set, label-powerset kNN, logistic regressions.
 EMPTY, PURE, KNN, LR = "empty", "majority", "knn", "logistic"
 
+#: Weight of the latest instance in the recent Brier scores of the mixed leaf models.
+MIXING_DECAY = 0.01
+
 
 class Leaf:
     """A leaf: label statistics, split statistics and the leaf models.
@@ -43,6 +46,18 @@ class Leaf:
         Number of labels.
     labelsets
         Label sets already known for this leaf (e.g. those of the inherited kNN window).
+    std_pending
+        Instances not yet added to the standardisation (inherited from the parent).
+    mixing_rate
+        `None`: the leaf predicts with the kNN or with the logistic regressions, as `mode`
+        says. A number: once it has seen two label sets, the leaf predicts with a mixture of
+        both, the kNN weighing exp(-mixing_rate * its recent Brier score) against the same for
+        the logistic regressions (an exponentially weighted forecaster with forgetting; the
+        Brier score of an instance is the sum over the labels of the squared difference of
+        probability and truth, averaged with weight `MIXING_DECAY` for the latest instance,
+        measured before learning it).
+    mixing_loss
+        Initial recent Brier scores of the kNN and of the logistic regressions (inherited).
 
     """
 
@@ -62,6 +77,8 @@ class Leaf:
         "knn",
         "lr",
         "mode",
+        "mixing_rate",
+        "mixing_loss",
         "_majority_proba",
         "_memo",
     )
@@ -75,6 +92,8 @@ class Leaf:
         n_labels: int,
         labelsets: dict | None = None,
         std_pending: list | None = None,
+        mixing_rate: float | None = None,
+        mixing_loss: np.ndarray | None = None,
     ):
         self.depth = depth
         self.n = 0
@@ -93,6 +112,8 @@ class Leaf:
         self.std_pending: list = std_pending or []
         self.knn = knn
         self.lr = lr
+        self.mixing_rate = mixing_rate
+        self.mixing_loss = np.zeros(2) if mixing_loss is None else mixing_loss.copy()
         self._majority_proba: np.ndarray | None = None
         self._memo: list | None = None
         self.mode = EMPTY
@@ -139,7 +160,8 @@ class Leaf:
     def _prepare(self, v) -> list:
         """The standardised instance and what is computed from it, until the leaf learns.
 
-        [indices, n, columns, values, full, -, kNN votes, LR probabilities]
+        [instance, n, columns, values, full, kNN and LR probabilities (mixture), kNN votes,
+        LR probabilities by group]
         """
         memo = self._memo
         # Keyed by the instance object (kept alive by the memo): dense instances share one
@@ -170,17 +192,52 @@ class Leaf:
                 proba[list(self.majority)] = 1.0
                 self._majority_proba = proba
             return proba
+        if self.mixing_rate is not None and (mode == KNN or mode == LR):
+            return self._mixture(self._prepare(v), n_labels)
         if mode == KNN:
             knn = self.knn
             if not len(knn):
                 return np.zeros(n_labels)
             return knn.predict(self._votes(self._prepare(v)), n_labels)
         if mode == LR or self.lr.n_learnt:
-            proba = self.lr.predict(self._forward(self._prepare(v)))
-            if len(proba) < n_labels:
-                proba = np.concatenate([proba, np.zeros(n_labels - len(proba))])
-            return proba[:n_labels]
+            return self._lr_proba(self._prepare(v), n_labels)
         return np.zeros(n_labels)
+
+    def _lr_proba(self, memo: list, n_labels: int) -> np.ndarray:
+        proba = self.lr.predict(self._forward(memo))
+        if len(proba) < n_labels:
+            proba = np.concatenate([proba, np.zeros(n_labels - len(proba))])
+        return proba[:n_labels]
+
+    @property
+    def knn_weight(self) -> float:
+        """Weight of the kNN in the mixture (that of the logistic regressions is 1 minus it)."""
+        if self.mixing_rate is None:
+            return float(self.mode == KNN)
+        knn, lr = self.mixing_loss.tolist()
+        gap = self.mixing_rate * (knn - lr)  # log of the ratio of the two weights, LR / kNN
+        return 1.0 / (1.0 + math.exp(gap)) if gap < 700.0 else 0.0
+
+    def _components(self, memo: list, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+        """The probabilities of the kNN and of the logistic regressions (kept in the memo)."""
+        both = memo[5]
+        if both is None or len(both[0]) != n_labels:
+            knn = self.knn.predict(self._votes(memo), n_labels)
+            both = memo[5] = (knn, self._lr_proba(memo, n_labels))
+        return both
+
+    def _mixture(self, memo: list, n_labels: int) -> np.ndarray:
+        knn, lr = self._components(memo, n_labels)
+        w = self.knn_weight
+        return w * knn + (1.0 - w) * lr
+
+    def _track_mixture(self, memo: list, ybin: np.ndarray):
+        """Update the recent Brier scores of both models with the true label set."""
+        knn, lr = self._components(memo, len(ybin))
+        knn, lr = knn - ybin, lr - ybin
+        loss = self.mixing_loss
+        loss[0] += MIXING_DECAY * (float(knn @ knn) - loss[0])
+        loss[1] += MIXING_DECAY * (float(lr @ lr) - loss[1])
 
     def learn(self, v, target: tuple, tree) -> None:
         """Learn an instance; `target` is (positive label indices, their tuple, 0/1 vector)."""
@@ -188,7 +245,10 @@ class Leaf:
         memo = self._prepare(v)
         u, z, full = memo[2], memo[3], memo[4]
         knn = self.knn
-        if self.mode == KNN and len(knn):
+        mixing = self.mixing_rate is not None and len(knn) and self.lr.n_learnt
+        if mixing:
+            self._track_mixture(memo, ybin)
+        if (mixing or self.mode == KNN) and len(knn):
             knn.track(self._votes(memo), ybin)
         knn.add(u, z, full, ybin, (v.indices, v.values))
         self.lr.learn(u, z, full, ybin, self._forward(memo))
@@ -244,6 +304,8 @@ class Leaf:
             len(labels),
             labelsets,
             list(self.std_pending),
+            self.mixing_rate,
+            self.mixing_loss,
         )
         new.n = self.n
         new.pos = self.pos[labels].copy()
@@ -274,6 +336,8 @@ class Leaf:
                 len(self.pos),
                 labelsets,
                 list(self.std_pending),
+                self.mixing_rate,
+                self.mixing_loss,
             )
             children.append(child)
         return children[0], children[1]
