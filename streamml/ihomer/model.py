@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from river import base
 
@@ -180,6 +182,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._n = 0
         self._last_restructure: int | None = None
         self._recheck = False
+        self._last_check: int | None = None
         self._n_restructurings = 0
         self._n_own_learners = 0
         self._events: list[DriftEvent] = []
@@ -346,13 +349,12 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     # -- learning -------------------------------------------------------------------------
 
     def learn_one(self, x, y, **kwargs):
-        new = [label for label in y if label not in self._labels]
-        if new:
-            self._add_labels(new)
+        if not y.keys() <= self._labels.keys():
+            self._add_labels([label for label in y if label not in self._labels])
         _, v, root, own = self._probas(x, grow=True)
         self._cache = None
         index = self._labels
-        positives = [index[label] for label, on in y.items() if on]
+        positives = [index[label] for label in itertools.compress(y, y.values())]
         truth = np.zeros(len(index), dtype=bool)
         truth[positives] = True
 
@@ -405,6 +407,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
                 self._complete_handover()
         if self._recheck and self._may_restructure():
             self._recheck = False
+            self._last_check = self._n
             self._restructure()
 
     def _watch(self, v, positives: list[int]):
@@ -498,7 +501,12 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     # -- restructuring --------------------------------------------------------------------
 
     def _may_restructure(self) -> bool:
+        """Past the warm-up, `cooldown` instances after the last restructuring, and `2 n_min`
+        instances after the last look at the refined partition (computing it costs as much as
+        a few hundred instances on a thousand labels)."""
         if self._n < self.warmup:
+            return False
+        if self._last_check is not None and self._n - self._last_check < 2 * self.n_min:
             return False
         cooldown = 2 * self.n_min if self.cooldown is None else self.cooldown
         return self._last_restructure is None or self._n - self._last_restructure >= cooldown
