@@ -55,6 +55,7 @@ class Cluster:
         "learner",
         "watch",
         "adwin",
+        "window",
         "encoded",
         "n",
         "born",
@@ -79,6 +80,7 @@ class Cluster:
         self.learner = learner
         self.watch = watch
         self.adwin = drift.ADWIN(delta=drift_delta)
+        self.window = (0.0, 0)  # sum and number of the losses in the ADWIN's window
         self.encoded = encoded
         self.n = 0
         self.born = born
@@ -128,9 +130,18 @@ class Cluster:
         """Feed the ADWIN with this instance's Hamming loss (`wrong` labels out of the
         cluster's); True on a rise of the error."""
         adwin = self.adwin
-        before = adwin.estimation
-        adwin.update(wrong / len(self.labels))
-        return adwin.drift_detected and adwin.estimation > before
+        loss = wrong / len(self.labels)
+        adwin.update(loss)
+        total, count = self.window
+        if adwin.drift_detected:
+            # The mean of the window before the drift (ADWIN's own, kept alongside since
+            # reading it from ADWIN at every instance costs more than the update).
+            before = total / count if count else 0.0
+            after = adwin.estimation
+            self.window = (after * adwin.width, adwin.width)
+            return after > before
+        self.window = (total + loss, count + 1)
+        return False
 
     def compare(
         self,

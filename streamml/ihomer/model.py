@@ -187,6 +187,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._n_own_learners = 0
         self._events: list[DriftEvent] = []
         self._cache: tuple | None = None  # (x copy, encoded x, base P(True), {key: own P})
+        self._log: list = []  # (indices, values) of the instances the views have not tested
+        self._log_offset = 0  # instance number of the first item of the log
         self._index_clusters()
 
     @staticmethod
@@ -411,18 +413,29 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             self._restructure()
 
     def _watch(self, v, positives: list[int]):
-        """Feed the split tests of the views; a view whose test splits gets its own learner."""
+        """Feed the split tests of the views; a view whose test splits gets its own learner.
+
+        The instances are logged once; each view's test is told only of the instances where
+        its labels have positives, and reads the log when a test is due.
+        """
+        t = self._n
+        log = self._log
+        log.append((v.indices, v.values))
         homes = self._homes
         found: dict[Cluster, list[int]] = {}
         for i in positives:
             for c, position in homes[i]:
                 found.setdefault(c, []).append(position)
+        for c, mine in found.items():
+            c.watch.note(t, tuple(sorted(mine)))
+        if t + 1 < self._next_due:
+            return
         split = []
         for c in self._watched:
-            mine = found.get(c)
-            decision = c.watch.learn(v, tuple(sorted(mine)) if mine else ())
-            if decision is not None:
-                split.append((c, decision))
+            if c.watch.due(t + 1):
+                decision = c.watch.test_log(log, self._log_offset, t + 1, v.width)
+                if decision is not None:
+                    split.append((c, decision))
         for c, decision in split:
             # The all-labels learner has just learned this instance: the new learner starts
             # where it is, with the split that the test accepted at its root.
@@ -433,8 +446,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             c.reset_selection()
             self._n_own_learners += 1
         if split:
-            self._index_clusters()
             self._cache = None
+        self._index_clusters(log_end=t + 1)
 
     def _record(self, level: str, labels: tuple, detector: str):
         self._events.append(DriftEvent(self._n, level, tuple(labels), detector))
@@ -456,6 +469,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         if self._shared:
             if not everything:
                 watch = self._base.split_watch(len(labels))
+                watch.tested = self._n  # its first instance is the next one
         elif not (everything and self._base is not None):
             learner = self._new_learner(cluster_seed(self.seed, key))
             self._n_own_learners += 1
@@ -481,7 +495,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._index_clusters()
         self._cache = None
 
-    def _index_clusters(self):
+    def _index_clusters(self, log_end: int | None = None):
         """Lookup tables of the clusters, rebuilt whenever they change."""
         self._order = list(self._clusters.values())
         owner = np.zeros(len(self._labels), dtype=np.int64)
@@ -497,6 +511,14 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             for position, i in enumerate(c.cols.tolist()):
                 homes[i].append((c, position))
         self._homes = homes
+        # The log of instances starts at the oldest instance a view has not tested yet.
+        watches = [c.watch for c in self._watched]
+        end = self._n if log_end is None else log_end
+        self._next_due = min((w.tested + w.next_test - w.n for w in watches), default=end + 1)
+        oldest = min((w.tested for w in watches), default=end)
+        if oldest > self._log_offset:
+            del self._log[: oldest - self._log_offset]
+            self._log_offset = oldest
 
     # -- restructuring --------------------------------------------------------------------
 

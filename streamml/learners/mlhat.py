@@ -12,7 +12,7 @@ from river import base, drift
 from ..events import DriftEvent
 from .features import EncodedInstance, FeatureIndex
 from .leaves import BaggedLogisticRegression, KNNWindow, Standardiser
-from .nodes import Branch, Leaf, alternate_verdict, iter_nodes, split_decision
+from .nodes import Branch, Leaf, alternate_verdict, iter_nodes, split_test
 from .watch import SplitWatch
 
 __all__ = ["MLHAT"]
@@ -83,6 +83,13 @@ class MLHAT(base.MultiLabelClassifier):
         Candidate thresholds per numeric feature.
     min_branch_fraction
         Smallest share of the leaf's instances a child may receive.
+    max_wait
+        After a rejected split attempt, a leaf waits until the Hoeffding bound could fall
+        below the lead of its best split over the runner-up (the weight that takes is known
+        from the bound), but at least `grace_period` and at most `max_wait` times
+        `grace_period` instances. 1: an attempt every `grace_period`, as in the paper; the
+        default skips most of the attempts that cannot succeed, which on many labels and
+        features cost more than learning the instances.
     max_depth
         Leaves at this depth do not split (`None`: no limit).
     max_leaves
@@ -162,6 +169,7 @@ class MLHAT(base.MultiLabelClassifier):
         tie_threshold: float = 0.05,
         n_split_points: int = 10,
         min_branch_fraction: float = 0.01,
+        max_wait: int = 10,
         max_depth: int | None = None,
         max_leaves: int | None = None,
         cardinality_threshold: int = 750,
@@ -184,6 +192,7 @@ class MLHAT(base.MultiLabelClassifier):
         self.tie_threshold = tie_threshold
         self.n_split_points = n_split_points
         self.min_branch_fraction = min_branch_fraction
+        self.max_wait = max_wait
         self.max_depth = max_depth
         self.max_leaves = max_leaves
         self.cardinality_threshold = cardinality_threshold
@@ -220,7 +229,8 @@ class MLHAT(base.MultiLabelClassifier):
         self._reset_cache()
 
     def _check_params(self):
-        positive_ints = ("grace_period", "n_split_points", "knn_neighbours", "knn_window")
+        positive_ints = ("grace_period", "max_wait", "n_split_points", "knn_neighbours")
+        positive_ints += ("knn_window",)
         positive_ints += ("n_bags", "batch_size", "drift_window")
         for name in positive_ints:
             value = getattr(self, name)
@@ -450,6 +460,7 @@ class MLHAT(base.MultiLabelClassifier):
             self.min_branch_fraction,
             self.split_delta,
             self.tie_threshold,
+            self.max_wait,
         )
 
     def restricted(self, labels, seed: int | None = None, split: tuple | None = None) -> MLHAT:
@@ -632,7 +643,8 @@ class MLHAT(base.MultiLabelClassifier):
         if v.width > leaf.knn._x.shape[0] or n_labels > len(leaf.pos):
             leaf.grow(v.width, n_labels)
         leaf.learn(v, target, self)
-        if leaf.pending is not None and leaf.n - leaf.last_attempt >= self.grace_period:
+        wait = leaf.wait or self.grace_period
+        if leaf.pending is not None and leaf.n - leaf.last_attempt >= wait:
             self._attempt_split(leaf, parent, side, background)
 
     def _attempt_split(self, leaf: Leaf, parent, side: str, background: bool):
@@ -645,7 +657,7 @@ class MLHAT(base.MultiLabelClassifier):
         ):
             leaf.deactivate()
             return
-        decision = split_decision(
+        decision, needed = split_test(
             stats,
             len(leaf.labelsets),
             self.n_split_points,
@@ -654,6 +666,8 @@ class MLHAT(base.MultiLabelClassifier):
             self.tie_threshold,
         )
         if decision is None:
+            grace = self.grace_period
+            leaf.wait = int(min(max(needed - stats.weight, grace), self.max_wait * grace))
             return
         best, threshold, merit = decision
         left, right = leaf.split(best, threshold, self._rng)

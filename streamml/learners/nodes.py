@@ -72,6 +72,7 @@ class Leaf:
         "stats",
         "pending",
         "last_attempt",
+        "wait",
         "std",
         "std_pending",
         "knn",
@@ -108,6 +109,7 @@ class Leaf:
         self.stats: SplitStatistics | None = SplitStatistics(n_labels, 0)
         self.pending: list | None = []
         self.last_attempt = 0
+        self.wait = 0  # instances from the last split attempt to the next (0: grace period)
         self.std = std
         self.std_pending: list = std_pending or []
         self.knn = knn

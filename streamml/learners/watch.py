@@ -45,6 +45,8 @@ class SplitWatch:
         "width",
         "max_wait",
         "next_test",
+        "hits",
+        "tested",
     )
 
     def __init__(
@@ -70,6 +72,8 @@ class SplitWatch:
         self.width = 0
         self.max_wait = max_wait
         self.next_test = grace_period
+        self.hits: dict[int, tuple[int, ...]] = {}  # see `note`
+        self.tested = 0
 
     def __getstate__(self):
         return {name: getattr(self, name) for name in self.__slots__}
@@ -88,9 +92,45 @@ class SplitWatch:
             self.width = v.width
         if self.n < self.next_test:
             return None
+        rows, self.pending = self.pending, []
+        return self._test(rows)
+
+    # A caller that watches many label subsets of the same instances keeps the instances once,
+    # in a log, and tells each watch only its positive labels, when it has any (`note`); the
+    # watch reads the log when a test is due (`due`, `test_log`).
+
+    def note(self, t: int, positives: tuple[int, ...]):
+        """Instance `t` of the caller's log has these (non-empty) positive labels."""
+        self.hits[t] = positives
+        self.labelsets.add(positives)
+
+    def due(self, t: int) -> bool:
+        """Whether a test is due once the log holds instances up to `t` (excluded), the watch
+        having started at instance `self.tested` of the log when `n` was 0."""
+        return self.n + t - self.tested >= self.next_test
+
+    def test_log(self, log: list, offset: int, t: int, width: int):
+        """Test with the instances `self.tested` to `t` (excluded) of the caller's log, whose
+        item i is instance `offset + i` as (feature indices, values); `width` bounds the
+        feature indices. Returns the accepted split or None."""
+        hits = self.hits
+        first = self.tested
+        rows = [
+            (indices, values, hits.pop(i, ()))
+            for i, (indices, values) in enumerate(log[first - offset : t - offset], first)
+        ]
+        if hits:  # notes beyond t (none when the caller tests before noting further)
+            self.hits = {i: p for i, p in hits.items() if i >= t}
+        if any(not positives for _, _, positives in rows):
+            self.labelsets.add(())
+        self.n += t - self.tested
+        self.tested = t
+        self.width = max(self.width, width)
+        return self._test(rows)
+
+    def _test(self, rows: list):
         self.stats.grow(self.n_labels, self.width)
-        self.stats.update(self.pending)
-        self.pending = []
+        self.stats.update(rows)
         grace = self.grace_period
         self.next_test = self.n + grace
         if len(self.labelsets) <= 1:

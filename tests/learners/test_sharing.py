@@ -109,3 +109,28 @@ def test_split_watch_waits_while_the_bound_cannot_pass():
             tests.append(watch.n)
     gaps = np.diff(tests)
     assert gaps.min() >= 50 and gaps.max() <= 200 and gaps[-5:].mean() > 50
+
+
+def test_split_watch_reading_a_shared_log_decides_as_one_fed_instance_by_instance():
+    index = FeatureIndex()
+    alone = SplitWatch(2, 50, 10, 0.01, 1e-7, 0.05)
+    shared = SplitWatch(2, 50, 10, 0.01, 1e-7, 0.05)
+    shared.tested = 7  # it starts at instance 7 of the caller's log
+    log, offset = [], 7
+    decisions_alone, decisions_shared = [], []
+    for t, (x, y) in enumerate(_two_concepts(1500, seed=3), start=7):
+        v = index.encode(x)
+        positives = tuple(i for i, label in enumerate(("z0", "z1")) if y[label])
+        decisions_alone.append(alone.learn(v, positives))
+        log.append((v.indices, v.values))
+        if positives:
+            shared.note(t, positives)
+        decision = None
+        if shared.due(t + 1):
+            decision = shared.test_log(log, offset, t + 1, v.width)
+            del log[: shared.tested - offset]
+            offset = shared.tested
+        decisions_shared.append(decision)
+    assert decisions_shared == decisions_alone
+    assert any(d is not None for d in decisions_alone)
+    assert shared.labelsets == alone.labelsets and len(log) < 1500
