@@ -230,7 +230,7 @@ def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _all(args: argparse.Namespace) -> int:
-    """Every part with its defaults, one after the other (see benchmarks/README-section.md)."""
+    """Every part with its defaults, one after the other (see the README, Benchmarks)."""
     import json
 
     from . import machine, report

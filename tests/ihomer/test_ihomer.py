@@ -281,3 +281,20 @@ def test_without_sharing_every_cluster_trains_its_own_learner():
     assert len({id(learner) for learner in learners}) == 3
     x, _ = next(grouped_stream(groups, 1, 9))
     assert set(model.predict_one(x)) == set("abcdefgh")
+
+
+def test_shared_model_takes_an_emerging_label_and_keeps_its_log_short():
+    model = IHOMER(seed=4, n_min=50, warmup=50)
+    stream = list(datasets.Yeast().take(1200))
+    for x, y in stream[:600]:
+        model.learn_one(x, y)
+    assert len(model._log) <= 10 * 200  # at most max_wait grace periods of instances
+    x, y = stream[600]
+    model.learn_one(x, {**y, "brand-new": True})
+    singleton = model._clusters[frozenset({"brand-new"})]
+    assert singleton.learner is None and singleton.watch is not None
+    assert "brand-new" in model._base.labels
+    for x, y in stream[601:]:
+        model.learn_one(x, {**y, "brand-new": y["Class1"]})
+    assert model.predict_proba_one(stream[0][0])["brand-new"][True] > 0.0
+    assert len(model._log) <= 10 * 200
