@@ -167,9 +167,19 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def memory_child(name: str, seed: int, every: int) -> None:
+def _leaves(model) -> int:
+    """Leaves of the tree(s): MLHAT's, or those of IHOMER's shared tree and own learners."""
+    if isinstance(model, MLHAT):
+        return model.n_leaves
+    trees = [model._base] + [c.learner for c in model._clusters.values() if c.learner]
+    return sum(tree.n_leaves for tree in trees if tree is not None)
+
+
+def memory_child(name: str, seed: int, every: int, kind: str = "mlhat") -> None:
     """Stream a file without keeping it; print RSS and model size along the way (JSON lines)."""
-    model = MLHAT(seed=seed)
+    from streamml import IHOMER
+
+    model = MLHAT(seed=seed) if kind == "mlhat" else IHOMER(seed=seed)
     start = time.perf_counter()
     print(
         json.dumps(
@@ -195,7 +205,7 @@ def memory_child(name: str, seed: int, every: int) -> None:
                         "n": i,
                         "peak_rss_mb": round(rss, 1),
                         "model_mb": round(model._raw_memory_usage / 2**20, 2),
-                        "leaves": model.n_leaves,
+                        "leaves": _leaves(model),
                         "seconds": round(time.perf_counter() - start, 1),
                     }
                 ),
@@ -204,16 +214,18 @@ def memory_child(name: str, seed: int, every: int) -> None:
 
 
 def memory(name: str, seed: int, every: int) -> None:
-    print(f"## Memory ({name}, streamed from disk; peak RSS of the whole process)")
-    cmd = [sys.executable, __file__, "memory-child", "--data", name, "--seed", str(seed)]
-    cmd += ["--every", str(every)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    for line in proc.stdout.splitlines():
-        r = json.loads(line)
-        print(
-            f"n={r['n']:>7}  peak RSS={r['peak_rss_mb']:>7.1f} MB  model={r['model_mb']:>7.2f} MB"
-            f"  leaves={r['leaves']:>4}  {r['seconds']:>6.1f} s (reading the file included)"
-        )
+    for kind in ("mlhat", "ihomer"):
+        print(f"## Memory of {kind} ({name}, streamed from disk; peak RSS of the whole process)")
+        cmd = [sys.executable, __file__, "memory-child", "--data", name, "--seed", str(seed)]
+        cmd += ["--every", str(every), "--model", kind]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        for line in proc.stdout.splitlines():
+            r = json.loads(line)
+            print(
+                f"n={r['n']:>7}  peak RSS={r['peak_rss_mb']:>7.1f} MB  "
+                f"model={r['model_mb']:>7.2f} MB  leaves={r['leaves']:>4}  "
+                f"{r['seconds']:>6.1f} s (reading the file included)"
+            )
 
 
 def main() -> None:
@@ -225,11 +237,12 @@ def main() -> None:
     parser.add_argument("--prefix", type=int, default=0, help="instances for river (0: all)")
     parser.add_argument("--every", type=int, default=10_000)
     parser.add_argument("--params", default="{}", help="MLHAT parameters as JSON")
+    parser.add_argument("--model", default="mlhat", choices=["mlhat", "ihomer"])
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"{DATA} is missing")
     if args.study == "memory-child":
-        memory_child(args.data, args.seed, args.every)
+        memory_child(args.data, args.seed, args.every, args.model)
         return
     print(f"# rerun: {COMMAND} {' '.join(sys.argv[1:])}".rstrip(), flush=True)
     if args.study in ("all", "speed"):
