@@ -36,13 +36,16 @@ class MLHAT(base.MultiLabelClassifier):
     - **Leaf models.** A leaf that has seen a single label set predicts it; otherwise it mixes
       a label-powerset kNN over its `knn_window` most recent instances and binary relevance of
       `n_bags` online-bagged logistic regressions per label: an exponentially weighted
-      forecaster with forgetting, each model weighing exp(-`mixing_rate` x its recent Brier
-      score) (the sum over the labels of the squared error of its probabilities, averaged over
-      the last hundred or so instances, measured before learning each). The weights follow
-      whichever model currently predicts better, so a leaf needs no fixed rule for when the
-      logistic regressions are ready. With `mixing_rate=None`, the rule of the MLHAT paper
-      instead: the kNN below `cardinality_threshold` instances or `entropy_threshold` bits of
-      label entropy, the logistic regressions otherwise. Both models see the inputs
+      forecaster with forgetting on the log of the losses, each model weighing its recent Brier
+      score to the power -`mixing_rate` (the Brier score is the sum over the labels of the
+      squared error of its probabilities, averaged over the last hundred or so instances,
+      measured before learning each). Only the ratio of the two scores matters, so the mixture
+      is as sharp on a stream with many labels or a high cardinality (large scores) as on one
+      with few (small scores). The weights follow whichever model currently predicts better,
+      so a leaf needs no fixed rule for when the logistic regressions are ready. With
+      `mixing_rate=None`, the rule of the MLHAT paper instead: the kNN below
+      `cardinality_threshold` instances or `entropy_threshold` bits of label entropy, the
+      logistic regressions otherwise. Both models see the inputs
       standardised online inside the leaf (dense features centred and scaled, sparse ones
       scaled only, so features in the thousands do no harm and zeros stay free). The kNN
       (k = `knn_neighbours`, weights 1 / cosine distance) votes with its whole window or,
@@ -111,9 +114,10 @@ class MLHAT(base.MultiLabelClassifier):
         Bagged logistic regressions per label.
     mixing_rate
         How sharply a leaf's mixture of its kNN and logistic regressions follows their recent
-        Brier scores: each model weighs exp(-mixing_rate * its recent Brier score). `None`:
-        no mixture, a leaf uses one model by the rule of `cardinality_threshold` and
-        `entropy_threshold`.
+        Brier scores: each model weighs its recent Brier score to the power -mixing_rate,
+        so the kNN weighs 1 / (1 + (its score / that of the logistic regressions) **
+        mixing_rate). `None`: no mixture, a leaf uses one model by the rule of
+        `cardinality_threshold` and `entropy_threshold`.
     learning_rates
         Learning rates of the weights of the logistic regressions, one per group of bags; each
         step is divided by the number of non-zero inputs, so a rate is the change of the
@@ -153,7 +157,7 @@ class MLHAT(base.MultiLabelClassifier):
 
     >>> result = prequential(MLHAT(seed=42), datasets.Yeast().take(600))
     >>> print(f"{result.subset_accuracy:.3f} {result.micro_f1:.3f}")
-    0.130 0.588
+    0.123 0.590
 
     References
     ----------

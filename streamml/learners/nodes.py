@@ -51,11 +51,13 @@ class Leaf:
     mixing_rate
         `None`: the leaf predicts with the kNN or with the logistic regressions, as `mode`
         says. A number: once it has seen two label sets, the leaf predicts with a mixture of
-        both, the kNN weighing exp(-mixing_rate * its recent Brier score) against the same for
-        the logistic regressions (an exponentially weighted forecaster with forgetting; the
-        Brier score of an instance is the sum over the labels of the squared difference of
-        probability and truth, averaged with weight `MIXING_DECAY` for the latest instance,
-        measured before learning it).
+        both, each model weighing its recent Brier score to the power -mixing_rate, i.e.
+        exp(-mixing_rate * log of its recent Brier score) (an exponentially weighted forecaster
+        with forgetting on the log of the scores; the Brier score of an instance is the sum over
+        the labels of the squared difference of probability and truth, averaged with weight
+        `MIXING_DECAY` for the latest instance, measured before learning it). The weights
+        depend on the ratio of the two scores only, not on their scale (number of labels, label
+        cardinality, how hard the stream is).
     mixing_loss
         Initial recent Brier scores of the kNN and of the logistic regressions (inherited).
 
@@ -217,8 +219,13 @@ class Leaf:
         if self.mixing_rate is None:
             return float(self.mode == KNN)
         knn, lr = self.mixing_loss.tolist()
-        gap = self.mixing_rate * (knn - lr)  # log of the ratio of the two weights, LR / kNN
-        return 1.0 / (1.0 + math.exp(gap)) if gap < 700.0 else 0.0
+        if not (knn > 0.0 and lr > 0.0):  # a model without error (or nothing seen yet)
+            return 0.5 if knn == lr else float(knn < lr)
+        # Log of the ratio of the two weights, LR / kNN: (knn / lr) ** mixing_rate.
+        gap = self.mixing_rate * (math.log(knn) - math.log(lr))
+        if gap > 700.0:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(gap)) if gap > -700.0 else 1.0
 
     def _components(self, memo: list, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
         """The probabilities of the kNN and of the logistic regressions (kept in the memo)."""

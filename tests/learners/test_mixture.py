@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from river import datasets
@@ -60,7 +58,7 @@ def test_the_prediction_is_the_weighted_mean_of_both_models():
         leaf = model._root
         knn_loss, lr_loss = leaf.mixing_loss
         w = leaf.knn_weight
-        assert w == pytest.approx(1.0 / (1.0 + math.exp(rate * (knn_loss - lr_loss))))
+        assert w == pytest.approx(1.0 / (1.0 + (knn_loss / lr_loss) ** rate))
         if rate == 0.0:
             assert w == 0.5
         x, _ = stream[300]
@@ -70,6 +68,60 @@ def test_the_prediction_is_the_weighted_mean_of_both_models():
         assert not np.allclose(knn, lr)
         expected = w * knn + (1.0 - w) * lr
         assert [proba[label][True] for label in model.labels] == pytest.approx(expected.tolist())
+
+
+def _trained_leaf(rate=10.0):
+    model = MLHAT(seed=5, max_depth=0, mixing_rate=rate)
+    _learn(model, datasets.Yeast().take(200))
+    return model._root
+
+
+def test_the_weights_depend_on_the_ratio_of_the_scores_only():
+    leaf = _trained_leaf()
+    knn_loss, lr_loss = leaf.mixing_loss.tolist()
+    assert knn_loss > 0 and lr_loss > 0 and knn_loss != lr_loss
+    w = leaf.knn_weight
+    assert 0.0 < w < 1.0
+    # Many labels or a high cardinality scale both scores up: the mixture stays the same.
+    for scale in (1e-3, 0.5, 14.0, 1e3):
+        leaf.mixing_loss = np.array([knn_loss, lr_loss]) * scale
+        assert leaf.knn_weight == pytest.approx(w)
+    # The same absolute gap weighs more between small scores than between large ones.
+    gap = abs(knn_loss - lr_loss)
+    leaf.mixing_loss = np.array([2.0 * gap, gap])
+    small = leaf.knn_weight
+    leaf.mixing_loss = np.array([100.0 * gap + gap, 100.0 * gap])
+    large = leaf.knn_weight
+    assert small < large < 0.5
+
+
+@pytest.mark.parametrize("rate", [1.0, 10.0, 50.0])
+def test_the_kNN_weight_is_a_power_of_the_ratio(rate):
+    leaf = _trained_leaf(rate)
+    for knn_loss, lr_loss in [(2.4, 2.0), (0.03, 0.05), (0.9, 0.9)]:
+        leaf.mixing_loss = np.array([knn_loss, lr_loss])
+        expected = lr_loss**rate / (lr_loss**rate + knn_loss**rate)
+        assert leaf.knn_weight == pytest.approx(expected)
+        # Swapping the scores swaps the weights.
+        leaf.mixing_loss = np.array([lr_loss, knn_loss])
+        assert leaf.knn_weight == pytest.approx(1.0 - expected)
+
+
+def test_extreme_and_zero_scores():
+    leaf = _trained_leaf(50.0)
+    cases = [
+        ((1e-300, 1e300), 1.0),  # no overflow: the far better kNN takes everything
+        ((1e300, 1e-300), 0.0),
+        ((0.0, 0.3), 1.0),  # a model without error wins
+        ((0.3, 0.0), 0.0),
+        ((0.0, 0.0), 0.5),  # nothing measured yet: an even mixture
+    ]
+    for losses, expected in cases:
+        leaf.mixing_loss = np.array(losses)
+        assert leaf.knn_weight == expected
+    leaf.mixing_rate = 0.0
+    leaf.mixing_loss = np.array([0.2, 0.4])
+    assert leaf.knn_weight == 0.5
 
 
 def test_the_scores_are_recent_brier_scores():
