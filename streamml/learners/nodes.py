@@ -17,7 +17,6 @@ __all__ = [
     "PURE",
     "KNN",
     "LR",
-    "split_decision",
     "split_test",
     "alternate_verdict",
 ]
@@ -406,25 +405,6 @@ def iter_nodes(node, alternates: bool = True):
                 stack.append(node.alt)
 
 
-def split_decision(
-    stats: SplitStatistics,
-    n_labelsets: int,
-    n_split_points: int,
-    min_branch_fraction: float,
-    split_delta: float,
-    tie_threshold: float,
-) -> tuple[int, float, float] | None:
-    """The split of a leaf that the Hoeffding test accepts: (feature, threshold, gain), or None.
-
-    The best feature must beat the runner-up (or not splitting, gain 0) by the Hoeffding bound
-    with range log2(number of label sets at the leaf) (1 for at most two label sets), unless
-    the bound is below `tie_threshold`.
-    """
-    return split_test(
-        stats, n_labelsets, n_split_points, min_branch_fraction, split_delta, tie_threshold
-    )[0]
-
-
 def split_test(
     stats: SplitStatistics,
     n_labelsets: int,
@@ -433,8 +413,14 @@ def split_test(
     split_delta: float,
     tie_threshold: float,
 ) -> tuple[tuple[int, float, float] | None, float]:
-    """`split_decision`, and the weight the leaf needs before the test can accept the split
-    that leads now (the Hoeffding bound falls below its lead or below `tie_threshold`)."""
+    """The split of a leaf that the Hoeffding test accepts, (feature, threshold, gain) or None,
+    and the weight the leaf needs before the test can accept the split that leads now.
+
+    The best feature must beat the runner-up (or not splitting, gain 0) by the Hoeffding bound
+    with range log2(number of label sets at the leaf) (1 for at most two label sets), unless
+    the bound is below `tie_threshold`. The weight needed is where the bound falls below the
+    current lead of the best split (or below `tie_threshold`).
+    """
     merit, threshold = stats.best_splits(n_split_points, min_branch_fraction)
     best = int(np.argmax(merit))
     best_merit = float(merit[best])
