@@ -27,14 +27,18 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     Hoeffding-bound split and aggregate tests. Its leaves, refined into a valid partition (small
     clusters merged along the hierarchy), are the clusters of labels; each cluster has its own
     multi-label learner, trained on every instance (flat routing) with the labels of the cluster.
-    The prediction is the union of the clusters' per-label decisions[^2].
+    The prediction is the union of the clusters' per-label decisions[^2]. With MLHAT (`share`),
+    a cluster's learner is the learner on all the labels, restricted to the cluster's labels,
+    until the cluster's own split test says its tree would split differently; only then does
+    it get a copy of its own, so the cost is about that of one tree plus the partitioning.
 
     Drift is watched at two levels. A split or aggregation in LabelODAC is a change of the label
     correlations: the refined partition is recomputed and, if it differs, the model is
     restructured (not during the first `warmup` instances, and not within `cooldown` instances of
     the last restructuring; a change inside the cooldown is acted upon when it ends). Clusters
-    whose labels are unchanged keep their learner; new clusters train in the shadow for
-    `handover` instances while the old learners still answer for their labels, then take over.
+    whose labels are unchanged keep their learner; new clusters (views of the shared learner,
+    or fresh learners without `share`) train in the shadow for `handover` instances while the
+    old learners still answer for their labels, then take over.
     Inside each cluster, an ADWIN on the per-instance Hamming loss flags rises of the error (the
     learner's own adaptive mechanism reacts to them). Every event is kept in `drift_events`.
 
