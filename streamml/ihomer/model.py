@@ -365,11 +365,14 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         truth[positives] = True
 
         # Drift inside the clusters: the Hamming loss of each answering cluster's learner.
-        predicted = root > 0.5
+        root_predicted = root > 0.5
+        predicted = root_predicted.copy()
         for key, c in self._clusters.items():
             if c.learner is not None:
                 p = own.get(key)
-                predicted[c.cols] = (c.proba(x, v) if p is None else p) > 0.5
+                if p is None:  # a cluster born in this call
+                    p = own[key] = c.proba(x, v)
+                predicted[c.cols] = p > 0.5
         wrong = np.bincount(self._owner, weights=predicted != truth, minlength=len(self._order))
         for c, count in zip(self._order, wrong.tolist()):
             if c.track(count):
@@ -379,10 +382,9 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         if self._base is not None and self.fallback:
             window = self.selection_window
             decay, margin = 1.0 - 1.0 / window, self.selection_margin
-            root_predicted = root > 0.5
             for c in self._owned:
                 p = own.get(c.key) if c.key in self._clusters else None
-                p = c.proba(x, v) if p is None else p
+                p = c.proba(x, v) if p is None else p  # a cluster in handover
                 cols = c.cols
                 c.compare(p > 0.5, root_predicted[cols], truth[cols], decay, margin, window)
 
