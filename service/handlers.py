@@ -66,8 +66,16 @@ class Requests:
 
         `items` are (features, id or None). An id already waiting with the same features gets
         its stored prediction back (a retry); with other features, or an id already learned,
-        it is a conflict (409). Nothing is stored unless every item is accepted.
+        it is a conflict (409). Nothing is stored unless every item is accepted. Learning
+        waits while predictions are in flight (see `Committer`).
         """
+        self.predictions_in_flight += 1
+        try:
+            return await self._predict(items)
+        finally:
+            self.predictions_in_flight -= 1
+
+    async def _predict(self, items: list[tuple[dict, str | None]]) -> list[dict]:
         self._check_ready()
         self._check_batch(len(items))
         for features, _ in items:

@@ -86,7 +86,11 @@ class Runtime(Requests):
         self._tasks: list[asyncio.Task] = []
         self._snapshot_task: asyncio.Task | None = None
         self._closing = False
+        self.predictions_in_flight = 0  # predict requests being served (learning waits for them)
         self._reset()
+
+    def _predicting(self) -> bool:
+        return self.predictions_in_flight > 0
 
     def _reset(self) -> None:
         """Forget everything learned (before loading it again from the data directory)."""
@@ -167,7 +171,9 @@ class Runtime(Requests):
         """Open the store, then load the model and replay the log in the background."""
         if self.store is None:
             self.open()
-        self.committer = Committer(self.store, self._apply, self._on_commit, self._on_expired)
+        self.committer = Committer(
+            self.store, self._apply, self._on_commit, self._on_expired, busy=self._predicting
+        )
         self._closing, self._snapshot_task = False, None
         self.state, self.reason = "loading", "loading the model"
         self._tasks = [asyncio.create_task(self._run(), name="streamml-runtime")]
