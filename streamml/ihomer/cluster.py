@@ -62,6 +62,8 @@ class Cluster:
         "own_stats",
         "root_stats",
         "use_root",
+        "last_answer",
+        "retired",
     )
 
     def __init__(
@@ -84,12 +86,15 @@ class Cluster:
         self.encoded = encoded
         self.n = 0
         self.born = born
+        self.last_answer = 0  # the value of `n` when its own learner last answered
+        self.retired = 0  # times its own learner was dropped for not answering
         self.reset_selection()
 
     def __getstate__(self):
         return {name: getattr(self, name) for name in self.__slots__}
 
     def __setstate__(self, state):
+        self.last_answer, self.retired = state.get("n", 0), 0  # pickles older than them
         for name, value in state.items():
             setattr(self, name, value)
 
@@ -168,6 +173,8 @@ class Cluster:
         own_score, root_score = _score(self.own_stats), _score(self.root_stats)
         lead = margin if self.use_root else 0.0
         self.use_root = self.n < warmup or own_score <= root_score + lead
+        if not self.use_root:
+            self.last_answer = self.n
 
     @property
     def error(self) -> float:

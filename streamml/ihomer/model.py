@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 
 import numpy as np
@@ -86,6 +87,13 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     selection_margin
         Lead (in exact-match rate plus F1, out of 2) that a cluster's own learner needs over
         the all-labels learner to take over its labels.
+    retire_after
+        With `share` and `fallback`: a cluster's own learner that has not answered for its
+        labels during its last `retire_after` instances is dropped, and the cluster is a view
+        of the all-labels learner again (it predicts exactly as before, since the all-labels
+        learner was answering). Its split test starts again after `retire_after * 2**k`
+        instances, k being how many times the cluster was retired, so a learner that never
+        helps costs less and less. `None`: own learners are kept.
     share
         With a cluster learner that supports it (`learners.MLHAT`: `restricted`,
         `split_watch`), the clusters share the learner on all the labels until their own tree
@@ -144,6 +152,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         fallback: bool = True,
         selection_window: int = 200,
         selection_margin: float = 0.1,
+        retire_after: int | None = 500,
         share: bool = True,
         seed: int | None = None,
     ):
@@ -160,6 +169,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self.fallback = fallback
         self.selection_window = selection_window
         self.selection_margin = selection_margin
+        self.retire_after = retire_after
         self.share = share
         self.seed = seed
 
@@ -189,11 +199,20 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._last_check: int | None = None
         self._n_restructurings = 0
         self._n_own_learners = 0
+        self._n_retired = 0
+        self._rearm: list[tuple[int, tuple[str, ...]]] = []  # heap: (when, labels of a view)
         self._events: list[DriftEvent] = []
         self._cache: tuple | None = None  # (x copy, encoded x, base P(True), {key: own P})
         self._log: list = []  # (indices, values) of the instances the views have not tested
         self._log_offset = 0  # instance number of the first item of the log
         self._index_clusters()
+
+    def __setstate__(self, state):
+        # Pickles (service snapshots) made before learners could retire.
+        state.setdefault("retire_after", None)
+        state.setdefault("_n_retired", 0)
+        state.setdefault("_rearm", [])
+        self.__dict__.update(state)
 
     @staticmethod
     def _make_feature_index():
@@ -274,6 +293,11 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     def n_own_learners(self) -> int:
         """How many clusters got a learner of their own so far (all of them without `share`)."""
         return self._n_own_learners
+
+    @property
+    def n_retired(self) -> int:
+        """How many times a cluster's own learner was dropped for not answering (`retire_after`)."""
+        return self._n_retired
 
     def summary(self) -> str:
         """A readable view of the label tree and of the clusters answering now."""
@@ -379,14 +403,18 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
                 self._record("cluster", c.labels, "ADWIN")
 
         # Which of a cluster's learner and the all-labels learner answers for its labels.
+        idle = []
         if self._base is not None and self.fallback:
             window = self.selection_window
             decay, margin = 1.0 - 1.0 / window, self.selection_margin
+            retire = self.retire_after if self._shared else None
             for c in self._owned:
                 p = own.get(c.key) if c.key in self._clusters else None
                 p = c.proba(x, v) if p is None else p  # a cluster in handover
                 cols = c.cols
                 c.compare(p > 0.5, root_predicted[cols], truth[cols], decay, margin, window)
+                if retire is not None and c.n - c.last_answer >= retire and c.use_root:
+                    idle.append(c)
 
         if self._base is not None:
             if self._encoded:
@@ -400,6 +428,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             self._watch(v, positives)
         for c in self._views:
             c.n += 1
+        if idle:
+            self._retire([c for c in idle if self._clusters.get(c.key) is c])
 
         self._odac.learn_one(y)
         if self._odac.structure_changed:
@@ -409,6 +439,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             self._recheck = True
 
         self._n += 1
+        if self._rearm and self._rearm[0][0] <= self._n:
+            self._rearm_watches()
         if self._shadow:
             self._handover_left -= 1
             if self._handover_left <= 0:
@@ -448,12 +480,40 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             seed = cluster_seed(self.seed, c.key)
             c.learner = self._base.restricted(c.labels, seed=seed, split=decision)
             c.watch = None
-            c.n = 0
+            c.n = c.last_answer = 0
             c.reset_selection()
             self._n_own_learners += 1
         if split:
             self._cache = None
         self._index_clusters(log_end=t + 1)
+
+    def _retire(self, clusters: list[Cluster]):
+        """Drop the own learners of these clusters (they defer to the all-labels learner, which
+        answers for their labels already): they are views without a split test until their
+        back-off ends."""
+        for c in clusters:
+            c.learner = None
+            c.watch = None
+            c.retired += 1
+            c.reset_selection()
+            heapq.heappush(self._rearm, (self._n + self.retire_after * 2**c.retired, c.labels))
+            self._n_retired += 1
+        if clusters:
+            self._cache = None
+            self._index_clusters()
+
+    def _rearm_watches(self):
+        """Give the retired clusters whose back-off has ended a split test again."""
+        rearmed = False
+        while self._rearm and self._rearm[0][0] <= self._n:
+            _, labels = heapq.heappop(self._rearm)
+            c = self._clusters.get(frozenset(labels))
+            if c is not None and c.learner is None and c.watch is None:
+                c.watch = self._base.split_watch(len(c.labels))
+                c.watch.tested = self._n  # its first instance is the next one
+                rearmed = True
+        if rearmed:
+            self._index_clusters()
 
     def _record(self, level: str, labels: tuple, detector: str):
         self._events.append(DriftEvent(self._n, level, tuple(labels), detector))

@@ -260,7 +260,7 @@ def test_shared_clusters_predict_as_the_all_labels_learner_until_one_answers_its
 
 def test_a_cluster_gets_its_own_learner_split_on_the_features_of_its_labels():
     groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"], ["i", "j", "k"]]
-    model = IHOMER(seed=0)
+    model = IHOMER(seed=0, retire_after=None)  # keep them even if they never answer
     for x, y in grouped_stream(groups, 4000, 0):
         model.learn_one(x, y)
     own = [c for c in model._clusters.values() if c.learner is not None]
@@ -298,3 +298,52 @@ def test_shared_model_takes_an_emerging_label_and_keeps_its_log_short():
         model.learn_one(x, {**y, "brand-new": y["Class1"]})
     assert model.predict_proba_one(stream[0][0])["brand-new"][True] > 0.0
     assert len(model._log) <= 10 * 200
+
+
+def _answering(model) -> bool:
+    return any(c.learner is not None and not c.use_root for c in model._clusters.values())
+
+
+def test_own_learners_that_do_not_answer_retire_without_changing_predictions():
+    groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"], ["i", "j", "k"]]
+    model, keeper = IHOMER(seed=0, retire_after=300), IHOMER(seed=0, retire_after=None)
+    compared, retired_at, rearmed = 0, {}, set()
+    for t, (x, y) in enumerate(grouped_stream(groups, 5000, 0)):
+        if not _answering(model) and not _answering(keeper):
+            assert model.predict_proba_one(x) == keeper.predict_proba_one(x)
+            compared += 1
+        model.learn_one(x, y)
+        keeper.learn_one(x, y)
+        for c in model._clusters.values():
+            if c.learner is not None:  # an own learner is answering or has answered lately
+                assert c.n - c.last_answer <= 300 or not c.use_root
+            elif c.watch is None and c.retired and (c.key, c.retired) not in retired_at:
+                retired_at[c.key, c.retired] = t
+            elif c.watch is not None and (c.key, c.retired) in retired_at:
+                waited = t - retired_at[c.key, c.retired]
+                assert waited >= 300 * 2**c.retired - 1  # its back-off before a new test
+                rearmed.add((c.key, c.retired))
+    assert compared > 4000
+    assert model.n_retired >= 2 and rearmed
+    assert model.n_own_learners > keeper.n_own_learners  # tested again, and split again
+    assert sum(c.learner is not None for c in model._clusters.values()) < sum(
+        c.learner is not None for c in keeper._clusters.values()
+    )
+
+
+def test_a_model_pickled_before_retirement_existed_loads_and_learns():
+    model = IHOMER(seed=1, n_min=50, warmup=50)
+    stream = list(datasets.Yeast().take(600))
+    for x, y in stream[:300]:
+        model.learn_one(x, y)
+    state = model.__dict__.copy()
+    for name in ("retire_after", "_n_retired", "_rearm"):
+        del state[name]
+    old = IHOMER.__new__(IHOMER)
+    old.__setstate__(state)
+    old = pickle.loads(pickle.dumps(old))
+    for c in old._clusters.values():
+        c.__setstate__({k: v for k, v in c.__getstate__().items() if k not in ("retired",)})
+    for x, y in stream[300:]:
+        old.learn_one(x, y)
+    assert old.n_learned == 600 and old.retire_after is None and old.n_retired == 0
