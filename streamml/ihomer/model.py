@@ -200,7 +200,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._n_restructurings = 0
         self._n_own_learners = 0
         self._n_retired = 0
-        self._rearm: list[tuple[int, tuple[str, ...]]] = []  # heap: (when, labels of a view)
+        self._rearm: list[tuple] = []  # heap of (when, labels, times retired) of retired views
         self._events: list[DriftEvent] = []
         self._cache: tuple | None = None  # (x copy, encoded x, base P(True), {key: own P})
         self._log: list = []  # (indices, values) of the instances the views have not tested
@@ -496,7 +496,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             c.watch = None
             c.retired += 1
             c.reset_selection()
-            heapq.heappush(self._rearm, (self._n + self.retire_after * 2**c.retired, c.labels))
+            when = self._n + self.retire_after * 2**c.retired
+            heapq.heappush(self._rearm, (when, c.labels, c.retired))
             self._n_retired += 1
         if clusters:
             self._cache = None
@@ -506,9 +507,10 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         """Give the retired clusters whose back-off has ended a split test again."""
         rearmed = False
         while self._rearm and self._rearm[0][0] <= self._n:
-            _, labels = heapq.heappop(self._rearm)
+            _, labels, retired = heapq.heappop(self._rearm)
             c = self._clusters.get(frozenset(labels))
-            if c is not None and c.learner is None and c.watch is None:
+            # The same cluster, still retired (not a newer one with these labels).
+            if c is not None and c.retired == retired and c.learner is None and c.watch is None:
                 c.watch = self._base.split_watch(len(c.labels))
                 c.watch.tested = self._n  # its first instance is the next one
                 rearmed = True
