@@ -413,7 +413,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
                 p = c.proba(x, v) if p is None else p  # a cluster in handover
                 cols = c.cols
                 c.compare(p > 0.5, root_predicted[cols], truth[cols], decay, margin, window)
-                if retire is not None and c.n - c.last_answer >= retire and c.use_root:
+                if retire is not None and c.n - c.last_answer >= retire:  # not answering
                     idle.append(c)
 
         if self._base is not None:
