@@ -455,35 +455,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         truth = np.zeros(len(index), dtype=bool)
         truth[positives] = True
 
-        # Each cluster's answer, mixed with its alternates; their scores.
-        root_predicted = root > 0.5
-        predicted = root_predicted.copy()
-        select = self._base is not None and self.fallback
-        window, decay = self.selection_window, 1.0 - 1.0 / self.selection_window
-        margin, rate = self.selection_margin, self.adapt_rate
-        retire = self.retire_after if self._shared else None
-        idle = []
-        for c in self._busy:
-            cols = c.cols
-            p = own.get(c.key) if c.key in self._clusters else None
-            if c.learner is not None:
-                p = c.proba(x, v) if p is None else p  # a cluster born in this call, or a shadow
-                if select:
-                    c.selection.update(
-                        p > 0.5, root_predicted[cols], truth[cols], c.n, decay, margin, window
-                    )
-                    if retire is not None and c.n - c.last_answer >= retire:  # not answering
-                        idle.append(c)
-            answer = self._answer(c, root, p)
-            if c.alternates is not None:
-                probas = alternates.get(c.key) if c.key in self._clusters else None
-                if probas is None:
-                    probas = c.alternates.probas(c.labels, x, v)
-                mixed = c.alternates.mix(answer, probas, rate)
-                c.alternates.score(answer, probas, truth[cols].astype(float), self._adapt_decay)
-                answer = mixed
-            if c.key in self._clusters:
-                predicted[cols] = answer > 0.5
+        predicted, idle = self._score_clusters(x, v, root, own, alternates, truth)
 
         # Drift inside the clusters: the Hamming loss of each answering cluster's answer.
         wrong = np.bincount(self._owner, weights=predicted != truth, minlength=len(self._order))
@@ -531,9 +503,47 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             self._last_check = self._n
             self._restructure()
 
-    @property
-    def _adapt_decay(self) -> float:
-        return 1.0 / self.adapt_window
+    def _score_clusters(self, x, v, root, own, alternates, truth) -> tuple:
+        """Score the learners of every cluster that has its own learner or alternates on this
+        instance (before learning it): the choice between its own learner and the all-labels
+        learner, and the Brier scores of its alternates.
+
+        Returns the answer of every label (the clusters' answers, mixed with their
+        alternates) and the clusters whose own learner has not answered for `retire_after`
+        instances.
+        """
+        root_predicted = root > 0.5
+        predicted = root_predicted.copy()
+        select = self._base is not None and self.fallback
+        window, decay = self.selection_window, 1.0 - 1.0 / self.selection_window
+        margin, rate = self.selection_margin, self.adapt_rate
+        retire = self.retire_after if self._shared else None
+        idle = []
+        for c in self._busy:
+            cols = c.cols
+            answering = c.key in self._clusters  # not in handover
+            p = own.get(c.key) if answering else None
+            if c.learner is not None:
+                p = c.proba(x, v) if p is None else p  # a cluster born in this call, or a shadow
+                if select:
+                    c.selection.update(
+                        p > 0.5, root_predicted[cols], truth[cols], c.n, decay, margin, window
+                    )
+                    if retire is not None and c.n - c.last_answer >= retire:  # not answering
+                        idle.append(c)
+            answer = self._answer(c, root, p)
+            if c.alternates is not None:
+                probas = alternates.get(c.key) if answering else None
+                if probas is None:
+                    probas = c.alternates.probas(c.labels, x, v)
+                mixed = c.alternates.mix(answer, probas, rate)
+                c.alternates.score(
+                    answer, probas, truth[cols].astype(float), 1.0 / self.adapt_window
+                )
+                answer = mixed
+            if answering:
+                predicted[cols] = answer > 0.5
+        return predicted, idle
 
     def _adapt(self, rising: list[Cluster]):
         """Start alternates in the clusters whose error rose (unless theirs are young), and
