@@ -7,6 +7,7 @@ import gc
 import hmac
 import json
 import logging
+import socket
 import sys
 import typing
 
@@ -65,29 +66,53 @@ def _error(status: int, detail, headers: dict[str, str] | None = None) -> Respon
     return _json({"detail": detail}, status, headers, ascii=True)
 
 
-class RequestGuard:
-    """ASGI middleware: JSON content type and body size limit on the write methods.
+def _token_matches(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode(), token.encode())
 
-    The body is read up to `max_bytes` (a larger `Content-Length` is refused unread) and handed
-    on to the app; over the limit the answer is 413 and the app never sees the request.
+
+def _bearer(authorization: bytes | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header ("" if there is none)."""
+    scheme, _, given = (authorization or b"").decode("latin-1").partition(" ")
+    return given if scheme.lower() == "bearer" else ""  # as FastAPI's HTTPBearer reads it
+
+
+class RequestGuard:
+    """ASGI middleware: bearer token, then JSON content type and body size limit.
+
+    On a `protected` path without the right token the answer is 401, before anything about
+    the body is looked at. On the write methods the body is then read up to `max_bytes` (a
+    larger `Content-Length` is refused unread) and handed on to the app; over the limit the
+    answer is 413 and the app never sees the request.
     """
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(
+        self, app, max_bytes: int, token: str | None = None, protected: frozenset = frozenset()
+    ):
         self.app = app
         self.max_bytes = max_bytes
+        self.token = token
+        self.protected = protected if token else frozenset()
 
-    async def _refuse(self, send, status: int, detail: str) -> None:
-        response = _error(status, detail, {"Connection": "close"})
+    async def _refuse(self, send, status: int, detail: str, **headers: str) -> None:
+        response = _error(status, detail, {"Connection": "close", **headers})
         await send(
             {"type": "http.response.start", "status": status, "headers": response.raw_headers}
         )
         await send({"type": "http.response.body", "body": response.body})
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        if scope["path"] in self.protected:
+            if not _token_matches(_bearer(headers.get(b"authorization")), self.token):
+                detail = "missing or wrong bearer token"
+                await self._refuse(send, 401, detail, **{"WWW-Authenticate": "Bearer"})
+                return
+        if scope["method"] not in _WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
         ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
         if ctype and ctype != "application/json" and not ctype.endswith("+json"):
             await self._refuse(send, 415, "send the body as JSON (Content-Type: application/json)")
@@ -155,6 +180,8 @@ def _readable(errors: list[dict]) -> list[dict]:
                 elif isinstance(value, int) and not isinstance(value, bool):
                     msg += " (this number is out of range)"
                 kind = "feature_value"
+        if kind == "string_pattern_mismatch":  # the only pattern: no NUL in a label
+            msg = "a label must not contain NUL characters (\\u0000)"
         seen.add(loc)
         out.append({"loc": _loc(loc), "msg": msg, "type": kind})
     return out
@@ -207,12 +234,16 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     async def check_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)):
         given = credentials.credentials if credentials is not None else ""
-        if not hmac.compare_digest(given.encode(), config.token.encode()):
+        if not _token_matches(given, config.token):
             raise ServiceError(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
 
-    # Only the protected routes declare (and check) the bearer token.
+    # Only the protected routes declare (and check) the bearer token; `RequestGuard` checks it
+    # first, before the body is read or validated.
     write = [Depends(check_token)] if config.token else []
     read = [Depends(check_token)] if config.token and config.protect_predict else []
+    protected = {"/v1/learn", "/v1/learn/batch"}
+    if config.protect_predict:
+        protected |= {"/v1/predict", "/v1/predict/batch", "/v1/model"}
     batch_body = Body(min_length=1, max_length=config.max_batch)  # in the schema too
 
     @app.exception_handler(ServiceError)
@@ -329,9 +360,33 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         """The Prometheus metrics (text exposition format)."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(RequestGuard, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_bytes=config.max_body_bytes,
+        token=config.token,
+        protected=frozenset(protected),
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` (an `OSError` with a one-line message if it cannot be)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise OSError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def run(
@@ -374,7 +429,13 @@ def run(
         streamml_log.addHandler(handler)
         streamml_log.setLevel(log_level.upper())
     app = create_app(config)
-    app.state.runtime.open()  # a locked data directory or unknown model fails here, clearly
+    # The port first, so that a port in use fails before the data directory is touched.
+    sock = listen(host, port)
+    try:
+        app.state.runtime.open()  # a locked data directory or unknown model fails here, clearly
+    except BaseException:
+        sock.close()
+        raise
     # The event loop shares the interpreter with the store's writer threads: let it take the
     # interpreter back sooner than the default 5 ms, for the latency of predictions.
     sys.setswitchinterval(0.001)
@@ -383,12 +444,22 @@ def run(
     # now (modules, classes, functions) live as long as the process: leave them out of it.
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=30,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=30,
+        )
     )
+    address = f"[{host}]" if ":" in host else host
+    streamml_log.info("listening on http://%s:%d (Ctrl+C to quit)", address, sock.getsockname()[1])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # already shut down cleanly
+        pass
+    finally:
+        sock.close()
