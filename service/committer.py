@@ -37,7 +37,7 @@ class _Batch:
     def __init__(self, seq: int, loop: asyncio.AbstractEventLoop):
         self.seq = seq
         self.puts: list[Pending] = []  # prediction rows, committed on the loop
-        self.ops: list[tuple] = []  # operations on the log
+        self.ops: list[list[tuple]] = []  # operations on the log, one list per request
         self.after: list[tuple] = []  # operations on the predictions, after those on the log
         self.events: list[Event] = []
         self.done = loop.create_future()  # committed (and, for events, learned)
@@ -121,7 +121,8 @@ class Committer:
             self._ops = self._new()
             self._wake.set()
         batch = self._ops
-        batch.ops.extend(ops)
+        if ops:
+            batch.ops.append(list(ops))
         batch.after.extend(("delete", key) for key in consumed)
         batch.after.extend(pending_ops)
         batch.events.extend(events)
@@ -195,7 +196,7 @@ class Committer:
         self._submit_puts()  # rows staged before these removals are written before them
         started = time.perf_counter()
         if batch.ops:
-            await self.loop.run_in_executor(self.writer, self.store.write_log, batch.ops)
+            await self.loop.run_in_executor(self.writer, self.store.write_log_groups, batch.ops)
         self.on_commit(time.perf_counter() - started, len(batch.events))
         if batch.after:
             expired, _ = self.store.write_pending(batch.after)

@@ -93,38 +93,51 @@ class PendingTable:
                 db.execute("ALTER TABLE pending ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0")
                 db.execute(f"UPDATE pending SET bytes = {_SIZE}")
 
-    def write(self, ops: list[Op]) -> tuple[int, int]:
-        """Commit operations as one transaction, then evict beyond the caps.
+    def write(self, ops: list[Op], transaction_bytes: int = 8 * 2**20) -> tuple[int, int]:
+        """Commit operations and evict beyond the caps, in one transaction.
+
+        Once `transaction_bytes` of rows are written, the rest goes on in a new transaction
+        (which bounds what one transaction adds to the write-ahead log).
 
         Returns
         -------
         The number of predictions expired and evicted.
 
         """
-        rows, size, expired = self.rows, self.bytes, 0
-        with self.database.transaction() as db:
-            for op in ops:
-                kind = op[0]
-                if kind == "put":
-                    p: Pending = op[1]
-                    freed = _delete(db, "id = ?", (p.id,))  # an expired row left with this id
-                    values = (p.id, dumps(p.features), dumps(p.labels), dumps(p.probabilities))
-                    n = sum(len(text.encode()) for text in values)
-                    db.execute(_INSERT, (*values, p.expires, n))
-                    rows, size = rows + 1 - len(freed), size + n - sum(freed)
-                elif kind in ("delete", "expire"):
-                    where = "id = ?" if kind == "delete" else "expires < ?"
-                    freed = _delete(db, where, (op[1],))
-                    rows, size = rows - len(freed), size - sum(freed)
-                    expired += len(freed) if kind == "expire" else 0
-                else:
-                    raise ValueError(f"unknown pending operation {kind!r}")  # a bug in the caller
-            evicted, freed = 0, 0
-            if rows > self.max_rows or size > self.max_bytes:
-                evicted, freed = _evict_oldest(db, rows - self.max_rows, size - self.max_bytes)
-        self.rows, self.bytes = rows - evicted, size - freed
-        self.evicted += evicted
+        expired = evicted = 0
+        k = 0
+        while k < len(ops):
+            with self.database.transaction() as db:
+                rows, size, written = self.rows, self.bytes, 0
+                while k < len(ops) and written < transaction_bytes:
+                    d_rows, d_size, d_written, d_expired = _apply(db, ops[k])
+                    rows, size, written = rows + d_rows, size + d_size, written + d_written
+                    expired += d_expired
+                    k += 1
+                gone, freed = 0, 0
+                if rows > self.max_rows or size > self.max_bytes:
+                    gone, freed = _evict_oldest(db, rows - self.max_rows, size - self.max_bytes)
+            self.rows, self.bytes = rows - gone, size - freed
+            self.evicted += gone
+            evicted += gone
         return expired, evicted
+
+
+def _apply(db: sqlite3.Connection, op: Op) -> tuple[int, int, int, int]:
+    """Run one operation; the change of rows and bytes, bytes written, rows expired."""
+    kind = op[0]
+    if kind == "put":
+        p: Pending = op[1]
+        freed = _delete(db, "id = ?", (p.id,))  # an expired row left with this id
+        values = (p.id, dumps(p.features), dumps(p.labels), dumps(p.probabilities))
+        n = sum(len(text.encode()) for text in values)
+        db.execute(_INSERT, (*values, p.expires, n))
+        return 1 - len(freed), n - sum(freed), n, 0
+    if kind in ("delete", "expire"):
+        where = "id = ?" if kind == "delete" else "expires < ?"
+        freed = _delete(db, where, (op[1],))
+        return -len(freed), -sum(freed), 0, len(freed) if kind == "expire" else 0
+    raise ValueError(f"unknown pending operation {kind!r}")  # a bug in the caller
 
 
 def _delete(db: sqlite3.Connection, where: str, params: tuple) -> list[int]:

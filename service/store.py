@@ -85,6 +85,10 @@ class Event:
 #: ("compact", through event id) | ("meta", key, value).
 Op = tuple
 
+#: Serialized bytes above which a group commit goes on in a new transaction (which bounds
+#: what one transaction adds to a write-ahead log).
+TRANSACTION_BYTES = 8 * 2**20
+
 
 class Store:
     """The databases of a data directory.
@@ -165,6 +169,22 @@ class Store:
     def write_log(self, ops: list[Op]) -> None:
         """Commit operations on the log as one transaction (flushed to the disk if `fsync`)."""
         self.log.run([statement for op in ops for statement in _log_statements(op)])
+
+    def write_log_groups(self, groups: list[list[Op]]) -> None:
+        """Commit groups of operations on the log, in order, each group whole in one
+        transaction; a transaction takes more groups until `TRANSACTION_BYTES` are written."""
+        statements: list[tuple[str, tuple]] = []
+        size = 0
+        for group in groups:
+            for op in group:
+                for sql, params in _log_statements(op):
+                    statements.append((sql, params))
+                    size += sum(len(p) for p in params if isinstance(p, str | bytes))
+            if size >= TRANSACTION_BYTES:
+                self.log.run(statements)
+                statements, size = [], 0
+        if statements:
+            self.log.run(statements)
 
     def write_pending(self, ops: list[tuple]) -> tuple[int, int]:
         """Commit operations on the predictions as one transaction (see `PendingTable.write`);

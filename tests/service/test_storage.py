@@ -195,3 +195,41 @@ def test_a_data_directory_of_the_earlier_layout_is_migrated(tmp_path):
     with sqlite3.connect(tmp_path / "streamml.db") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
     assert "learned" not in tables and "learned_ids" in tables
+
+
+def test_compacting_the_log_writes_little_to_its_write_ahead_log(tmp_path):
+    """Deleted rows are not rewritten (secure_delete=FAST): a compaction of many events adds a
+    few pages to the log's write-ahead log, not as much as it deletes."""
+    store = Store(tmp_path, fsync=False)
+    features = {f"x{i}": i * 0.123456789 for i in range(100)}  # about 2.6 kB an event
+    events = [Event(k, f"e{k}", features, ["a"], None) for k in range(1, 4001)]
+    store.write_log_groups([[("append", event)] for event in events])  # about 10 MB
+    assert store.log.truncate_wal()
+    store.write_log_groups([[("compact", 4000), ("forget", 4000)]])
+    assert store.max_event_id() == 0 and store.learned("e1") is None
+    assert store.log.wal_bytes() < 1 * 2**20
+    store.close()
+
+
+def test_a_large_group_commit_is_split_between_whole_groups(tmp_path, monkeypatch):
+    import service.store
+
+    monkeypatch.setattr(service.store, "TRANSACTION_BYTES", 10_000)
+    store = Store(tmp_path, fsync=False)
+    runs = []
+    original = store.log.run
+    monkeypatch.setattr(
+        store.log, "run", lambda statements: runs.append(len(statements)) or original(statements)
+    )
+    features = {f"x{i}": float(i) for i in range(100)}  # about 1.2 kB an event
+    groups = [
+        [("append", Event(k + j, None, features, [], None)) for j in range(5)]
+        for k in range(1, 100, 5)
+    ]
+    store.write_log_groups(groups)
+    assert [e.id for e in store.events_after(0)] == list(range(1, 101))
+    assert len(runs) > 1 and all(n % 5 == 0 for n in runs)  # whole groups of 5 appends
+    puts = [("put", Pending(f"p{k}", features, [], {}, 1e12)) for k in range(100)]
+    assert store.pending.write(puts, transaction_bytes=10_000) == (0, 0)
+    assert store.pending.rows == 100
+    store.close()
