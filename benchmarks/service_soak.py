@@ -43,7 +43,11 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 #: Settings of the soak's service (the rest are the defaults): with these caps the pending
 #: predictions and the remembered ids reach their plateau within the first minutes.
-SOAK_SETTINGS = {"STREAMML_MAX_PENDING": "10000", "STREAMML_DEDUP_EVENTS": "20000"}
+SOAK_SETTINGS = {
+    "STREAMML_MAX_PENDING": "10000",
+    "STREAMML_DEDUP_EVENTS": "20000",
+    "STREAMML_SNAPSHOT_EVERY": "5000",
+}
 
 
 class Server:

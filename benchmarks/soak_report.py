@@ -146,6 +146,7 @@ def plot(run: Run, rows: list[dict], path: pathlib.Path) -> None:
     ax.plot([r["t"] for r in rows], [r["rss_mb"] for r in rows], ".", markersize=2)
     ax.set_ylabel("server RSS, MiB")
     ax.set_ylim(bottom=0)
+    ax.plot([], [], ".", label="RSS (1 s samples, while ready)")
     ax = axes[3]
     names = [k[:-3] for k in rows[0] if k.endswith("_mb") and k not in ("rss_mb", "data_dir_mb")]
     for file in names:
@@ -156,7 +157,7 @@ def plot(run: Run, rows: list[dict], path: pathlib.Path) -> None:
     for ax in axes:
         for when in run.kills:
             ax.axvline(when, color="red", alpha=0.4, linewidth=1)
-        ax.legend(loc="upper left", fontsize=8, ncol=4)
+        ax.legend(loc="lower right", fontsize=8, ncol=4, framealpha=0.6)
         ax.grid(alpha=0.3)
     kills = f", kill -9 at the red lines ({len(run.kills)})" if run.kills else ""
     axes[0].set_title(f"streamml service soak: {run.args['minutes']:g} minutes{kills}")

@@ -44,7 +44,10 @@ _ERRORS: dict[int | str, dict[str, typing.Any]] = {
     413: {"model": schemas.ErrorOut, "description": "Body or batch too large."},
     415: {"model": schemas.ErrorOut, "description": "Body is not JSON."},
     422: {"model": schemas.ErrorOut, "description": "Invalid fields, or over a limit."},
-    503: {"model": schemas.ErrorOut, "description": "Not ready (loading) or shutting down."},
+    503: {
+        "model": schemas.ErrorOut,
+        "description": "Not ready (loading), shutting down, or low on disk space.",
+    },
 }
 _PREDICT_ERRORS = {**_ERRORS, 409: {"model": schemas.ErrorOut, "description": "Id conflict."}}
 _LEARN_ERRORS = {

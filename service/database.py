@@ -30,13 +30,17 @@ import threading
 import time
 import typing
 
-__all__ = ["Checkpointer", "Database", "WalPolicy"]
+__all__ = ["TRANSACTION_BYTES", "Checkpointer", "Database", "WalPolicy"]
+
+#: Bytes of rows above which a large write goes on in a new transaction (which bounds what one
+#: transaction adds to a write-ahead log).
+TRANSACTION_BYTES = 8 * 2**20
 
 
 class WalPolicy(typing.NamedTuple):
     """When a write-ahead log is checkpointed and truncated (sizes in bytes)."""
 
-    soft_bytes: int = 8 * 2**20  # the checkpointer thread truncates a log over this size
+    soft_bytes: int = 4 * 2**20  # the checkpointer thread truncates a log over this size
     hard_bytes: int = 32 * 2**20  # the writer truncates it itself over this size
     idle_seconds: float = 1.0  # ... or any log of a database not written for this long
     period: float = 0.2  # seconds between two looks of the checkpointer thread

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import sqlite3
 
+from . import database as _database
 from .database import Database
 
 __all__ = ["PENDING_SCHEMA", "Pending", "PendingTable", "dumps"]
@@ -93,11 +94,11 @@ class PendingTable:
                 db.execute("ALTER TABLE pending ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0")
                 db.execute(f"UPDATE pending SET bytes = {_SIZE}")
 
-    def write(self, ops: list[Op], transaction_bytes: int = 8 * 2**20) -> tuple[int, int]:
+    def write(self, ops: list[Op]) -> tuple[int, int]:
         """Commit operations and evict beyond the caps, in one transaction.
 
-        Once `transaction_bytes` of rows are written, the rest goes on in a new transaction
-        (which bounds what one transaction adds to the write-ahead log).
+        Once `database.TRANSACTION_BYTES` of rows are written, the rest goes on in a new
+        transaction (which bounds what one transaction adds to the write-ahead log).
 
         Returns
         -------
@@ -109,7 +110,7 @@ class PendingTable:
         while k < len(ops):
             with self.database.transaction() as db:
                 rows, size, written = self.rows, self.bytes, 0
-                while k < len(ops) and written < transaction_bytes:
+                while k < len(ops) and written < _database.TRANSACTION_BYTES:
                     d_rows, d_size, d_written, d_expired = _apply(db, ops[k])
                     rows, size, written = rows + d_rows, size + d_size, written + d_written
                     expired += d_expired

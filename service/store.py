@@ -32,6 +32,7 @@ import pathlib
 import sqlite3
 import typing
 
+from . import database
 from .database import Checkpointer, Database, WalPolicy
 from .pending import PENDING_SCHEMA, Pending, PendingTable, dumps
 
@@ -84,10 +85,6 @@ class Event:
 #: A write to the log: ("append", Event) | ("forget", through event id) |
 #: ("compact", through event id) | ("meta", key, value).
 Op = tuple
-
-#: Serialized bytes above which a group commit goes on in a new transaction (which bounds
-#: what one transaction adds to a write-ahead log).
-TRANSACTION_BYTES = 8 * 2**20
 
 
 class Store:
@@ -158,9 +155,9 @@ class Store:
 
     def close(self) -> None:
         self.checkpointer.stop()
-        for database in (self.log, self.waiting):
+        for db in (self.log, self.waiting):
             with contextlib.suppress(sqlite3.Error):
-                database.truncate_wal()
+                db.truncate_wal()
         self.waiting.close()
         self.log.close()
 
@@ -172,7 +169,8 @@ class Store:
 
     def write_log_groups(self, groups: list[list[Op]]) -> None:
         """Commit groups of operations on the log, in order, each group whole in one
-        transaction; a transaction takes more groups until `TRANSACTION_BYTES` are written."""
+        transaction; a transaction takes more groups until `database.TRANSACTION_BYTES` bytes
+        are written."""
         statements: list[tuple[str, tuple]] = []
         size = 0
         for group in groups:
@@ -180,7 +178,7 @@ class Store:
                 for sql, params in _log_statements(op):
                     statements.append((sql, params))
                     size += sum(len(p) for p in params if isinstance(p, str | bytes))
-            if size >= TRANSACTION_BYTES:
+            if size >= database.TRANSACTION_BYTES:
                 self.log.run(statements)
                 statements, size = [], 0
         if statements:

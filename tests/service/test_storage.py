@@ -212,9 +212,9 @@ def test_compacting_the_log_writes_little_to_its_write_ahead_log(tmp_path):
 
 
 def test_a_large_group_commit_is_split_between_whole_groups(tmp_path, monkeypatch):
-    import service.store
+    import service.database
 
-    monkeypatch.setattr(service.store, "TRANSACTION_BYTES", 10_000)
+    monkeypatch.setattr(service.database, "TRANSACTION_BYTES", 10_000)
     store = Store(tmp_path, fsync=False)
     runs = []
     original = store.log.run
@@ -229,7 +229,11 @@ def test_a_large_group_commit_is_split_between_whole_groups(tmp_path, monkeypatc
     store.write_log_groups(groups)
     assert [e.id for e in store.events_after(0)] == list(range(1, 101))
     assert len(runs) > 1 and all(n % 5 == 0 for n in runs)  # whole groups of 5 appends
+    transactions = []
+    begin = store.waiting.transaction
+    monkeypatch.setattr(store.waiting, "transaction", lambda: transactions.append(1) or begin())
     puts = [("put", Pending(f"p{k}", features, [], {}, 1e12)) for k in range(100)]
-    assert store.pending.write(puts, transaction_bytes=10_000) == (0, 0)
-    assert store.pending.rows == 100
+    assert store.pending.write(puts) == (0, 0)
+    assert len(transactions) > 5  # about 8 rows of 1.2 kB in each
+    assert store.pending.rows == 100 == store.waiting.one("SELECT COUNT(*) FROM pending")[0]
     store.close()
