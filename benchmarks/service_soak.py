@@ -41,8 +41,10 @@ from soak_report import Run, write_report
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
-#: Settings of the soak's service (the rest are the defaults): with these caps the pending
-#: predictions and the remembered ids reach their plateau within the first minutes.
+#: Settings of the soak's service (the rest are the defaults): with these the pending
+#: predictions (capped, the oldest evicted), the remembered ids and the log (compacted at each
+#: snapshot) reach their plateau within the first minutes, so that the last ones show whether
+#: anything still grows.
 SOAK_SETTINGS = {
     "STREAMML_MAX_PENDING": "10000",
     "STREAMML_DEDUP_EVENTS": "20000",
@@ -128,6 +130,21 @@ def file_sizes(data_dir: pathlib.Path) -> dict[str, int]:
     return sizes
 
 
+def log_events(data_dir: pathlib.Path) -> int | None:
+    """Events in the log (those after the last compaction), read from the database."""
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(f"file:{data_dir / 'streamml.db'}?mode=ro", uri=True, timeout=1)
+        try:
+            low, high = db.execute("SELECT MIN(id), MAX(id) FROM events").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return 0 if low is None else high - low + 1
+
+
 def kill_times(seconds: float, kills: int, rng: random.Random) -> list[float]:
     """`kills` moments in (5%, 95%) of the run, at least a 30th of it apart."""
     gap = seconds / 30
@@ -171,6 +188,7 @@ def run(args) -> Run:
                 result.restarts.append(server.start())
             sample = {"t": time.time() - t0, "ready": server.ready, "rss": server.rss()}
             sample["files"] = file_sizes(data_dir)
+            sample["log_events"] = log_events(data_dir)
             result.samples.append(sample)
             time.sleep(max(0.0, 1.0 - (time.time() - now)))
     finally:

@@ -64,6 +64,7 @@ def per_second(run: Run, requests) -> list[dict]:
         for name in names:
             row[f"{name}_mb"] = round(s["files"].get(name, 0) / MB, 3)
         row["data_dir_mb"] = round(sum(s["files"].values()) / MB, 3)
+        row["log_events"] = s.get("log_events")
         ok = [r for r in rows if r[2] in ("200", "202")]
         row["predictions"] = sum(r[4] for r in ok if r[1] in PREDICT)
         row["learn_events"] = sum(r[4] for r in ok if r[1] in LEARN)

@@ -1,11 +1,10 @@
-"""The HTTP API: routes, validation errors, bearer token, body limit; `create_app` and `run`."""
+"""The HTTP API: routes and validation errors (the token and body checks in front of them are
+`guard.py`); `create_app`, and `run` (which binds the port before it opens the data directory)."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import hmac
-import json
 import logging
 import socket
 import sys
@@ -19,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from . import schemas
 from .config import ServiceConfig
+from .guard import RequestGuard, error_response, json_response, token_matches
 from .metrics import RequestMetrics, ServiceMetrics
 from .runtime import LearnItem, Runtime, ServiceError
 
@@ -54,100 +54,6 @@ _LEARN_ERRORS = {
     **_PREDICT_ERRORS,
     404: {"model": schemas.ErrorOut, "description": "No prediction waiting under this id."},
 }
-_WRITE_METHODS = {"POST", "PUT", "PATCH"}
-
-
-def _json(
-    content, status: int = 200, headers: dict[str, str] | None = None, ascii: bool = False
-) -> Response:
-    body = json.dumps(content, ensure_ascii=ascii, allow_nan=False, separators=(",", ":"))
-    return Response(body.encode(), status, headers, media_type="application/json")
-
-
-def _error(status: int, detail, headers: dict[str, str] | None = None) -> Response:
-    # ASCII: an error may quote invalid input (e.g. a lone surrogate), which UTF-8 cannot encode
-    return _json({"detail": detail}, status, headers, ascii=True)
-
-
-def _token_matches(given: str, token: str) -> bool:
-    return hmac.compare_digest(given.encode(), token.encode())
-
-
-def _bearer(authorization: bytes | None) -> str:
-    """The token of an `Authorization: Bearer <token>` header ("" if there is none)."""
-    scheme, _, given = (authorization or b"").decode("latin-1").partition(" ")
-    return given if scheme.lower() == "bearer" else ""  # as FastAPI's HTTPBearer reads it
-
-
-class RequestGuard:
-    """ASGI middleware: bearer token, then JSON content type and body size limit.
-
-    On a `protected` path without the right token the answer is 401, before anything about
-    the body is looked at. On the write methods the body is then read up to `max_bytes` (a
-    larger `Content-Length` is refused unread) and handed on to the app; over the limit the
-    answer is 413 and the app never sees the request.
-    """
-
-    def __init__(
-        self, app, max_bytes: int, token: str | None = None, protected: frozenset = frozenset()
-    ):
-        self.app = app
-        self.max_bytes = max_bytes
-        self.token = token
-        self.protected = protected if token else frozenset()
-
-    async def _refuse(self, send, status: int, detail: str, **headers: str) -> None:
-        response = _error(status, detail, {"Connection": "close", **headers})
-        await send(
-            {"type": "http.response.start", "status": status, "headers": response.raw_headers}
-        )
-        await send({"type": "http.response.body", "body": response.body})
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        if scope["path"] in self.protected:
-            if not _token_matches(_bearer(headers.get(b"authorization")), self.token):
-                detail = "missing or wrong bearer token"
-                await self._refuse(send, 401, detail, **{"WWW-Authenticate": "Bearer"})
-                return
-        if scope["method"] not in _WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
-        if ctype and ctype != "application/json" and not ctype.endswith("+json"):
-            await self._refuse(send, 415, "send the body as JSON (Content-Type: application/json)")
-            return
-        too_large = f"request body too large: the limit is {self.max_bytes} bytes"
-        length = headers.get(b"content-length")
-        if length is not None:
-            try:
-                declared = int(length)
-            except ValueError:
-                await self._refuse(send, 400, "invalid Content-Length header")
-                return
-            if declared > self.max_bytes:
-                await self._refuse(send, 413, too_large)
-                return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await self._refuse(send, 413, too_large)
-                return
-        replay = [{"type": "http.request", "body": bytes(body), "more_body": False}]
-
-        async def receive_again():
-            return replay.pop() if replay else await receive()
-
-        await self.app(scope, receive_again, send)
 
 
 def _annotate(**annotations):
@@ -237,7 +143,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     async def check_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)):
         given = credentials.credentials if credentials is not None else ""
-        if not _token_matches(given, config.token):
+        if not token_matches(given, config.token):
             raise ServiceError(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
 
     # Only the protected routes declare (and check) the bearer token; `RequestGuard` checks it
@@ -250,8 +156,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     batch_body = Body(min_length=1, max_length=config.max_batch)  # in the schema too
 
     @app.exception_handler(ServiceError)
-    async def service_error(request: Request, error: ServiceError):
-        return _error(error.status, error.message, error.headers)
+    async def serviceerror_response(request: Request, error: ServiceError):
+        return error_response(error.status, error.message, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError):
@@ -259,10 +165,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         for e in errors:
             if e.get("type") == "json_invalid":
                 reason = (e.get("ctx") or {}).get("error", "")
-                return _error(400, f"malformed JSON: {reason}".rstrip(": "))
+                return error_response(400, f"malformed JSON: {reason}".rstrip(": "))
             if e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",):
-                return _error(400, "empty request body: send a JSON document")
-        return _error(422, _readable(errors))
+                return error_response(400, "empty request body: send a JSON document")
+        return error_response(422, _readable(errors))
 
     @app.post(
         "/v1/predict",
@@ -275,7 +181,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def predict(body: schemas.PredictIn):
         """Predict the labels of an instance now; its features wait under `id` for its labels."""
         [out] = await runtime.predict([(body.features, body.id)])
-        return _json(out)
+        return json_response(out)
 
     @app.post(
         "/v1/predict/batch",
@@ -288,7 +194,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @_annotate(body=typing.Annotated[list[schemas.PredictIn], batch_body])
     async def predict_batch(body):
         """A list of instances in, the list of their predictions out (same order)."""
-        return _json(await runtime.predict([(item.features, item.id) for item in body]))
+        return json_response(await runtime.predict([(item.features, item.id) for item in body]))
 
     @app.post(
         "/v1/learn",
@@ -306,7 +212,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         already learned with these labels).
         """
         [out] = await runtime.learn([LearnItem(body.labels, body.id, body.features)])
-        return _json(out, 200 if out["duplicate"] else 202)
+        return json_response(out, 200 if out["duplicate"] else 202)
 
     @app.post(
         "/v1/learn/batch",
@@ -321,7 +227,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def learn_batch(body):
         """A list of learn items in (all accepted or none), their acknowledgements out."""
         outs = await runtime.learn([LearnItem(i.labels, i.id, i.features) for i in body])
-        return _json(outs, 202 if any(not o["duplicate"] for o in outs) else 200)
+        return json_response(outs, 202 if any(not o["duplicate"] for o in outs) else 200)
 
     @app.get(
         "/v1/model",
@@ -333,12 +239,12 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     )
     async def model():
         """Model kind, instances learned, label clusters and recent drift events."""
-        return _json(runtime.describe())
+        return json_response(runtime.describe())
 
     @app.get("/healthz", response_model=schemas.StatusOut, tags=["operations"])
     async def healthz():
         """200 while the process is alive."""
-        return _json({"status": "ok", "reason": None})
+        return json_response({"status": "ok", "reason": None})
 
     @app.get(
         "/readyz",
@@ -349,7 +255,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def readyz():
         """200 when the model is loaded and the store writable, else 503 with the reason."""
         ok, reason = await runtime.readiness()
-        return _json(
+        return json_response(
             {"status": "ready" if ok else "not ready", "reason": reason}, 200 if ok else 503
         )
 

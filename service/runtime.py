@@ -208,6 +208,7 @@ class Runtime(Requests):
             self.last_event_id,
         )
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="streamml-housekeeping"))
+        self._catch_up_compaction()
         try:
             await self.committer.run(lambda: self._closing)
         except Exception:
@@ -377,6 +378,14 @@ class Runtime(Requests):
         self.observer.on_snapshot(time.perf_counter() - started, True)
         if kept and self.state == "ready" and not self._closing:
             self.committer.stage([("compact", min(kept))])
+
+    def _catch_up_compaction(self) -> None:
+        """Compact the log through the oldest snapshot kept, if a crash came between that
+        snapshot and its compaction (the log would otherwise hold one interval more)."""
+        kept = [event_id for event_id, _ in self.snapshots.list()[: self.config.keep_snapshots]]
+        through = min(min(kept, default=0), self.snapshot_event_id or 0)
+        if through > int(self.store.get_meta("compacted_through") or 0):
+            self.committer.stage([("compact", through)])
 
     async def _housekeeping(self) -> None:
         """Expire predictions, forget the ids beyond the horizon, take timed snapshots."""

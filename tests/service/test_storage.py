@@ -237,3 +237,31 @@ def test_a_large_group_commit_is_split_between_whole_groups(tmp_path, monkeypatc
     assert len(transactions) > 5  # about 8 rows of 1.2 kB in each
     assert store.pending.rows == 100 == store.waiting.one("SELECT COUNT(*) FROM pending")[0]
     store.close()
+
+
+def test_a_restart_compacts_the_log_through_the_oldest_snapshot_kept(start_service, tmp_path):
+    """The snapshot taken at shutdown (or one followed by a crash) is not followed by a
+    compaction: the next start does it, so the log holds no more than it should."""
+    client = start_service(model="majority", snapshot_every=10)
+    for k in range(25):
+        client.post("/v1/learn", json={"features": {"a": float(k)}, "labels": ["x"]})
+    client.__exit__(None, None, None)  # a last snapshot at event 25, and one about 20 kept
+    log = tmp_path / "data" / "streamml.db"
+
+    def compacted():
+        with sqlite3.connect(log) as db:
+            meta = db.execute("SELECT value FROM meta WHERE key = 'compacted_through'")
+            return int(meta.fetchone()[0]), db.execute("SELECT MIN(id) FROM events").fetchone()[0]
+
+    snapshots = sorted(
+        int(p.stem.split("-")[1]) for p in (tmp_path / "data" / "snapshots").iterdir()
+    )
+    assert len(snapshots) == 2 and snapshots[-1] == 25
+    oldest = snapshots[0]
+    assert compacted()[0] < oldest
+    client = start_service(model="majority", snapshot_every=10)
+    deadline = time.monotonic() + 10
+    while compacted() != (oldest, oldest + 1):
+        assert time.monotonic() < deadline, compacted()
+        time.sleep(0.05)
+    assert client.get("/v1/model").json()["n_learned"] == 25
