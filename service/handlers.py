@@ -135,7 +135,6 @@ class Requests:
             if item.features is not None:
                 self._check_features(item.features)
         now = time.time()
-        expires = now + self.config.pending_ttl
         outcomes, events, consumed, learned_here, waits = [], [], [], {}, set()
         new_labels: dict[str, None] = {}
         for item in items:
@@ -192,7 +191,7 @@ class Requests:
                 f"{self.config.max_labels}",
             )
         if events:
-            ops = [("append", event, expires) for event in events]
+            ops = [("append", event) for event in events]
             waits.add(self.committer.stage(ops, events, consumed))
             self.next_event_id += len(events)
             self._known_labels.update(new_labels)
