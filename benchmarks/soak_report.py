@@ -237,22 +237,15 @@ def summarize(run: Run, requests, rows, command: str) -> str:
 
     flood = run.args.get("flood", False)  # filling up to the caps: flatness is not the point
 
-    if rss:
-        f = flatness(rss, window)
-        row(
-            f"server RSS flat over the last {window / 60:g} min (±10%)",
-            f"{_mb(f['min'])} to {_mb(f['max'])}, mean {_mb(f['mean'])}: "
-            f"±{f['deviation']:.1%}, trend {f['trend']:+.1%}",
-            None if flood else f["flat"],
-        )
-    if disk:
-        f = flatness(disk, window)
-        row(
-            f"data directory flat over the last {window / 60:g} min (±10%)",
-            f"{_mb(f['min'])} to {_mb(f['max'])}, mean {_mb(f['mean'])}: "
-            f"±{f['deviation']:.1%}, trend {f['trend']:+.1%}",
-            None if flood else f["flat"],
-        )
+    for what, points in (("server RSS", rss), ("data directory", disk)):
+        if points:
+            f = flatness(points, window)
+            row(
+                f"{what} flat over the last {window / 60:g} min (±10%)",
+                f"{_mb(f['min'])} to {_mb(f['max'])}, mean {_mb(f['mean'])}: "
+                f"±{f['deviation']:.1%}, trend {f['trend']:+.1%}",
+                None if flood else f["flat"],
+            )
     row(
         "every `-wal` at most 64 MiB (largest of the 1 s samples)",
         ", ".join(f"{k} {_mb(v)}" for k, v in sorted(wal.items())),
