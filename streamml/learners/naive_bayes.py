@@ -23,8 +23,10 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
     beside a fresh tree in a cluster whose error rises.
 
     Learning an instance costs O(positive labels x non-zero features); a prediction O(labels x
-    features). Statistics are sums, so the model never forgets: it is meant to be started
-    afresh.
+    features). The Gaussians' parameters are recomputed from the sums when the number of
+    instances has grown by a fraction `refresh` since they last were (each instance moves
+    them by about 1/n). Statistics are sums, so the model never forgets: it is meant to be
+    started afresh.
 
     Parameters
     ----------
@@ -34,6 +36,9 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
     prior_weight
         Pseudo-instances at the feature's variance over all instances that each class variance
         is shrunk towards; keeps the first predictions of a class seen a few times sensible.
+    refresh
+        Relative growth of the number of instances after which the parameters are recomputed
+        (0: at every instance, exactly).
 
     Examples
     --------
@@ -53,10 +58,13 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
 
     """
 
-    def __init__(self, var_smoothing: float = 1e-9, prior_weight: float = 1.0):
+    def __init__(
+        self, var_smoothing: float = 1e-9, prior_weight: float = 1.0, refresh: float = 0.05
+    ):
         self.var_smoothing = var_smoothing
         self.prior_weight = prior_weight
-        for name in ("var_smoothing", "prior_weight"):
+        self.refresh = refresh
+        for name in ("var_smoothing", "prior_weight", "refresh"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
@@ -67,16 +75,16 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         self._s2 = np.zeros(0)  # sum of its square
         self._s1p = np.zeros((0, 0))  # sum of each feature over the positives of each label
         self._s2p = np.zeros((0, 0))
-        self._params: tuple | None = None  # (n learnt, per-class means, variances, prior)
+        self._params: tuple | None = None  # see _parameters
+        self._params_n = 0  # instances learnt when they were computed
 
     @classmethod
     def _unit_test_params(cls):
         yield {}
-        yield {"var_smoothing": 1e-6, "prior_weight": 0.0}
+        yield {"var_smoothing": 1e-6, "prior_weight": 0.0, "refresh": 0.0}
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_params"] = None
         for name in ("_last_x", "_last_x_copy", "_last_v"):
             state[name] = None
         return state
@@ -113,32 +121,38 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
             rows = np.asarray(positives)[:, None]
             self._s1p[rows, cols] += values
             self._s2p[rows, cols] += values * values
-        self._params = None
+        params = self._params
+        if params is not None and (
+            self._n > self._params_n * (1.0 + self.refresh) or len(params[2]) != len(self._pos)
+        ):
+            self._params = None
 
     def _parameters(self) -> tuple:
+        """(means, precisions, log-odds without x) of both classes of every label, stacked:
+        rows 0..L-1 for the positive class, L..2L-1 for the negative one."""
         if self._params is not None:
             return self._params
         n = float(self._n)
-        n1 = self._pos[:, None]
-        n0 = n - n1
-        mean = self._s1 / n
-        var = np.maximum(self._s2 / n - mean * mean, 0.0)
-        eps = self.var_smoothing * float(var.max(initial=0.0)) + 1e-12
+        pos = self._pos
+        counts = np.concatenate([pos, n - pos])[:, None]
+        s1 = np.concatenate([self._s1p, self._s1 - self._s1p])
+        s2 = np.concatenate([self._s2p, self._s2 - self._s2p])
+        mean_all = self._s1 / n
+        var_all = np.maximum(self._s2 / n - mean_all * mean_all, 0.0)
+        eps = self.var_smoothing * float(var_all.max(initial=0.0)) + 1e-12
         k = self.prior_weight
-        params = []
-        for count, s1, s2 in ((n1, self._s1p, self._s2p), (n0, self._s1 - self._s1p, None)):
-            if s2 is None:
-                s2 = self._s2 - self._s2p
-            safe = np.maximum(count, 1.0)
-            m = s1 / safe
-            within = np.maximum(s2 / safe - m * m, 0.0)
-            params.append((m, (count * within + k * var) / np.maximum(count + k, 1e-300) + eps))
-        (m1, v1), (m0, v0) = params
-        # Terms of the log-odds that do not depend on x, and the labels with both classes seen.
-        const = np.log((self._pos + 1.0) / (n - self._pos + 1.0))
-        usable = (n1[:, 0] > 0) & (n0[:, 0] > 0)
-        bias = -0.5 * np.log(v1 / v0).sum(axis=1)
-        self._params = (m1, 1.0 / v1, m0, 1.0 / v0, const, usable, bias)
+        safe = np.maximum(counts, 1.0)
+        mean = s1 / safe
+        within = np.maximum(s2 / safe - mean * mean, 0.0)
+        var = (counts * within + k * var_all) / np.maximum(counts + k, 1e-300) + eps
+        log_var = np.log(var).sum(axis=1)
+        m = len(pos)
+        # Labels with both classes seen weigh the evidence of x; the others only their prior.
+        usable = (pos > 0) & (pos < n)
+        prior = np.log((pos + 1.0) / (n - pos + 1.0))
+        bias = np.where(usable, prior - 0.5 * (log_var[:m] - log_var[m:]), prior)
+        self._params = (mean, 1.0 / var, bias, np.where(usable, 0.5, 0.0))
+        self._params_n = self._n
         return self._params
 
     def predict_proba_vector(self, v: EncodedInstance) -> np.ndarray:
@@ -147,12 +161,14 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         n_labels = len(self._labels)
         if not n_labels or not self._n:
             return np.zeros(n_labels)
-        m1, p1, m0, p0, const, usable, bias = self._parameters()
-        width = m1.shape[1]
+        mean, precision, bias, half = self._parameters()
+        n_labels = min(n_labels, len(bias))
+        width = mean.shape[1]
         x = v.dense()
         x = x[:width] if len(x) >= width else np.concatenate([x, np.zeros(width - len(x))])
-        d1, d0 = x - m1, x - m0
-        evidence = bias + 0.5 * ((d0 * d0 * p0).sum(axis=1) - (d1 * d1 * p1).sum(axis=1))
-        log_odds = const + np.where(usable, evidence, 0.0)
+        d = x - mean
+        q = np.einsum("ij,ij->i", d * d, precision)
+        m = len(bias)
+        log_odds = bias + half * (q[m:] - q[:m])
         proba = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -50.0, 50.0)))
         return proba[:n_labels]

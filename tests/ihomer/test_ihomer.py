@@ -174,14 +174,16 @@ def test_cluster_selection_prefers_the_better_learner_and_ties_go_to_root():
     c = Cluster(("a", "b"), [0, 1], MajorityLabelset(), drift_delta=0.002, encoded=False, born=0)
     right, wrong = np.array([True, False]), np.array([False, False])
     truth = np.array([True, False])
-    c.compare(right, right, truth, decay=0.99)
+    c.selection.update(right, right, truth, n=10, decay=0.99)
     assert c.use_root  # a tie
     for _ in range(5):
-        c.compare(right, wrong, truth, decay=0.99)
-    assert not c.use_root
+        c.selection.update(right, wrong, truth, n=10, decay=0.99)
+    assert not c.use_root and c.last_answer == 10
     for _ in range(50):
-        c.compare(wrong, right, truth, decay=0.99)
-    assert c.use_root
+        c.selection.update(wrong, right, truth, n=11, decay=0.99)
+    assert c.use_root and c.last_answer == 11  # it led for a few more instances
+    c.selection.update(right, wrong, truth, n=3, decay=0.99, warmup=5)
+    assert c.use_root  # not before it has learned `warmup` instances
 
 
 def test_answers_come_from_the_selected_learner():
@@ -189,7 +191,7 @@ def test_answers_come_from_the_selected_learner():
     model = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=50)
     assert first_match(model, grouped_stream(groups, 3000, 1), as_set(groups))
     x, _ = next(grouped_stream(groups, 1, 99))
-    _, _, root, own = model._probas(x)
+    _, _, root, own, _ = model._probas(x)
     answers = model.predict_proba_one(x)
     for key, c in model._clusters.items():
         for label in key:

@@ -22,7 +22,7 @@ def _data(seed=0, n=300):
 
 def test_matches_scikit_learn_per_label():
     X, Y, xs, ys = _data()
-    model = NaiveBayes(prior_weight=0.0)
+    model = NaiveBayes(prior_weight=0.0, refresh=0.0)
     for x, y in zip(xs, ys):
         model.learn_one(x, y)
     mine = np.array([[model.predict_proba_one(x)[f"l{k}"][True] for k in range(3)] for x in xs])
@@ -43,8 +43,10 @@ def test_learns_fast_on_a_gaussian_concept():
     for x, y in zip(xs, ys):
         hits.append(model.predict_one(x) == y if model.labels else False)
         model.learn_one(x, y)
-    assert np.mean(hits[300:]) > 0.3  # exact match of 3 noisy labels; majority is far below
-    assert np.mean(hits[300:]) > np.mean(hits[:50])
+    # exact match of 3 noisy labels, against always predicting the most frequent label set
+    late = [tuple(sorted(y.items())) for y in ys[300:]]
+    majority = max(late.count(s) for s in set(late)) / len(late)
+    assert np.mean(hits[300:]) > majority + 0.1
 
 
 def test_unknown_labels_and_features_and_empty_model():
@@ -83,7 +85,26 @@ def test_pickle_continues_identically():
         copy.learn_one(x, y)
 
 
-@pytest.mark.parametrize("kwargs", [{"var_smoothing": -1}, {"prior_weight": "a"}])
+def test_refresh_recomputes_the_parameters_as_the_stream_grows():
+    _, _, xs, ys = _data(seed=3, n=400)
+    exact, lazy = NaiveBayes(refresh=0.0), NaiveBayes(refresh=0.1)
+    gaps, flips = [], []
+    for x, y in zip(xs, ys):
+        a = exact.predict_proba_vector(exact._encode(x, grow=False)) if exact.labels else None
+        b = lazy.predict_proba_vector(lazy._encode(x, grow=False)) if lazy.labels else None
+        if a is not None:
+            gaps.append(np.abs(a - b).max())
+            flips.append(np.mean((a > 0.5) != (b > 0.5)))
+        exact.learn_one(x, y)
+        lazy.learn_one(x, y)
+    assert max(gaps) > 0.0  # stale at times, but the decisions hardly differ
+    assert np.mean(flips[100:]) < 0.02
+    assert 0 < lazy._params_n <= lazy.n_learned < 1.1 * lazy._params_n + 2
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"var_smoothing": -1}, {"prior_weight": "a"}, {"refresh": -0.5}]
+)
 def test_bad_parameters(kwargs):
     with pytest.raises(ValueError):
         NaiveBayes(**kwargs)
