@@ -62,7 +62,7 @@ def test_dashboard_model_is_well_formed():
         assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
         assert panel["targets"], panel["title"]
     titles = " ".join(p["title"].lower() for p in panels)
-    for topic in ("drift", "cluster", "restructuring", "quality", "latency", "requests"):
+    for topic in ("drift", "cluster", "restructuring", "quality", "latency", "requests", "disk"):
         assert topic in titles
     used = " ".join(expr for _, expr in expressions(dashboard))
     for metric in re.findall(r"streamml_[a-z0-9_]+", used):
@@ -80,6 +80,7 @@ def test_every_panel_returns_data_from_a_real_prometheus(tmp_path):
         model_factory=toy_factory,
         snapshot_every=150,
         cluster_slots=8,
+        max_pending=50,  # predictions are evicted too
     )
     with serve_in_thread(create_app(config)) as url:
         with httpx.Client(base_url=url, timeout=10) as client:
