@@ -175,7 +175,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         warmup: int = 100,
         cooldown: int | None = None,
         handover: int = 200,
-        drift_delta: float = 0.002,
+        drift_delta: float = 0.01,
         fallback: bool = True,
         selection_window: int = 200,
         selection_margin: float = 0.1,
