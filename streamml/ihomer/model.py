@@ -46,8 +46,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     When it sees the error rise, that cluster, and only it, grows alternates: fresh learners on
     its labels (`adapt_learners`: by default a naive Bayes model, which is good after few
     instances, where a fresh tree needs thousands), trained in the background and mixed into
-    its answer by their recent Brier scores, so they take over its labels as soon as, and as much as, they
-    predict them better; every other cluster keeps its learner, untouched. This is an adaptive
+    its answer by their recent Brier scores, so they take over its labels as soon as, and as
+    much as, they predict them better; every other cluster keeps its learner, untouched. This is an adaptive
     tree's alternate subtree at the level of the label clusters: a learner on all the labels
     sees a change of a few labels diluted among the others, and adapts late and everywhere.
     Clusters that a restructuring creates after a change of the label structure (a LabelODAC
