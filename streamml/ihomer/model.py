@@ -45,16 +45,16 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     Inside each cluster, an ADWIN watches the per-instance Hamming loss of the cluster's answer.
     When it sees the error rise, that cluster, and only it, grows alternates: fresh learners on
     its labels (`adapt_learners`: by default a naive Bayes model, which is good after few
-    instances, where a fresh tree needs thousands), trained in the background and mixed into
-    its answer by their recent Brier scores, so they take over its labels as soon as, and as
-    much as, they predict them better; every other cluster keeps its learner, untouched. This is an adaptive
-    tree's alternate subtree at the level of the label clusters: a learner on all the labels
-    sees a change of a few labels diluted among the others, and adapts late and everywhere.
-    Clusters that a restructuring creates after a change of the label structure (a LabelODAC
-    split or aggregation once the partition had been stable for `10 n_min` instances) get
-    alternates too. An alternate that has not beaten
-    the cluster's answer for `retire_after` instances is dropped, so a stable stream costs one
-    learner plus the partitioning. Every event is kept in `drift_events`.
+    instances, where a fresh tree needs thousands), trained in the background and mixed into its
+    answer by their recent Brier scores, so they take over its labels as soon as, and as much
+    as, they predict them better; every other cluster keeps its learner, untouched. This is an
+    adaptive tree's alternate subtree at the level of the label clusters: a learner on all the
+    labels sees a change of a few labels diluted among the others, and adapts late and
+    everywhere. Clusters that a restructuring creates after a change of the label structure (a
+    LabelODAC split or aggregation once the partition had been stable for `10 n_min` instances)
+    get alternates too. An alternate that has not been the cluster's best predictor for
+    `retire_after` instances is dropped, so a stable stream costs one learner plus the
+    partitioning. Every event is kept in `drift_events`.
 
     A label never seen before (emerging label) becomes a singleton cluster with its own learner
     at once and joins LabelODAC; predictions include it from then on. Labels absent from a `y`
