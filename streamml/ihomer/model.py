@@ -107,9 +107,9 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         of the all-labels learner again (it predicts exactly as before, since the all-labels
         learner was answering). Its split test starts again after `retire_after * 2**k`
         instances, k being how many times the cluster was retired, so a learner that never
-        helps costs less and less. An alternate whose Brier score has been worse than the
-        cluster's answer for `retire_after` instances in a row is dropped too. `None`: own
-        learners and alternates are kept.
+        helps costs less and less. An alternate that has not been its cluster's best
+        predictor (by recent Brier score) for `retire_after` instances in a row is dropped too.
+        `None`: own learners and alternates are kept.
     share
         With a cluster learner that supports it (`learners.MLHAT`: `restricted`,
         `split_watch`), the clusters share the learner on all the labels until their own tree
