@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from .cluster import Cluster
 from .model import IHOMER
+from .rise import LabelRise
 
-__all__ = ["IHOMER", "Cluster"]
+__all__ = ["IHOMER", "Cluster", "LabelRise"]

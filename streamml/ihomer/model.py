@@ -13,6 +13,7 @@ from ..partition import LabelODAC
 from . import protocols
 from .cluster import Cluster, cluster_seed
 from .parameters import check_parameters
+from .rise import LabelRise
 
 __all__ = ["IHOMER"]
 
@@ -134,6 +135,12 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         alternates (each weighs its score to the power -`adapt_rate`).
     adapt_window
         Horizon (instances) of those recent Brier scores.
+    label_drift_delta
+        Confidence of a second detector of each cluster, one test per label
+        (`ihomer.LabelRise`): a change confined to a few labels of a large cluster is diluted
+        in the cluster's Hamming loss, not in the error rate of those labels. A label whose
+        error rate rose makes its cluster grow alternates as an ADWIN alarm does. `None`:
+        the clusters' ADWINs only.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -184,8 +191,9 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         share: bool = True,
         adapt: bool = True,
         adapt_learners: list[base.MultiLabelClassifier] | None = None,
-        adapt_rate: float = 2.0,
+        adapt_rate: float = 4.0,
         adapt_window: int = 100,
+        label_drift_delta: float | None = 1e-4,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -207,6 +215,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self.adapt_learners = adapt_learners
         self.adapt_rate = adapt_rate
         self.adapt_window = adapt_window
+        self.label_drift_delta = label_drift_delta
         self.seed = seed
         check_parameters(self)
 
@@ -238,6 +247,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._cache: tuple | None = None  # (x copy, encoded x, base P(True), own P, alternates P)
         self._log: list = []  # (indices, values) of the instances the views have not tested
         self._log_offset = 0  # instance number of the first item of the log
+        self._rise = None if label_drift_delta is None else LabelRise(label_drift_delta)
         self._index_clusters()
 
     def __setstate__(self, state):
@@ -245,11 +255,13 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         state.setdefault("retire_after", None)
         state.setdefault("_n_retired", 0)
         state.setdefault("_rearm", [])
-        for name, value in (("adapt", False), ("adapt_learners", None), ("adapt_rate", 2.0)):
+        for name, value in (("adapt", False), ("adapt_learners", None), ("adapt_rate", 4.0)):
             state.setdefault(name, value)
         state.setdefault("adapt_window", 100)
         state.setdefault("_n_adaptations", 0)
         state.setdefault("_structure_drift", False)
+        state.setdefault("label_drift_delta", None)
+        state.setdefault("_rise", None)
         if "_base_kind" not in state:
             base_learner = state.get("_base")
             state["_base_kind"] = (
@@ -465,6 +477,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             if c.track(count):
                 self._record("cluster", c.labels, "ADWIN")
                 rising.append(c)
+        if self._rise is not None:
+            self._label_rise(predicted != truth, rising)
 
         if self._base is not None:
             protocols.learn(self._base, self._base_kind, x, v, y)
@@ -545,6 +559,19 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             if answering:
                 predicted[cols] = answer > 0.5
         return predicted, idle
+
+    def _label_rise(self, errors: np.ndarray, rising: list[Cluster]):
+        """Add to `rising` the clusters holding a label whose own error rate rose."""
+        hit = self._rise.update(errors)
+        if not hit.any():
+            return
+        seen = {c.key for c in rising}
+        for k in np.unique(self._owner[hit]).tolist():
+            c = self._order[k]
+            self._rise.reset(c.cols)
+            if c.key not in seen:
+                self._record("cluster", c.labels, "LabelRise")
+                rising.append(c)
 
     def _adapt(self, rising: list[Cluster]):
         """Start alternates in the clusters whose error rose (unless theirs are young), and
@@ -672,6 +699,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         first = not self._labels
         for label in new:
             self._labels[label] = len(self._labels)
+        if self._rise is not None:
+            self._rise.grow(len(self._labels))
         if first and (self.fallback or self._shared):
             # The learner on all the labels takes the model's seed, so that an IHOMER whose
             # clusters all defer to it predicts exactly as the cluster learner alone would.

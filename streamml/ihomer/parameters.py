@@ -63,5 +63,7 @@ def check_parameters(model) -> None:
                 raise ValueError(f"adapt_learners holds {t!r}, not a river MultiLabelClassifier")
     _real("adapt_rate", model.adapt_rate, 0.0, math.inf, closed_low=True)
     _int("adapt_window", model.adapt_window, 1)
+    if model.label_drift_delta is not None:
+        _real("label_drift_delta", model.label_drift_delta, 0.0, 1.0)
     if model.seed is not None:
         _int("seed", model.seed, 0)

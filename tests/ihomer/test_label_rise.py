@@ -1,0 +1,115 @@
+"""The per-label rise test, alone and as a detector of IHOMER's clusters."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from streamml import IHOMER
+from streamml.datasets.synth import Drift, LabelGroups
+from streamml.ihomer import LabelRise
+
+
+def _feed(rise: LabelRise, rates, n: int, rng) -> list[tuple[int, list[int]]]:
+    alarms = []
+    for t in range(n):
+        hit = rise.update(rng.random(len(rates)) < rates)
+        if hit.any():
+            alarms.append((t, hit.nonzero()[0].tolist()))
+            rise.reset(hit.nonzero()[0])  # as IHOMER does
+    return alarms
+
+
+def test_no_alarm_on_stationary_errors():
+    rng = np.random.default_rng(1)
+    rise = LabelRise(delta=1e-4)
+    rise.grow(50)
+    rates = np.linspace(0.0, 0.5, 50)  # from labels never wrong to coin flips
+    assert _feed(rise, rates, 20_000, rng) == []
+
+
+def test_a_rise_of_one_label_is_found_soon_and_only_there():
+    rng = np.random.default_rng(2)
+    rise = LabelRise(delta=1e-4)
+    rise.grow(10)
+    rates = np.full(10, 0.1)
+    assert _feed(rise, rates, 3_000, rng) == []
+    rates[7] = 0.3
+    alarms = _feed(rise, rates, 1_000, rng)
+    assert alarms and all(labels == [7] for _, labels in alarms)
+    assert alarms[0][0] < 400  # within two fast horizons
+    # After an alarm the reference restarts from the recent rate: no alarm storm.
+    assert len(alarms) <= 2
+
+
+def test_rare_labels_need_a_clear_rise():
+    rng = np.random.default_rng(3)
+    rise = LabelRise(delta=1e-4)
+    rise.grow(2)
+    rates = np.array([0.0, 0.0])
+    _feed(rise, rates, 2_500, rng)
+    # A label never wrong, then wrong 1% of the time: a few errors, not a change to act on.
+    assert _feed(rise, np.array([0.01, 0.0]), 2_000, rng) == []
+
+
+def test_labels_not_watched_long_enough_are_not_tested():
+    rise = LabelRise(delta=0.5, fast=10, slow=100)
+    rise.grow(2)
+    for _ in range(99):
+        assert not rise.update(np.array([False, False])).any()
+    rise.grow(3)  # a new label: no history
+    for _ in range(50):
+        hit = rise.update(np.array([True, True, True]))
+    assert hit.tolist() == [True, True, False]
+    rise.reset(np.array([0]))
+    assert rise.update(np.array([True, True, True])).tolist() == [False, True, False]
+
+
+def _stream():
+    # 20 labels in 4 groups; at 3,000 only group 0 changes its relation to the features.
+    return LabelGroups(
+        n_labels=20,
+        n_groups=4,
+        n_features=40,
+        n_samples=5_000,
+        seed=1,
+        drifts=[Drift(at=3_000, relation=True, groups=[0])],
+    )
+
+
+def _run(**params):
+    stream = _stream()
+    changed = stream.schedule[0].labels
+    model = IHOMER(seed=1, min_cluster_size=20, **params)  # one cluster of all 20 labels
+    right = 0
+    for t, (x, y) in enumerate(stream):
+        p = model.predict_one(x)
+        if t >= 3_000:
+            right += all(p[label] == y[label] for label in changed)
+        model.learn_one(x, y)
+    return model, right / 2_000
+
+
+def test_a_change_of_a_few_labels_of_a_large_cluster_is_acted_on():
+    # The change of 5 labels out of 20 is diluted in the cluster's Hamming loss: its ADWIN
+    # alone does not see it; the per-label test does, and the cluster grows alternates.
+    without, before = _run(label_drift_delta=None)
+    assert without.n_adaptations == 0
+    assert not [e for e in without.drift_events if e.level == "cluster"]
+    model, after = _run()
+    events = [e for e in model.drift_events if e.level == "cluster"]
+    assert events and {e.detector for e in events} == {"LabelRise"}
+    assert all(e.index >= 3_000 for e in events) and len(events[0].labels) == 20
+    assert model.n_adaptations >= 1
+    assert after > before
+    clone = pickle.loads(pickle.dumps(model))
+    x, _ = next(iter(_stream()))
+    assert clone.predict_proba_one(x) == model.predict_proba_one(x)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -1e-4, float("nan"), "0.01", True])
+def test_bad_label_drift_delta(bad):
+    with pytest.raises(ValueError, match="label_drift_delta"):
+        IHOMER(label_drift_delta=bad)
