@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import typing
 
@@ -123,6 +124,8 @@ def _positive_int(text: str) -> int:
 
 def _open_stream(data: str, labels: str | None):
     if data.lower() == "yeast":
+        if labels is not None:
+            raise ValueError("--labels is for an ARFF file; yeast has its own labels")
         from river import datasets
 
         return datasets.Yeast(), 2417
@@ -130,12 +133,17 @@ def _open_stream(data: str, labels: str | None):
 
     names = [name.strip() for name in labels.split(",") if name.strip()] if labels else None
     stream = ARFF(data, labels=names)
-    return stream, getattr(stream, "n_samples", None)
+    n_samples = getattr(stream, "n_samples", None)
+    if n_samples == 0:
+        raise ValueError(f"{data}: no instances to evaluate")
+    return stream, n_samples
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import prequential
 
+    if args.plot is not None and not os.path.isdir(os.path.dirname(args.plot) or "."):
+        raise ValueError(f"--plot {args.plot}: no such directory")
     stream, n_samples = _open_stream(args.data, args.labels)
     model = models.make(args.model, seed=args.seed)
     total = min(n_samples, args.limit) if n_samples and args.limit else (args.limit or n_samples)
