@@ -6,8 +6,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import ENDPOINTS
+from streamml import IHOMER
 
-from .helpers import drifting_stream, feed, toy_factory
+from .helpers import drifting_stream, feed, regrouping_stream, toy_factory
 
 
 def scrape(client) -> dict:
@@ -172,3 +173,46 @@ def test_each_app_has_its_own_registry(start_service, tmp_path):
         one.post("/v1/predict", json={"features": {"a": 1.0}})
     assert value(scrape(one), "streamml_predictions") == 3
     assert value(scrape(two), "streamml_predictions") == 0
+
+
+def test_ihomer_drift_events_and_cluster_slots_through_a_regrouping(start_service):
+    """The real iHOMER (public API) in the service, on 9 labels in 3 groups regrouped at
+    instance 1000: the metrics give the drift events, restructurings and clusters of a second
+    iHOMER fed the same stream, and the clusters are the stream's new groups."""
+    generator, stream = regrouping_stream(n=2600, at=1000, seed=1)
+    client = start_service(model="ihomer-test", model_factory=lambda: IHOMER(seed=1))
+    for start in range(0, len(stream), 20):  # predict every other instance, then learn all
+        part = stream[start : start + 20]
+        out = client.post("/v1/predict/batch", json=[{"features": x} for x, _ in part[1::2]])
+        ids = iter(p["id"] for p in out.json())
+        items = [
+            {"id": next(ids), "labels": on} if k % 2 else {"features": x, "labels": on}
+            for k, (x, on) in enumerate(part)
+        ]
+        assert client.post("/v1/learn/batch", json=items).status_code == 202
+    families = scrape(client)
+
+    reference = IHOMER(seed=1)
+    feed(reference, stream)
+    events = reference.drift_events
+    after = [e.level for e in events if e.index >= 1000]
+    assert "structure" in after and "cluster" in after, events  # the regrouping is seen
+    for level in ("structure", "cluster"):
+        n = sum(e.level == level for e in events)
+        assert value(families, "streamml_drift_events", level=level) == n
+    assert value(families, "streamml_restructurings") == reference.n_restructurings
+    assert value(families, "streamml_instances_learned") == 2600
+
+    state = client.get("/v1/model").json()
+    slots = {str(c["slot"]): frozenset(c["labels"]) for c in state["partition"]}
+    assert set(slots.values()) == set(reference.partition) == set(generator.groups_at(2599))
+    errors = {frozenset(c["labels"]): c["error"] for c in reference.cluster_summary()}
+    assert value(families, "streamml_clusters") == len(slots) == 3
+    for slot, labels in slots.items():
+        assert value(families, "streamml_cluster_labels", slot=slot) == len(labels)
+        assert value(families, "streamml_cluster_error_ratio", slot=slot) == errors[labels]
+    recent = [
+        {"index": e.index, "level": e.level, "labels": list(e.labels), "detector": e.detector}
+        for e in events[-20:]
+    ]
+    assert state["drift_events"] == recent
