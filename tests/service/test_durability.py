@@ -50,7 +50,7 @@ def start_server(data_dir, port, model, log_path, **env):
 #: Kill points per run of the kill -9 test (each one a kill, a restart and the checks).
 KILLS = 3
 #: Learn events in the large batches at which the server is killed.
-LARGE = 40
+LARGE = 120
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -82,12 +82,12 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model, durabilit
     keys = [key for key in instances if key not in never_labelled]
     k, large = 0, []
     while k < len(keys):
-        size = (1, 1, 4, 1, 1, 1, 1, 1, 1, 1, 1, LARGE)[requests.qsize() % 12]
+        size = (1, 1, 4, 1, 1, 1, 1, 1, 1, LARGE)[requests.qsize() % 10]
         if size == LARGE:
             large.append(requests.qsize())
         requests.put((requests.qsize(), keys[k : k + size]))
         k += size
-    kill_points = sorted(rng.sample(large[:10], KILLS))  # (request numbers)
+    kill_points = sorted(rng.sample(large[:6], KILLS))  # (request numbers)
     where = f"seed {durability_seed}, kill points {kill_points}"
 
     def body(key):
