@@ -51,12 +51,26 @@ def start_server(data_dir, port, model, log_path, **env):
 KILLS = 3
 #: Learn events in the large batches at which the server is killed.
 LARGE = 120
+#: The kill points are drawn among the first large batches.
+LARGE_BATCHES = 6
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model, durability_seed):
     """kill -9 at `KILLS` seeded points of a stream of learn requests; after every restart each
     acknowledged event is in the model (rerun a failure with the seed it prints)."""
+    kill9_mid_stream(tmp_path, model, durability_seed, KILLS)
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+@pytest.mark.parametrize("model", MODELS)
+def test_kill9_at_every_large_batch(tmp_path, model, durability_seed):
+    """The same at each of the first `LARGE_BATCHES` large batches (a kill and restart each)."""
+    kill9_mid_stream(tmp_path, model, durability_seed, LARGE_BATCHES)
+
+
+def kill9_mid_stream(tmp_path, model: str, durability_seed: int, kills: int) -> None:
     rng = random.Random(f"{durability_seed}/{model}")
     data_dir, log_path = tmp_path / "data", tmp_path / "server.log"
     port = free_port()
@@ -87,7 +101,7 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model, durabilit
             large.append(requests.qsize())
         requests.put((requests.qsize(), keys[k : k + size]))
         k += size
-    kill_points = sorted(rng.sample(large[:6], KILLS))  # (request numbers)
+    kill_points = sorted(rng.sample(large[:LARGE_BATCHES], kills))  # (request numbers)
     where = f"seed {durability_seed}, kill points {kill_points}"
 
     def body(key):
