@@ -65,9 +65,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help=f"the model (default: {_default_model()}); {model_help}",
     )
     ev.add_argument(
-        "--limit", type=_positive_int, default=None, metavar="N", help="stop after N instances"
+        "--limit",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="stop after N instances",
     )
-    ev.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    ev.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        metavar="S",
+        help="random seed (default 42)",
+    )
     ev.add_argument(
         "--window",
         type=_positive_int,
@@ -86,15 +96,30 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write a PNG of the windowed metrics with the model's drift events",
     )
-    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ev.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="hide the progress bar",
+    )
 
     sv = sub.add_parser(
         "serve",
         help="run the prediction service (HTTP, Prometheus metrics)",
         description="Run the FastAPI prediction service with durable learning.",
     )
-    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="H",
+        help="address to bind (default 127.0.0.1)",
+    )
+    sv.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        metavar="P",
+        help="port (default 8000)",
+    )
     sv.add_argument(
         "--data-dir",
         default="streamml-data",
@@ -108,7 +133,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"model for a new data directory (default: {_default_model()})",
     )
-    sv.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    sv.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        metavar="S",
+        help="random seed (default 42)",
+    )
     return parser
 
 

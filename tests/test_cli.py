@@ -4,6 +4,9 @@ bad input is one line on stderr and exit code 2; `serve` hands its options to th
 from __future__ import annotations
 
 import json
+import os
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -174,7 +177,7 @@ def test_plot_writes_a_png_of_the_run(capsys, tmp_path):
 
 
 def bad_cases(tmp_path) -> list[tuple[list[str], str]]:
-    """(argv, text of the error) for each kind of bad input."""
+    """(argv, the whole line on stderr) for each kind of bad input."""
     good = write_arff(tmp_path / "good.arff")
     malformed = tmp_path / "malformed.arff"
     lines = good.read_text().splitlines()
@@ -186,41 +189,91 @@ def bad_cases(tmp_path) -> list[tuple[list[str], str]]:
     binary = tmp_path / "binary.arff"
     binary.write_bytes(b"@relation x\n\xff\xfe\x00garbage\n")
     plain = write_arff(tmp_path / "plain.arff", relation="plain", labels_first=False)
+    choices = ", ".join(f"'{name}'" for name in models.names())
+    error, evaluate = "streamml: error:", "streamml evaluate: error: argument"
     return [
-        (["evaluate", "--data", str(tmp_path / "missing.arff")], "No such file"),
-        (["evaluate", "--data", str(tmp_path)], "Is a directory"),
-        (["evaluate", "--data", str(malformed)], "line 13: expected 5 values, found 4"),
-        (["evaluate", "--data", str(empty)], "no instances to evaluate"),
-        (["evaluate", "--data", str(header)], "no @data line"),
-        (["evaluate", "--data", str(binary)], "not utf-8"),
-        (["evaluate", "--data", str(plain)], "cannot tell which attributes are the labels"),
-        (["evaluate", "--data", str(plain), "--labels", "a,zz"], "'zz'"),
-        (["evaluate", "--data", str(plain), "--labels", ","], "labels is empty"),
-        (["evaluate", "--labels", "a,b"], "--labels is for an ARFF file"),
-        (["evaluate", "--model", "nope"], "invalid choice: 'nope'"),
-        (["evaluate", "--limit", "0"], "--limit: expected a positive integer, got '0'"),
-        (["evaluate", "--limit", "-5"], "--limit: expected a positive integer, got '-5'"),
-        (["evaluate", "--limit", "ten"], "--limit: expected a positive integer, got 'ten'"),
-        (["evaluate", "--window", "0"], "--window: expected a positive integer"),
-        (["evaluate", "--seed", "x"], "--seed: invalid int value"),
-        (["evaluate", "--plot", str(tmp_path / "no" / "x.png")], "no such directory"),
-        (["evaluate", "--unknown"], "unrecognized arguments: --unknown"),
-        (["serve", "--port", "http"], "--port: invalid int value"),
-        (["serve", "--model", "nope"], "invalid choice: 'nope'"),
-        (["nothing"], "invalid choice: 'nothing'"),
-        ([], "the following arguments are required: COMMAND"),
+        (
+            ["evaluate", "--data", str(tmp_path / "missing.arff")],
+            f"{error} [Errno 2] No such file or directory: '{tmp_path / 'missing.arff'}'",
+        ),
+        (["evaluate", "--data", str(tmp_path)], f"{error} [Errno 21] Is a directory: '{tmp_path}'"),
+        (
+            ["evaluate", "--data", str(malformed)],
+            f"{error} {malformed}, line 13: expected 5 values, found 4",
+        ),
+        (["evaluate", "--data", str(empty)], f"{error} {empty}: no instances to evaluate"),
+        (
+            ["evaluate", "--data", str(header)],
+            f"{error} {header}: no @data line (the file ends at line 6)",
+        ),
+        (
+            ["evaluate", "--data", str(binary)],
+            f"{error} {binary}: not utf-8 text: 'utf-8' codec can't decode byte 0xff in "
+            "position 12: invalid start byte",
+        ),
+        (
+            ["evaluate", "--data", str(plain)],
+            f"{error} {plain}: cannot tell which attributes are the labels: pass labels=[...], "
+            "put a MULAN plain.xml beside the file, or give the relation a MEKA option '-C N' "
+            "(first N attributes) or '-C -N' (last N)",
+        ),
+        (
+            ["evaluate", "--data", str(plain), "--labels", "a,zz"],
+            f"{error} labels=: 1 label(s) are not attributes of the file: 'zz'",
+        ),
+        (["evaluate", "--data", str(plain), "--labels", ","], f"{error} labels is empty"),
+        (
+            ["evaluate", "--labels", "a,b"],
+            f"{error} --labels is for an ARFF file; yeast has its own labels",
+        ),
+        (
+            ["evaluate", "--model", "nope"],
+            f"{evaluate} --model: invalid choice: 'nope' (choose from {choices})",
+        ),
+        (
+            ["evaluate", "--limit", "0"],
+            f"{evaluate} --limit: expected a positive integer, got '0'",
+        ),
+        (
+            ["evaluate", "--limit", "-5"],
+            f"{evaluate} --limit: expected a positive integer, got '-5'",
+        ),
+        (
+            ["evaluate", "--limit", "ten"],
+            f"{evaluate} --limit: expected a positive integer, got 'ten'",
+        ),
+        (
+            ["evaluate", "--window", "0"],
+            f"{evaluate} --window: expected a positive integer, got '0'",
+        ),
+        (["evaluate", "--seed", "x"], f"{evaluate} --seed: invalid int value: 'x'"),
+        (
+            ["evaluate", "--plot", str(tmp_path / "no" / "x.png")],
+            f"{error} --plot {tmp_path / 'no' / 'x.png'}: no such directory",
+        ),
+        (["evaluate", "--unknown"], f"{error} unrecognized arguments: --unknown"),
+        (
+            ["serve", "--port", "http"],
+            "streamml serve: error: argument --port: invalid int value: 'http'",
+        ),
+        (
+            ["serve", "--model", "nope"],
+            f"streamml serve: error: argument --model: invalid choice: 'nope' (choose from "
+            f"{choices})",
+        ),
+        (
+            ["nothing"],
+            f"{error} argument COMMAND: invalid choice: 'nothing' (choose from 'evaluate', "
+            "'serve')",
+        ),
+        ([], f"{error} the following arguments are required: COMMAND"),
     ]
 
 
 def test_each_bad_input_is_one_line_on_stderr_and_exit_code_2(capsys, tmp_path):
-    cases = bad_cases(tmp_path)
-    for argv, message in cases:
+    for argv, line in bad_cases(tmp_path):
         code, out, err = run(capsys, *argv)
-        assert code == 2, (argv, code, out, err)
-        assert out == "", argv
-        assert err.count("\n") == 1 and err.endswith("\n"), (argv, err)
-        assert err.startswith("streamml"), (argv, err)
-        assert ": error: " in err and message in err, (argv, err)
+        assert (code, out, err) == (2, "", line + "\n"), argv
 
 
 def test_the_installed_command_runs_and_fails_as_documented(tmp_path):
@@ -290,3 +343,94 @@ def test_help_lists_every_model_with_its_description(capsys):
         assert option in text
     assert "--plot" in text and "--no-progress" in text and "(default 42)" in text
     assert "(default 500)" in text and f"(default: {cli.DEFAULT_MODEL})" in text
+
+
+def readme_usage() -> dict[str, list[str]]:
+    """The options of each command in the README's "Command line" block, as argparse shows them."""
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split("## Command line", 1)[1].split("```", 2)[1]
+    usage, command = {}, None
+    for line in block.splitlines():
+        words = line.split()
+        if words[:1] == ["streamml"]:
+            command, words = words[1], words[2:]
+        if command:
+            usage.setdefault(command, []).extend(words)
+    return usage
+
+
+@pytest.mark.parametrize("command", ["evaluate", "serve"])
+def test_usage_is_the_readme_usage(capsys, command):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    shown = out.split("\n\n", 1)[0].split()  # "usage: streamml COMMAND [-h] [--data ...] ..."
+    assert shown[:4] == ["usage:", "streamml", command, "[-h]"]
+    assert shown[4:] == readme_usage()[command]
+
+
+def test_help_states_the_defaults_the_parser_uses():
+    parser = cli._build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    stated = 0
+    for name, sub in commands.items():
+        for action in sub._actions:
+            if action.dest == "help":
+                continue
+            assert action.help and len(action.help) > 10, (name, action.dest)
+            match = re.search(r"\(default:? ([^);]+)", action.help)
+            if match:
+                assert os.path.normpath(match.group(1)) == os.path.normpath(str(action.default))
+                stated += 1
+    assert stated == 8  # evaluate: model, seed, window; serve: host, port, data-dir, model, seed
+
+
+def test_defaults_evaluate_yeast_with_the_default_model(capsys):
+    code, out, _ = run(capsys, "evaluate", "--limit", "30", "--json")
+    assert code == 0
+    check_json(out, expected(cli.DEFAULT_MODEL, datasets.Yeast(), limit=30))
+    code, out, _ = run(capsys, "evaluate", "--limit", "1", "--model", "majority", "--no-progress")
+    assert code == 0 and out.splitlines()[0].strip() == "majority on yeast"
+    assert next(line for line in out.splitlines() if " instances " in line).split()[-2] == "1"
+
+
+def test_without_ihomer_the_default_model_is_majority(capsys, monkeypatch):
+    others = {k: v for k, v in models.MODELS.items() if k != "ihomer"}
+    monkeypatch.setattr(models, "MODELS", others)
+    code, out, _ = run(capsys, "evaluate", "--limit", "40", "--json")
+    assert code == 0
+    check_json(out, expected("majority", datasets.Yeast(), limit=40))
+
+
+def test_the_progress_bar_counts_to_the_end_of_the_stream(capsys, tmp_path):
+    path = write_arff(tmp_path / "small.arff")
+    for argv, count in (([], "60/60"), (["--limit", "25"], "25/25"), (["--limit", "99"], "60/60")):
+        code, _, err = run(capsys, "evaluate", "--data", str(path), "--model", "majority", *argv)
+        assert code == 0 and count in err, (argv, err)
+    code, _, err = run(capsys, "evaluate", "--model", "majority")  # all of Yeast
+    assert code == 0 and "2417/2417" in err
+
+
+def test_options_reach_the_evaluation_and_blas_runs_on_one_thread(capsys, monkeypatch, tmp_path):
+    import threadpoolctl
+
+    import streamml.evaluate
+
+    seen, real = [], streamml.evaluate.prequential
+
+    def recording(model, stream, **options):
+        seen.append((options, threadpoolctl.threadpool_info()))
+        return real(model, stream, **options)
+
+    monkeypatch.setattr(streamml.evaluate, "prequential", recording)
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "evaluate", "--model", "majority", "--limit", "50", "--json")[0] == 0
+    assert run(capsys, "evaluate", "--window", "20", "--plot", "run.png", "--limit", "9")[0] == 0
+    (first, pools), (second, _) = seen
+    assert first == {
+        "limit": 50, "window": 500, "progress": False, "total": 50, "plot": None
+    }  # fmt: skip
+    assert second == {
+        "limit": 9, "window": 20, "progress": True, "total": 9, "plot": "run.png"
+    }  # fmt: skip
+    assert (tmp_path / "run.png").exists()
+    assert pools and all(pool["num_threads"] == 1 for pool in pools)
