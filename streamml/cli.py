@@ -159,15 +159,14 @@ def _open_stream(data: str, labels: str | None):
             raise ValueError("--labels is for an ARFF file; yeast has its own labels")
         from river import datasets
 
-        return datasets.Yeast(), 2417
+        return datasets.Yeast()
     from .datasets import ARFF
 
     names = [name.strip() for name in labels.split(",") if name.strip()] if labels else None
     stream = ARFF(data, labels=names)
-    n_samples = getattr(stream, "n_samples", None)
-    if n_samples == 0:
+    if stream.n_samples == 0:
         raise ValueError(f"{data}: no instances to evaluate")
-    return stream, n_samples
+    return stream
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -175,16 +174,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.plot is not None and not os.path.isdir(os.path.dirname(args.plot) or "."):
         raise ValueError(f"--plot {args.plot}: no such directory")
-    stream, n_samples = _open_stream(args.data, args.labels)
+    stream = _open_stream(args.data, args.labels)
     model = models.make(args.model, seed=args.seed)
-    total = min(n_samples, args.limit) if n_samples and args.limit else (args.limit or n_samples)
-    result = prequential(
+    result = prequential(  # (the progress bar's total: the stream's n_samples, or the limit)
         model,
         stream,
         limit=args.limit,
         window=args.window,
         progress=not (args.json or args.no_progress),
-        total=total,
         plot=args.plot,
     )
     if args.json:
