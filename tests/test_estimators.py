@@ -18,7 +18,7 @@ def _estimators() -> list[base.Estimator]:
     import streamml.learners as learners
 
     found = [MajorityLabelset()]
-    for name in ("MLHAT",):
+    for name in ("MLHAT", "NaiveBayes"):
         if hasattr(learners, name):
             cls = getattr(learners, name)
             found.append(cls(**next(iter(cls._unit_test_params()), {})))

@@ -10,7 +10,9 @@ from river import base
 
 from ..events import DriftEvent
 from ..partition import LabelODAC
+from . import protocols
 from .cluster import Cluster, cluster_seed
+from .parameters import check_parameters
 
 __all__ = ["IHOMER"]
 
@@ -40,8 +42,19 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     whose labels are unchanged keep their learner; new clusters (views of the shared learner,
     or fresh learners without `share`) train in the shadow for `handover` instances while the
     old learners still answer for their labels, then take over.
-    Inside each cluster, an ADWIN on the per-instance Hamming loss flags rises of the error (the
-    learner's own adaptive mechanism reacts to them). Every event is kept in `drift_events`.
+    Inside each cluster, an ADWIN watches the per-instance Hamming loss of the cluster's answer.
+    When it sees the error rise, that cluster, and only it, grows alternates: fresh learners on
+    its labels (`adapt_learners`: by default a fresh cluster learner and a naive Bayes model,
+    which is good after few instances), trained in the background and mixed into its answer by
+    their recent Brier scores, so they take over its labels as soon as, and as much as, they
+    predict them better; every other cluster keeps its learner, untouched. This is an adaptive
+    tree's alternate subtree at the level of the label clusters: a learner on all the labels
+    sees a change of a few labels diluted among the others, and adapts late and everywhere.
+    Clusters that a restructuring creates after a change of the label structure (a LabelODAC
+    split or aggregation once the partition had been stable for `10 n_min` instances) get
+    alternates too. An alternate that has not beaten
+    the cluster's answer for `retire_after` instances is dropped, so a stable stream costs one
+    learner plus the partitioning. Every event is kept in `drift_events`.
 
     A label never seen before (emerging label) becomes a singleton cluster with its own learner
     at once and joins LabelODAC; predictions include it from then on. Labels absent from a `y`
@@ -72,7 +85,8 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     handover
         Instances a new cluster trains in the shadow before it answers for its labels.
     drift_delta
-        Confidence of the ADWIN of each cluster.
+        Confidence of the ADWIN of each cluster (larger: quicker to detect a rise of the
+        error, and more false alarms, each of which costs alternates until they are dropped).
     fallback
         Keep a learner on all the labels training beside the clusters. For each cluster with a
         learner of its own, whichever of its own learner and this one scores better recently
@@ -93,7 +107,9 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         of the all-labels learner again (it predicts exactly as before, since the all-labels
         learner was answering). Its split test starts again after `retire_after * 2**k`
         instances, k being how many times the cluster was retired, so a learner that never
-        helps costs less and less. `None`: own learners are kept.
+        helps costs less and less. An alternate whose Brier score has been worse than the
+        cluster's answer for `retire_after` instances in a row is dropped too. `None`: own
+        learners and alternates are kept.
     share
         With a cluster learner that supports it (`learners.MLHAT`: `restricted`,
         `split_watch`), the clusters share the learner on all the labels until their own tree
@@ -106,6 +122,17 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         all-labels learner restricted to its labels, split as the test decided. The cost per
         instance is then that of one learner plus the clusters' split tests, instead of one
         learner per cluster. `False`: every cluster trains its own learner from scratch.
+    adapt
+        Whether clusters grow alternates when the error of their answer rises (and when a
+        restructuring creates them). `False`: the clusters only watch.
+    adapt_learners
+        The learners cloned for a cluster's alternates. `None`: the cluster learner and
+        `learners.NaiveBayes()`.
+    adapt_rate
+        How sharply a cluster's mixture follows the recent Brier scores of its answer and its
+        alternates (each weighs its score to the power -`adapt_rate`).
+    adapt_window
+        Horizon (instances) of those recent Brier scores.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -154,6 +181,10 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         selection_margin: float = 0.1,
         retire_after: int | None = 500,
         share: bool = True,
+        adapt: bool = True,
+        adapt_learners: list[base.MultiLabelClassifier] | None = None,
+        adapt_rate: float = 2.0,
+        adapt_window: int = 100,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -171,24 +202,23 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self.selection_margin = selection_margin
         self.retire_after = retire_after
         self.share = share
+        self.adapt = adapt
+        self.adapt_learners = adapt_learners
+        self.adapt_rate = adapt_rate
+        self.adapt_window = adapt_window
         self.seed = seed
+        check_parameters(self)
 
         self._prototype = cluster_learner if cluster_learner is not None else _default_learner()
-        self._encoded = hasattr(self._prototype, "learn_encoded") and hasattr(
-            self._prototype, "predict_proba_encoded"
-        )
+        self._encoded = isinstance(self._prototype, protocols.EncodedLearner)
         self._shared = (
-            share
-            and self._encoded
-            and all(
-                hasattr(self._prototype, name)
-                for name in ("restricted", "split_watch", "predict_proba_vector")
-            )
+            share and self._encoded and isinstance(self._prototype, protocols.SharableLearner)
         )
         self._features = self._make_feature_index() if self._encoded else None
         self._odac = LabelODAC(n_min=n_min, delta=delta, tau=tau)
         self._labels: dict[str, int] = {}  # every label seen -> its position, in order seen
         self._base: base.MultiLabelClassifier | None = None  # the learner on all the labels
+        self._base_kind = "dict"
         self._clusters: dict[frozenset, Cluster] = {}  # the clusters answering now
         self._shadow: dict[frozenset, Cluster] = {}  # new clusters training before handover
         self._handover_left = 0
@@ -200,19 +230,36 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._n_restructurings = 0
         self._n_own_learners = 0
         self._n_retired = 0
+        self._n_adaptations = 0
+        self._structure_drift = False  # a structure change after a stable partition, pending
         self._rearm: list[tuple] = []  # heap of (when, labels, times retired) of retired views
         self._events: list[DriftEvent] = []
-        self._cache: tuple | None = None  # (x copy, encoded x, base P(True), {key: own P})
+        self._cache: tuple | None = None  # (x copy, encoded x, base P(True), own P, alternates P)
         self._log: list = []  # (indices, values) of the instances the views have not tested
         self._log_offset = 0  # instance number of the first item of the log
         self._index_clusters()
 
     def __setstate__(self, state):
-        # Pickles (service snapshots) made before learners could retire.
+        # Pickles (service snapshots) made before learners could retire, before alternates.
         state.setdefault("retire_after", None)
         state.setdefault("_n_retired", 0)
         state.setdefault("_rearm", [])
+        for name, value in (("adapt", False), ("adapt_learners", None), ("adapt_rate", 2.0)):
+            state.setdefault(name, value)
+        state.setdefault("adapt_window", 100)
+        state.setdefault("_n_adaptations", 0)
+        state.setdefault("_structure_drift", False)
+        if "_base_kind" not in state:
+            base_learner = state.get("_base")
+            state["_base_kind"] = (
+                "dict"
+                if base_learner is None
+                else protocols.kind_of(base_learner, state["_encoded"])
+            )
         self.__dict__.update(state)
+        if "_busy" not in state:
+            self._cache = None
+            self._index_clusters()
 
     @staticmethod
     def _make_feature_index():
@@ -229,6 +276,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     @classmethod
     def _unit_test_params(cls):
         yield {"n_min": 20, "warmup": 20, "handover": 10, "seed": 42}
+        yield {"n_min": 20, "warmup": 20, "drift_delta": 0.5, "adapt_window": 20, "seed": 3}
 
     @property
     def _is_stochastic(self):
@@ -273,21 +321,30 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
 
     def cluster_summary(self) -> list[dict]:
         """One record per answering cluster: its labels, recent Hamming loss, instances seen
-        (by its own learner, if it has one), whether it has a learner of its own (`own`) and
-        which learner answers for its labels (`answers`: "own" or "all labels")."""
+        (by its own learner, if it has one), whether it has a learner of its own (`own`),
+        which learner answers for its labels (`answers`: "own" or "all labels"), its
+        alternates (`alternates`: how many it has now) and the weight of its answer in the
+        mixture with them (`answer_weight`: 1 without alternates)."""
         select = self._base is not None and self.fallback
-        return [
-            {
-                "labels": list(c.labels),
-                "error": c.error,
-                "n": c.n,
-                "own": c.learner is not None,
-                "answers": "own"
-                if c.learner is not None and not (select and c.use_root)
-                else "all labels",
-            }
-            for c in self._clusters.values()
-        ]
+        out = []
+        for c in self._clusters.values():
+            alternates = c.alternates
+            out.append(
+                {
+                    "labels": list(c.labels),
+                    "error": c.error,
+                    "n": c.n,
+                    "own": c.learner is not None,
+                    "answers": "own"
+                    if c.learner is not None and not (select and c.use_root)
+                    else "all labels",
+                    "alternates": 0 if alternates is None else len(alternates),
+                    "answer_weight": 1.0
+                    if alternates is None
+                    else float(alternates.weights(self.adapt_rate)[0]),
+                }
+            )
+        return out
 
     @property
     def n_own_learners(self) -> int:
@@ -298,6 +355,11 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     def n_retired(self) -> int:
         """How many times a cluster's own learner was dropped for not answering (`retire_after`)."""
         return self._n_retired
+
+    @property
+    def n_adaptations(self) -> int:
+        """How many times a cluster started alternates."""
+        return self._n_adaptations
 
     def summary(self) -> str:
         """A readable view of the label tree and of the clusters answering now."""
@@ -310,9 +372,10 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             "Clusters (labels | recent Hamming loss | instances | answered by):",
         ]
         for c in self.cluster_summary():
-            lines.append(
-                f"  {{{', '.join(c['labels'])}}} | {c['error']:.3f} | {c['n']} | {c['answers']}"
-            )
+            by = c["answers"]
+            if c["alternates"]:
+                by += f" ({c['answer_weight']:.2f}) + {c['alternates']} alternates"
+            lines.append(f"  {{{', '.join(c['labels'])}}} | {c['error']:.3f} | {c['n']} | {by}")
         if self._shadow:
             lines.append(f"In handover ({self._handover_left} instances left):")
             for c in self._shadow.values():
@@ -323,26 +386,15 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
 
     def _base_proba(self, x, v) -> np.ndarray:
         """P(True) of every known label from the all-labels learner (zeros if it has none)."""
-        n = len(self._labels)
-        learner = self._base
-        if learner is None:
-            return np.zeros(n)
-        if self._encoded and hasattr(learner, "predict_proba_vector"):
-            # It learns every y as IHOMER sees it, so it knows the labels in the same order.
-            p = learner.predict_proba_vector(v)
-        elif self._encoded:
-            q = learner.predict_proba_encoded(v)
-            p = np.array([q.get(label, 0.0) for label in self._labels], dtype=float)
-        else:
-            q = learner.predict_proba_one(x)
-            p = np.array([q.get(label, {}).get(True, 0.0) for label in self._labels], dtype=float)
-        if len(p) < n:  # labels it has not learned yet
-            p = np.concatenate([p, np.zeros(n - len(p))])
-        return p
+        if self._base is None:
+            return np.zeros(len(self._labels))
+        # It learns every y as IHOMER sees it, so it knows the labels in the same order.
+        return protocols.label_proba(self._base, self._base_kind, self._labels, x, v)
 
     def _probas(self, x, grow: bool = False) -> tuple:
         """(x copy, encoded x, P(True) of every label from the all-labels learner, {cluster
-        key: P(True) of its labels from its own learner}), cached for `learn_one`.
+        key: P(True) of its labels from its own learner}, {cluster key: those of its
+        alternates}), for the answering clusters, cached for `learn_one`.
 
         Predictions encode x without adding unknown features to the shared index (`grow`), so
         that what the model learns never depends on what it was asked to predict.
@@ -356,17 +408,32 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             return cache
         v = self._features.encode(x, grow=grow) if self._encoded else None
         own = {key: c.proba(x, v) for key, c in self._clusters.items() if c.learner is not None}
-        self._cache = cache = (dict(x), v, self._base_proba(x, v), own)
+        alternates = {
+            key: c.alternates.probas(c.labels, x, v)
+            for key, c in self._clusters.items()
+            if c.alternates is not None
+        }
+        self._cache = cache = (dict(x), v, self._base_proba(x, v), own, alternates)
         return cache
+
+    def _answer(self, c: Cluster, root: np.ndarray, own: np.ndarray | None) -> np.ndarray:
+        """P(True) of a cluster's labels from the learner that answers for them (before the
+        alternates)."""
+        if own is None or (c.use_root and self._base is not None and self.fallback):
+            return root[c.cols]
+        return own
 
     def _answers(self, x) -> np.ndarray:
         """P(True) of every known label, each from the learner answering for it."""
-        _, _, root, own = self._probas(x)
+        _, _, root, own, alternates = self._probas(x)
         out = root.copy()
-        select = self._base is not None and self.fallback
+        rate = self.adapt_rate
         for key, c in self._clusters.items():
-            if c.learner is not None and not (select and c.use_root):
-                out[c.cols] = own[key]
+            if c.learner is not None or c.alternates is not None:
+                answer = self._answer(c, root, own.get(key))
+                if c.alternates is not None:
+                    answer = c.alternates.mix(answer, alternates[key], rate)
+                out[c.cols] = answer
         return out
 
     def predict_proba_one(self, x, **kwargs):
@@ -381,52 +448,60 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     def learn_one(self, x, y, **kwargs):
         if not y.keys() <= self._labels.keys():
             self._add_labels([label for label in y if label not in self._labels])
-        _, v, root, own = self._probas(x, grow=True)
+        _, v, root, own, alternates = self._probas(x, grow=True)
         self._cache = None
         index = self._labels
         positives = [index[label] for label in itertools.compress(y, y.values())]
         truth = np.zeros(len(index), dtype=bool)
         truth[positives] = True
 
-        # Drift inside the clusters: the Hamming loss of each answering cluster's learner.
+        # Each cluster's answer, mixed with its alternates; their scores.
         root_predicted = root > 0.5
         predicted = root_predicted.copy()
-        for key, c in self._clusters.items():
+        select = self._base is not None and self.fallback
+        window, decay = self.selection_window, 1.0 - 1.0 / self.selection_window
+        margin, rate = self.selection_margin, self.adapt_rate
+        retire = self.retire_after if self._shared else None
+        idle = []
+        for c in self._busy:
+            cols = c.cols
+            p = own.get(c.key) if c.key in self._clusters else None
             if c.learner is not None:
-                p = own.get(key)
-                if p is None:  # a cluster born in this call
-                    p = own[key] = c.proba(x, v)
-                predicted[c.cols] = p > 0.5
+                p = c.proba(x, v) if p is None else p  # a cluster born in this call, or a shadow
+                if select:
+                    c.selection.update(
+                        p > 0.5, root_predicted[cols], truth[cols], c.n, decay, margin, window
+                    )
+                    if retire is not None and c.n - c.last_answer >= retire:  # not answering
+                        idle.append(c)
+            answer = self._answer(c, root, p)
+            if c.alternates is not None:
+                probas = alternates.get(c.key) if c.key in self._clusters else None
+                if probas is None:
+                    probas = c.alternates.probas(c.labels, x, v)
+                mixed = c.alternates.mix(answer, probas, rate)
+                c.alternates.score(answer, probas, truth[cols].astype(float), self._adapt_decay)
+                answer = mixed
+            if c.key in self._clusters:
+                predicted[cols] = answer > 0.5
+
+        # Drift inside the clusters: the Hamming loss of each answering cluster's answer.
         wrong = np.bincount(self._owner, weights=predicted != truth, minlength=len(self._order))
+        rising = []
         for c, count in zip(self._order, wrong.tolist()):
             if c.track(count):
                 self._record("cluster", c.labels, "ADWIN")
-
-        # Which of a cluster's learner and the all-labels learner answers for its labels.
-        idle = []
-        if self._base is not None and self.fallback:
-            window = self.selection_window
-            decay, margin = 1.0 - 1.0 / window, self.selection_margin
-            retire = self.retire_after if self._shared else None
-            for c in self._owned:
-                p = own.get(c.key) if c.key in self._clusters else None
-                p = c.proba(x, v) if p is None else p  # a cluster in handover
-                cols = c.cols
-                c.compare(p > 0.5, root_predicted[cols], truth[cols], decay, margin, window)
-                if retire is not None and c.n - c.last_answer >= retire:  # not answering
-                    idle.append(c)
+                rising.append(c)
 
         if self._base is not None:
-            if self._encoded:
-                self._base.learn_encoded(v, y)
-            else:
-                self._base.learn_one(x, y)
-        for c in self._owned:
+            protocols.learn(self._base, self._base_kind, x, v, y)
+        for c in self._busy:
             c.learn(x, v, y)
-            c.n += 1
         if self._watched:
             self._watch(v, positives)
-        for c in self._views:
+        for c in self._order:
+            c.n += 1
+        for c in self._shadow.values():
             c.n += 1
         if idle:
             self._retire([c for c in idle if self._clusters.get(c.key) is c])
@@ -435,10 +510,16 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         if self._odac.structure_changed:
             change = self._odac.last_change
             self._record("structure", self._ordered(change.labels), f"LabelODAC.{change.kind}")
+            # A change of a partition that had been stable for a while (not the partition
+            # still forming) is a drift of the label structure.
+            since = self._n - (self._last_restructure or 0)
+            self._structure_drift = self._structure_drift or since >= 10 * self.n_min
         if self._odac.refine_due:
             self._recheck = True
 
         self._n += 1
+        if self.adapt:
+            self._adapt(rising)
         if self._rearm and self._rearm[0][0] <= self._n:
             self._rearm_watches()
         if self._shadow:
@@ -449,6 +530,38 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             self._recheck = False
             self._last_check = self._n
             self._restructure()
+
+    @property
+    def _adapt_decay(self) -> float:
+        return 1.0 / self.adapt_window
+
+    def _adapt(self, rising: list[Cluster]):
+        """Start alternates in the clusters whose error rose (unless theirs are young), and
+        drop the alternates that have not beaten their cluster's answer for long."""
+        changed = False
+        for c in rising:
+            if c.alternates is None or self._n - c.alternates.started >= self.selection_window:
+                self._start_alternates(c)
+                changed = True
+        if self.retire_after is not None:
+            for c in self._busy:
+                if c.alternates is not None:
+                    c.prune_alternates(self.retire_after)
+                    changed = changed or c.alternates is None
+        if changed:
+            self._cache = None
+            self._index_clusters()
+
+    def _start_alternates(self, c: Cluster):
+        seed = cluster_seed(self.seed, c.key, c.n_adapted + 1)
+        templates = self.adapt_learners
+        if templates is None:
+            from ..learners import NaiveBayes
+
+            templates = [self._prototype, NaiveBayes()]
+        learners = [_fresh(template, seed) for template in templates]
+        c.adapt(learners, self._n)
+        self._n_adaptations += 1
 
     def _watch(self, v, positives: list[int]):
         """Feed the split tests of the views; a view whose test splits gets its own learner.
@@ -478,10 +591,9 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             # The all-labels learner has just learned this instance: the new learner starts
             # where it is, with the split that the test accepted at its root.
             seed = cluster_seed(self.seed, c.key)
-            c.learner = self._base.restricted(c.labels, seed=seed, split=decision)
+            c.set_learner(self._base.restricted(c.labels, seed=seed, split=decision))
+            c.n = -1  # counted up with the other clusters after this call
             c.watch = None
-            c.n = c.last_answer = 0
-            c.reset_selection()
             self._n_own_learners += 1
         if split:
             self._cache = None
@@ -492,10 +604,11 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         answers for their labels already): they are views without a split test until their
         back-off ends."""
         for c in clusters:
-            c.learner = None
+            n = c.n
+            c.set_learner(None)
+            c.n = n
             c.watch = None
             c.retired += 1
-            c.reset_selection()
             when = self._n + self.retire_after * 2**c.retired
             heapq.heappush(self._rearm, (when, c.labels, c.retired))
             self._n_retired += 1
@@ -521,10 +634,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._events.append(DriftEvent(self._n, level, tuple(labels), detector))
 
     def _new_learner(self, seed: int | None) -> base.MultiLabelClassifier:
-        learner = self._prototype.clone()
-        if "seed" in learner._get_params():
-            learner = learner.clone({"seed": seed})
-        return learner
+        return _fresh(self._prototype, seed)
 
     def _new_cluster(self, labels: tuple[str, ...]) -> Cluster:
         """A cluster for these labels: a view of the all-labels learner when learners are
@@ -555,6 +665,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             # The learner on all the labels takes the model's seed, so that an IHOMER whose
             # clusters all defer to it predicts exactly as the cluster learner alone would.
             self._base = self._new_learner(self.seed)
+            self._base_kind = protocols.kind_of(self._base, self._encoded)
         groups = [tuple(new)] if first else [(label,) for label in new]
         for labels in groups:
             c = self._new_cluster(labels)
@@ -571,9 +682,10 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             owner[c.cols] = k
         self._owner = owner
         every = self._order + list(self._shadow.values())
-        self._owned = [c for c in every if c.learner is not None]
-        self._views = [c for c in every if c.learner is None]
-        self._watched = [c for c in self._views if c.watch is not None]
+        # Clusters with a learner of their own or alternates (they learn and are scored).
+        self._busy = [c for c in every if c.learner is not None or c.alternates is not None]
+        views = [c for c in every if c.learner is None]
+        self._watched = [c for c in views if c.watch is not None]
         homes: list[list] = [[] for _ in self._labels]
         for c in self._watched:
             for position, i in enumerate(c.cols.tolist()):
@@ -614,13 +726,20 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
             return
         if self._shadow:
             self._complete_handover()
+        # Restructuring after a structure-level drift: the new clusters get alternates.
+        drifted = self.adapt and self._structure_drift
+        self._structure_drift = False
         self._last_restructure = self._n
         self._n_restructurings += 1
         self._target = [frozenset(s) for s in partition]
         for labels in partition:
             key = frozenset(labels)
             if key not in self._clusters:
-                self._shadow[key] = self._new_cluster(labels)
+                c = self._shadow[key] = self._new_cluster(labels)
+                if drifted and c.learner is None and len(labels) < len(self._labels):
+                    # A change of the label structure: the new cluster gets alternates, as a
+                    # cluster whose error rose.
+                    self._start_alternates(c)
         if self.handover <= 0:
             self._complete_handover()
         else:
@@ -635,3 +754,11 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         self._handover_left = 0
         self._index_clusters()
         self._cache = None
+
+
+def _fresh(template: base.MultiLabelClassifier, seed: int | None) -> base.MultiLabelClassifier:
+    """A fresh clone of `template`, with this seed if it takes one."""
+    learner = template.clone()
+    if "seed" in learner._get_params():
+        learner = learner.clone({"seed": seed})
+    return learner

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .baselines import MajorityLabelset, binary_relevance_ht, classifier_chain_ht
 from .features import EncodedInstance, FeatureIndex
 from .mlhat import MLHAT
+from .naive_bayes import NaiveBayes
 from .watch import SplitWatch
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "FeatureIndex",
     "MLHAT",
     "MajorityLabelset",
+    "NaiveBayes",
     "SplitWatch",
     "binary_relevance_ht",
     "classifier_chain_ht",

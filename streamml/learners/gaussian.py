@@ -20,7 +20,7 @@ import math
 import numpy as np
 from scipy import sparse, special
 
-__all__ = ["SplitStatistics", "multilabel_entropy", "hoeffding_bound"]
+__all__ = ["SplitStatistics", "multilabel_entropy"]
 
 _LN2 = math.log(2.0)
 
@@ -43,16 +43,6 @@ def multilabel_entropy(counts: np.ndarray, total: float) -> float:
     if total <= 0:
         return 0.0
     return float(_binary_entropy(counts / total).sum())
-
-
-def hoeffding_bound(value_range: float, delta: float, n: float) -> float:
-    """Hoeffding bound: with probability 1 - delta the mean of n values is within this distance.
-
-    >>> round(hoeffding_bound(1.0, 1e-7, 200), 4)
-    0.2007
-
-    """
-    return math.sqrt(value_range * value_range * math.log(1.0 / delta) / (2.0 * n))
 
 
 class SplitStatistics:

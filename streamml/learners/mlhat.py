@@ -10,7 +10,8 @@ import numpy as np
 from river import base, drift
 
 from ..events import DriftEvent
-from .features import EncodedInstance, FeatureIndex
+from .encoded import EncodedLearner
+from .features import EncodedInstance
 from .leaves import BaggedLogisticRegression, KNNWindow, Standardiser
 from .nodes import Branch, Leaf, alternate_verdict, iter_nodes, split_test
 from .watch import SplitWatch
@@ -20,7 +21,7 @@ __all__ = ["MLHAT"]
 _CACHE = ("_last_x", "_last_x_copy", "_last_v", "_cache_v", "_cache_version", "_cache_proba")
 
 
-class MLHAT(base.MultiLabelClassifier):
+class MLHAT(EncodedLearner, base.MultiLabelClassifier):
     """Multi-label Hoeffding adaptive tree, vectorised with numpy.
 
     A Hoeffding tree over the features whose leaves predict all the labels at once [^1]:
@@ -215,11 +216,7 @@ class MLHAT(base.MultiLabelClassifier):
         self.seed = seed
         self._check_params()
 
-        self._index = FeatureIndex()
-        self._labels: list = []
-        self._label_index: dict = {}
-        self._label_keys: tuple | None = None  # fast path for dicts y with the same keys
-        self._label_cols: np.ndarray | None = None
+        self._reset_encoding()
         self._rng = np.random.default_rng(seed)
         self._root: Leaf | Branch = self._new_leaf(0, 1)
         self._n = 0  # instances learnt
@@ -274,7 +271,7 @@ class MLHAT(base.MultiLabelClassifier):
     # ------------------------------------------------------------------ state helpers
 
     def _reset_cache(self):
-        self._last_x = self._last_x_copy = self._last_v = None
+        self._forget_last()
         self._cache_v: EncodedInstance | None = None
         self._cache_version = -1
         self._cache_proba: dict = {}
@@ -305,16 +302,6 @@ class MLHAT(base.MultiLabelClassifier):
         )
         std = Standardiser(n_features)
         return Leaf(depth, std, knn, lr, n_labels, mixing_rate=self.mixing_rate)
-
-    @property
-    def labels(self) -> list:
-        """The labels known to the learner, in the order they were first seen."""
-        return list(self._labels)
-
-    @property
-    def feature_index(self) -> FeatureIndex:
-        """The index used by `learn_one` and `predict_one`."""
-        return self._index
 
     @property
     def drift_events(self) -> list[DriftEvent]:
@@ -357,45 +344,6 @@ class MLHAT(base.MultiLabelClassifier):
 
     # ------------------------------------------------------------------ encoding
 
-    def _encode(self, x: dict, grow: bool = True) -> EncodedInstance:
-        """Encode x; predictions (`grow=False`) never add features to the index."""
-        if not isinstance(x, dict):
-            raise TypeError(f"x must be a dict, got {type(x).__name__}")
-        last = self._last_v
-        if x is self._last_x and x == self._last_x_copy and (last.complete or not grow):
-            return last
-        v = self._index.encode(x, grow=grow)
-        self._last_x, self._last_x_copy, self._last_v = x, dict(x), v
-        return v
-
-    def _positives(self, y: dict) -> list[int]:
-        """Indices of the positive labels of y (sorted), registering new labels."""
-        if not isinstance(y, dict):
-            raise TypeError(f"y must be a dict of label -> bool, got {type(y).__name__}")
-        if len(y) > 32:
-            # Many labels: when the keys are those of the previous y, select with numpy.
-            keys = tuple(y)
-            if keys == self._label_keys:
-                on = np.fromiter(y.values(), dtype=bool, count=len(keys))
-                return sorted(self._label_cols[on].tolist())
-        index = self._label_index
-        positives = []
-        new: dict = {}
-        for label, on in y.items():
-            i = index.get(label)
-            if i is None:
-                i = new[label] = len(self._labels) + len(new)
-            if on:
-                positives.append(i)
-        for label in new:
-            index[label] = len(self._labels)
-            self._labels.append(label)
-        if len(y) > 32:
-            self._label_keys = tuple(y)
-            self._label_cols = np.fromiter((index[k] for k in y), dtype=np.int64, count=len(y))
-        positives.sort()
-        return positives
-
     # ------------------------------------------------------------------ prediction
 
     def _leaf_proba(self, leaf: Leaf, v: EncodedInstance, n_labels: int) -> np.ndarray:
@@ -432,18 +380,6 @@ class MLHAT(base.MultiLabelClassifier):
             total = total + w * self._leaf_proba(alt, v, n_labels)
             weight += w
         return total / weight
-
-    def predict_proba_encoded(self, v: EncodedInstance) -> dict:
-        """P(label is True) for every known label, for an instance encoded by the caller."""
-        if not self._labels:
-            return {}
-        return dict(zip(self._labels, self._proba(v).tolist()))
-
-    def predict_encoded(self, v: EncodedInstance) -> dict:
-        """The predicted label set (label -> bool) for an instance encoded by the caller."""
-        if not self._labels:
-            return {}
-        return dict(zip(self._labels, (self._proba(v) > 0.5).tolist()))
 
     def predict_proba_vector(self, v: EncodedInstance) -> np.ndarray:
         """P(label is True) of every known label, in the order of `labels`, as a read-only
@@ -518,48 +454,6 @@ class MLHAT(base.MultiLabelClassifier):
         left = self._restricted_node(node.left, cols, new)
         right = self._restricted_node(node.right, cols, new)
         return Branch(node.feature, node.threshold, left, right, node.depth, adwin, node.merit)
-
-    def predict_proba_one(self, x: dict, **kwargs) -> dict:
-        if not self._labels:
-            return {}
-        proba = self._proba(self._encode(x, grow=False)).tolist()
-        return {label: {False: 1.0 - p, True: p} for label, p in zip(self._labels, proba)}
-
-    def predict_one(self, x: dict, **kwargs) -> dict:
-        if not self._labels:
-            return {}
-        return self.predict_encoded(self._encode(x, grow=False))
-
-    # ------------------------------------------------------------------ learning
-
-    def learn_one(self, x: dict, y: dict) -> None:
-        self.learn_encoded(self._encode(x), y)
-
-    def learn_many(self, X, Y) -> None:
-        """Learn the rows of `X` in order, with the labels in the rows of `Y`.
-
-        `X` is a pandas DataFrame (columns are feature names; NaN means missing, i.e. 0) or a
-        2-d numpy array (features named 0, 1, ...); `Y` is a DataFrame of booleans (columns
-        are labels) or a 2-d array (labels named 0, 1, ...). Same as `learn_one` on each row.
-        """
-        rows, targets = _rows(X), _label_rows(Y)
-        if len(rows) != len(targets):
-            raise ValueError(f"X has {len(rows)} rows but Y has {len(targets)}")
-        for x, y in zip(rows, targets):
-            self.learn_one(x, y)
-
-    def predict_proba_many(self, X):
-        """P(True) of every known label for each row of `X`, as a DataFrame (rows of `X`)."""
-        import pandas as pd
-
-        rows = _rows(X)
-        proba = [self.predict_proba_encoded(self._encode(x, grow=False)) for x in rows]
-        index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(proba, index=index, columns=self.labels, dtype=float)
-
-    def predict_many(self, X):
-        """The predicted label sets of the rows of `X`, as a DataFrame of booleans."""
-        return self.predict_proba_many(X) > 0.5
 
     def learn_encoded(self, v: EncodedInstance, y: dict) -> None:
         """Learn from an instance encoded by the caller (with this learner's index or another)."""
@@ -684,43 +578,6 @@ class MLHAT(base.MultiLabelClassifier):
 
     def _record(self, detector: str):
         self._events.append(DriftEvent(self._n, "tree", tuple(self._labels), detector))
-
-
-def _rows(X) -> list[dict]:
-    """The rows of a DataFrame or 2-d array as dicts (NaN left out: missing means 0)."""
-    if hasattr(X, "to_dict") and hasattr(X, "columns"):
-        names, values = list(X.columns), X.to_numpy()
-    else:
-        values = np.asarray(X)
-        if values.ndim != 2:
-            raise ValueError(f"X must be 2-d, got shape {values.shape}")
-        names = list(range(values.shape[1]))
-    rows = []
-    for i, row in enumerate(values.tolist()):
-        x = {k: v for k, v in zip(names, row) if v is not None and v == v}
-        for k, v in x.items():  # check everything before learning anything
-            if not isinstance(v, str) and not _finite(v):
-                raise ValueError(f"row {i}, feature {k!r}: {v!r} is not a finite number")
-        rows.append(x)
-    return rows
-
-
-def _finite(v) -> bool:
-    try:
-        return math.isfinite(float(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _label_rows(Y) -> list[dict]:
-    if hasattr(Y, "to_dict") and hasattr(Y, "columns"):
-        names, values = list(Y.columns), Y.to_numpy()
-    else:
-        values = np.asarray(Y)
-        if values.ndim != 2:
-            raise ValueError(f"Y must be 2-d, got shape {values.shape}")
-        names = list(range(values.shape[1]))
-    return [dict(zip(names, map(bool, row))) for row in values.tolist()]
 
 
 def _hamming(proba: np.ndarray, ybin: np.ndarray) -> float:

@@ -7,8 +7,10 @@ import math
 import numpy as np
 from river import drift
 
-from .gaussian import SplitStatistics, hoeffding_bound, multilabel_entropy
+from ..bounds import hoeffding_bound
+from .gaussian import SplitStatistics, multilabel_entropy
 from .leaves import BaggedLogisticRegression, KNNWindow, Standardiser
+from .mixing import pair_weight
 
 __all__ = [
     "Leaf",
@@ -218,13 +220,7 @@ class Leaf:
         if self.mixing_rate is None:
             return float(self.mode == KNN)
         knn, lr = self.mixing_loss.tolist()
-        if not (knn > 0.0 and lr > 0.0):  # a model without error (or nothing seen yet)
-            return 0.5 if knn == lr else float(knn < lr)
-        # Log of the ratio of the two weights, LR / kNN: (knn / lr) ** mixing_rate.
-        gap = self.mixing_rate * (math.log(knn) - math.log(lr))
-        if gap > 700.0:
-            return 0.0
-        return 1.0 / (1.0 + math.exp(gap)) if gap > -700.0 else 1.0
+        return pair_weight(knn, lr, self.mixing_rate)
 
     def _components(self, memo: list, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
         """The probabilities of the kNN and of the logistic regressions (kept in the memo)."""
@@ -429,7 +425,7 @@ def split_test(
     merit[best] = -np.inf
     second = max(float(merit.max()), 0.0)
     value_range = math.log2(n_labelsets) if n_labelsets > 2 else 1.0
-    bound = hoeffding_bound(value_range, split_delta, stats.weight)
+    bound = hoeffding_bound(stats.weight, split_delta, value_range)
     if best_merit - second <= bound and bound >= tie_threshold:
         lead = max(best_merit - second, tie_threshold)
         # hoeffding_bound(range, delta, n) < lead  <=>  n > range^2 ln(1/delta) / (2 lead^2)

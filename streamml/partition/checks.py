@@ -25,8 +25,8 @@ import dataclasses
 
 import numpy as np
 
+from ..bounds import hoeffding_bound
 from .counts import independent_jaccard, jaccard
-from .records import hoeffding_bound
 from .split import association_excess, gap_excess, leaf_statistics, pair_bounds
 
 __all__ = ["LeafResult", "SmallLeaves", "check_leaf", "check_small_leaves"]
@@ -177,15 +177,14 @@ def check_small_leaves(
     d2 = np.maximum.reduceat(masked, starts)
     d0 = np.minimum.reduceat(np.where(diag, 2.0, dist), starts)
     avg = np.add.reduceat(np.where(diag, 0.0, dist), starts) / (ks * (ks - 1))
-    with np.errstate(divide="ignore"):
-        eps = np.sqrt(np.log(1.0 / delta) / (2.0 * n))
+    eps = hoeffding_bound(n, delta)
     big_enough = ks >= 3
     confident = big_enough & ((tau > eps) | (d1 - d2 > eps))
     odac = confident & ((d1 - d0) * np.abs(d1 + d0 - 2.0 * avg) > eps)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         support = union * (n / since)[leaf_of]
-        bounds = np.minimum(np.sqrt(np.log(1.0 / delta) / (2.0 * support)), 1.0)
+        bounds = np.minimum(hoeffding_bound(support, delta), 1.0)
     gap = np.zeros(m, dtype=bool)
     if gap_test and confident.any():
         label_start = np.r_[0, np.cumsum(ks)[:-1]]
@@ -207,7 +206,7 @@ def check_small_leaves(
             mean_inside = np.add.reduceat(np.where(inside, dist, 0.0), starts) / (2 * pairs)
             # the pivots are the most extreme pair of the leaf: the test is one of about k
             # possible ones, hence delta / k
-            wide = np.minimum(np.sqrt(np.log(k_of / delta) / (2.0 * support)), 1.0)
+            wide = np.minimum(hoeffding_bound(support, delta / k_of), 1.0)
             bound = np.add.reduceat(np.where(across, wide, 0.0), starts) / (2 * n0 * n1)
             gap = confident & ~odac & (pairs > 0) & (mean_across - mean_inside - bound > 0)
 

@@ -3,21 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
-__all__ = ["TreeNode", "StructureChange", "hoeffding_bound"]
-
-
-def hoeffding_bound(n: float, delta: float, value_range: float = 1.0) -> float:
-    """Hoeffding bound sqrt(R² ln(1/delta) / (2n)); infinite for n <= 0.
-
-    >>> round(hoeffding_bound(1000, 0.05), 4)
-    0.0387
-
-    """
-    if n <= 0:
-        return math.inf
-    return math.sqrt(value_range**2 * math.log(1.0 / delta) / (2.0 * n))
+__all__ = ["TreeNode", "StructureChange"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..bounds import hoeffding_bound
 from .counts import independent_jaccard
-from .records import TreeNode, hoeffding_bound
+from .records import TreeNode
 from .split import pair_bounds
 
 __all__ = ["refine"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..bounds import hoeffding_bound
+
 __all__ = [
     "leaf_statistics",
     "assign_to_pivots",
@@ -113,8 +115,7 @@ def pair_bounds(support: np.ndarray, delta: float) -> np.ndarray:
     number of instances, which would be far too optimistic for rare labels. Capped at 1 (a
     pair that never occurred tells nothing).
     """
-    with np.errstate(divide="ignore"):
-        bounds = np.sqrt(np.log(1.0 / delta) / (2.0 * support))
+    bounds = hoeffding_bound(support, delta)
     return np.minimum(bounds, 1.0, out=bounds)  # 1: no evidence at all (distances are in [0, 1])
 
 

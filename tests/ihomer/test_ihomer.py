@@ -174,14 +174,16 @@ def test_cluster_selection_prefers_the_better_learner_and_ties_go_to_root():
     c = Cluster(("a", "b"), [0, 1], MajorityLabelset(), drift_delta=0.002, encoded=False, born=0)
     right, wrong = np.array([True, False]), np.array([False, False])
     truth = np.array([True, False])
-    c.compare(right, right, truth, decay=0.99)
+    c.selection.update(right, right, truth, n=10, decay=0.99)
     assert c.use_root  # a tie
     for _ in range(5):
-        c.compare(right, wrong, truth, decay=0.99)
-    assert not c.use_root
+        c.selection.update(right, wrong, truth, n=10, decay=0.99)
+    assert not c.use_root and c.last_answer == 10
     for _ in range(50):
-        c.compare(wrong, right, truth, decay=0.99)
-    assert c.use_root
+        c.selection.update(wrong, right, truth, n=11, decay=0.99)
+    assert c.use_root and c.last_answer == 11  # it led for a few more instances
+    c.selection.update(right, wrong, truth, n=3, decay=0.99, warmup=5)
+    assert c.use_root  # not before it has learned `warmup` instances
 
 
 class Frequency(base.MultiLabelClassifier):
@@ -207,7 +209,8 @@ class Frequency(base.MultiLabelClassifier):
 
 def test_answers_come_from_the_selected_learner():
     """Each cluster answers with the learner its summary names: the one on all the labels
-    (the label's frequency over the whole stream) or its own (over its last `n` instances)."""
+    (the label's frequency over the whole stream) or its own (over its last `n` instances).
+    (Without alternates, `adapt=False`: they would mix their answers in.)"""
 
     def phase(groups, n, seed, p_on):  # one group per stream, each group with its own rate
         parts = [
@@ -226,7 +229,7 @@ def test_answers_come_from_the_selected_learner():
     stream = list(phase(before, 2500, 1, [0.3, 0.3, 0.3])) + list(
         phase(after, 2000, 5, [1.0, 0.3, 0.3])
     )
-    model = IHOMER(cluster_learner=Frequency(), seed=1, handover=50)
+    model = IHOMER(cluster_learner=Frequency(), seed=1, handover=50, adapt=False)
     probe, kinds = {"0g0": 1.0}, set()
     for t, (x, y) in enumerate(stream, 1):
         model.learn_one(x, y)
@@ -234,6 +237,7 @@ def test_answers_come_from_the_selected_learner():
             continue
         answers = model.predict_proba_one(probe)
         for c in model.cluster_summary():
+            assert c["alternates"] == 0 and c["answer_weight"] == 1.0
             kinds.add(c["answers"])
             seen = stream[:t] if c["answers"] == "all labels" else stream[t - c["n"] : t]
             for label in c["labels"]:
@@ -241,7 +245,7 @@ def test_answers_come_from_the_selected_learner():
                 assert answers[label][True] == pytest.approx(expected, abs=1e-12), (t, label, c)
     assert kinds == {"own", "all labels"}, model.summary()
 
-    without = IHOMER(cluster_learner=Frequency(), seed=1, handover=50, fallback=False)
+    without = IHOMER(cluster_learner=Frequency(), seed=1, handover=50, fallback=False, adapt=False)
     for x, y in stream:
         without.learn_one(x, y)
     assert {c["answers"] for c in without.cluster_summary()} == {"own"}

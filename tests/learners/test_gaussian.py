@@ -5,7 +5,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from streamml.learners.gaussian import SplitStatistics, hoeffding_bound, multilabel_entropy
+from streamml.bounds import hoeffding_bound
+from streamml.learners.gaussian import SplitStatistics, multilabel_entropy
 
 
 def _rows(x: np.ndarray, y: np.ndarray):
@@ -113,4 +114,4 @@ def test_constant_and_unseen_features_cannot_split():
 def test_entropy_and_bound():
     assert multilabel_entropy(np.array([0.0, 10.0]), 10) == 0.0
     assert math.isclose(multilabel_entropy(np.array([5.0, 5.0]), 10), 2.0)
-    assert math.isclose(hoeffding_bound(2.0, 1e-7, 100), 2 * math.sqrt(math.log(1e7) / 200))
+    assert math.isclose(hoeffding_bound(100, 1e-7, 2.0), 2 * math.sqrt(math.log(1e7) / 200))

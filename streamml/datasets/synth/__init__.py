@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from .concepts import Change
 from .drift import Concept, Drift
 from .label_groups import LabelGroups
 
-__all__ = ["Concept", "Drift", "LabelGroups"]
+__all__ = ["Change", "Concept", "Drift", "LabelGroups"]

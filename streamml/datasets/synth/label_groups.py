@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 from river.datasets import base
 
+from .concepts import Change, build_concepts, changed_labels, new_relation, split_labels
 from .drift import Concept, Drift
 
 __all__ = ["LabelGroups"]
@@ -38,9 +39,13 @@ class LabelGroups(base.SyntheticDataset):
     `n_informative >= n_labels`. The other features are pure N(0, 1) noise. Which features are
     informative, and their weights, form the feature-label relation of a concept.
 
-    A concept is a grouping of the labels plus a relation. The initial concept has a random
-    grouping. Each `Drift` of `drifts` either makes a new concept (a new grouping, a new
-    relation, or both) or returns to an earlier one (recurring change), suddenly or gradually.
+    A concept is a grouping of the labels, the rates of the groups and a relation. The initial
+    concept has a random grouping. Each `Drift` of `drifts` either makes a new concept or
+    returns to an earlier one (recurring change), suddenly or gradually. A new concept changes
+    the grouping (a new random one, a few swaps, one group split in two, two groups merged),
+    the relation, the rates, or several of them; a relation or rate change can be confined to
+    some groups, leaving the other labels and the features they drive as they were.
+    `schedule` tells which labels each change touched.
     Each instance is drawn entirely from one concept; during a gradual change, the concept is
     chosen at random for every instance (see `Drift`).
 
@@ -89,6 +94,9 @@ class LabelGroups(base.SyntheticDataset):
     change_points
         For each drift, the index of the first instance at which the new concept dominates
         (`Drift.dominant_from`). `groups_at` changes there when the grouping changes.
+    schedule
+        For each drift, a `Change`: when it starts, ends and dominates, what it does, and the
+        labels whose group, rate or relation to the features it changed.
 
     Examples
     --------
@@ -106,6 +114,16 @@ class LabelGroups(base.SyntheticDataset):
     [1000, 2200]
     >>> stream.groups_at(0) == stream.groups_at(2500) != stream.groups_at(1500)
     True
+
+    A change of the relation of one group only:
+
+    >>> stream = LabelGroups(
+    ...     n_labels=6, n_groups=2, n_features=8, seed=1, n_samples=2000,
+    ...     drifts=[Drift(at=1000, relation=True, groups=[0])],
+    ... )
+    >>> change = stream.schedule[0]
+    >>> change.what, change.labels == set(stream.concepts[0].groups[0])
+    (('relation',), True)
 
     """
 
@@ -182,96 +200,50 @@ class LabelGroups(base.SyntheticDataset):
         n_inf = self.n_informative
         if n_inf is None:
             n_inf = self.n_features - self.n_features // 4
-        self._n_inf = n_inf
         sizes = [
             self.n_labels // self.n_groups + (g < self.n_labels % self.n_groups)
             for g in range(self.n_groups)
         ]
-        self._sizes = sizes
-        self._relations: list[tuple[np.ndarray, ...]] = [self._new_relation(rng)]
-        concepts = [Concept(self._split(rng.permutation(self.n_labels)), 0)]
-        sources, targets = [], []
-        current = 0
-        for i, drift in enumerate(self._drifts):
-            if drift.to is not None:
-                if drift.to >= len(concepts):
-                    raise ValueError(
-                        f"drift {i} returns to concept {drift.to}, but only concepts "
-                        f"0..{len(concepts) - 1} exist before it"
-                    )
-                if drift.to == current:
-                    raise ValueError(
-                        f"drift {i} returns to concept {drift.to}, which is already in force"
-                    )
-                target = drift.to
-            else:
-                old = concepts[current]
-                groups = old.groups
-                if drift.regroup:
-                    if self.n_groups == 1:
-                        raise ValueError(f"drift {i} regroups, but there is only one group")
-                    groups = self._regroup(old, drift.swaps, rng)
-                relation = old.relation
-                if drift.relation:
-                    self._relations.append(self._new_relation(rng))
-                    relation = len(self._relations) - 1
-                concepts.append(Concept(groups, relation))
-                target = len(concepts) - 1
-            sources.append(current)
-            targets.append(target)
-            current = target
+
+        def make_relation():
+            return new_relation(rng, self.n_labels, self.n_features, n_inf, self.noise)
+
+        relations = [make_relation()]
+        first = Concept(
+            split_labels(rng.permutation(self.n_labels), sizes), 0, tuple(self._rates.tolist())
+        )
+        concepts, sources, targets = build_concepts(
+            self._drifts, first, relations, rng, make_relation
+        )
         self.concepts = concepts
+        self._relations = relations
         self.change_points = [drift.dominant_from for drift in self._drifts]
+        self.schedule = [
+            Change(
+                drift.at,
+                drift.end,
+                drift.dominant_from,
+                drift.what,
+                changed_labels(concepts[a], concepts[b], relations),
+                a,
+                b,
+            )
+            for drift, a, b in zip(self._drifts, sources, targets)
+        ]
         self._sources = np.array(sources, dtype=np.int64)
         self._targets = np.array(targets, dtype=np.int64)
         self._ats = np.array([d.at for d in self._drifts], dtype=np.int64)
         self._widths = np.array([d.width for d in self._drifts], dtype=np.int64)
+        # One latent variable per group slot; a split adds one, a merge leaves one unused.
+        n_latent = max(len(concept.groups) for concept in concepts)
+        self._latent_rates = np.zeros((len(concepts), n_latent))
         # label index -> group index, one row per concept
         self._group_of = np.zeros((len(concepts), self.n_labels), dtype=np.int64)
         for k, concept in enumerate(concepts):
+            self._latent_rates[k, : len(concept.rates)] = concept.rates
             for g, group in enumerate(concept.groups):
                 for label in group:
                     self._group_of[k, int(label[1:])] = g
-
-    def _split(self, order: np.ndarray) -> tuple[tuple[str, ...], ...]:
-        groups, start = [], 0
-        for size in self._sizes:
-            members = sorted(int(i) for i in order[start : start + size])
-            groups.append(tuple(f"l{i}" for i in members))
-            start += size
-        return tuple(groups)
-
-    def _regroup(self, old: Concept, swaps: int | None, rng) -> tuple[tuple[str, ...], ...]:
-        old_grouping = set(old.grouping)
-        for _ in range(1000):
-            if swaps is None:
-                groups = self._split(rng.permutation(self.n_labels))
-            else:
-                members = [[int(label[1:]) for label in group] for group in old.groups]
-                for _ in range(swaps):
-                    g, h = rng.choice(self.n_groups, size=2, replace=False)
-                    i, j = rng.integers(len(members[g])), rng.integers(len(members[h]))
-                    members[g][i], members[h][j] = members[h][j], members[g][i]
-                groups = tuple(tuple(f"l{i}" for i in sorted(group)) for group in members)
-            if {frozenset(group) for group in groups} != old_grouping:
-                return groups
-        raise ValueError("could not draw a grouping different from the previous one")
-
-    def _new_relation(self, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        weights = np.zeros((self.n_labels, self.n_features))
-        offsets = np.zeros(self.n_features)
-        informative = rng.choice(self.n_features, size=self._n_inf, replace=False)
-        order = rng.permutation(self.n_labels)
-        for j, feature in enumerate(informative):
-            primary = order[j % self.n_labels]
-            weights[primary, feature] = rng.choice((-1.0, 1.0)) * rng.uniform(1.0, 2.0)
-            if self.n_labels > 1:
-                secondary = (primary + rng.integers(1, self.n_labels)) % self.n_labels
-                weights[secondary, feature] = rng.choice((-1.0, 1.0)) * rng.uniform(0.25, 0.75)
-            offsets[feature] = rng.normal()
-        scale = np.ones(self.n_features)
-        scale[informative] = self.noise
-        return weights, offsets, scale
 
     # --- the truth, at any time -------------------------------------------------------------
 
@@ -320,7 +292,7 @@ class LabelGroups(base.SyntheticDataset):
 
     def informative_at(self, t: int) -> list[str]:
         """The features that depend on the labels under the concept that dominates at `t`."""
-        weights, _, _ = self._relations[self.concepts[self.concept_at(t)].relation]
+        weights = self._relations[self.concepts[self.concept_at(t)].relation].weights
         return [name for name, used in zip(self.features, weights.any(axis=0)) if used]
 
     def design_distance(self, a: str, b: str, t: int = 0) -> float:
@@ -328,14 +300,15 @@ class LabelGroups(base.SyntheticDataset):
         for label in (a, b):
             if label not in self.labels:
                 raise ValueError(f"unknown label {label!r}")
-        group_of = self._group_of[self.concept_at(t)]
+        k = self.concept_at(t)
+        group_of, rates = self._group_of[k], self._latent_rates[k]
         ga, gb = group_of[int(a[1:])], group_of[int(b[1:])]
-        pa = self._rates[ga] * self.p_on + (1 - self._rates[ga]) * self.p_off
-        pb = self._rates[gb] * self.p_on + (1 - self._rates[gb]) * self.p_off
+        pa = rates[ga] * self.p_on + (1 - rates[ga]) * self.p_off
+        pb = rates[gb] * self.p_on + (1 - rates[gb]) * self.p_off
         if a == b:
             both = pa
         elif ga == gb:
-            both = self._rates[ga] * self.p_on**2 + (1 - self._rates[ga]) * self.p_off**2
+            both = rates[ga] * self.p_on**2 + (1 - rates[ga]) * self.p_off**2
         else:
             both = pa * pb
         union = pa + pb - both
@@ -353,14 +326,14 @@ class LabelGroups(base.SyntheticDataset):
             stop = t + _CHUNK if self.n_samples is None else min(t + _CHUNK, self.n_samples)
             ts = np.arange(t, stop)
             concept = self._draw_concepts(ts, rng.random(len(ts)))
-            on = rng.random((len(ts), self.n_groups)) < self._rates
+            on = rng.random((len(ts), self._latent_rates.shape[1])) < self._latent_rates[concept]
             member_on = np.take_along_axis(on, self._group_of[concept], axis=1)
             y = rng.random((len(ts), self.n_labels)) < np.where(member_on, self.p_on, self.p_off)
             x = rng.normal(size=(len(ts), self.n_features))
             for k in np.unique(concept):
                 rows = concept == k
-                weights, offsets, scale = self._relations[self.concepts[k].relation]
-                x[rows] = y[rows] @ weights + offsets + x[rows] * scale
+                r = self._relations[self.concepts[k].relation]
+                x[rows] = y[rows] @ r.weights + r.offsets + x[rows] * r.scale
             for row, (xi, yi, ki) in enumerate(zip(x.tolist(), y.tolist(), concept.tolist())):
                 yd = dict(zip(labels, yi))
                 for label, start in hidden:

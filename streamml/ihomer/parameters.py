@@ -1,0 +1,67 @@
+"""IHOMER's constructor checks: a bad parameter fails at construction, not while learning."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from river import base
+
+__all__ = ["check_parameters"]
+
+
+def _int(name: str, value, minimum: int, optional: bool = False):
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = f"None or an int >= {minimum}" if optional else f"an int >= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+
+
+def _real(name: str, value, low: float, high: float, closed_low: bool = False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (low <= value if closed_low else low < value) or not value < high:
+        bracket = "[" if closed_low else "("
+        raise ValueError(f"{name} must be a number in {bracket}{low}, {high}), got {value!r}")
+
+
+def check_parameters(model) -> None:
+    """Raise ValueError naming the first parameter of `model` (an IHOMER) that is invalid."""
+    learner = model.cluster_learner
+    if learner is not None and not isinstance(learner, base.MultiLabelClassifier):
+        raise ValueError(f"cluster_learner must be a river MultiLabelClassifier, got {learner!r}")
+    _int("n_min", model.n_min, 1)
+    _real("delta", model.delta, 0.0, 1.0)
+    _real("tau", model.tau, 0.0, 1.0, closed_low=True)
+    _int("min_cluster_size", model.min_cluster_size, 1, optional=True)
+    _int("max_cluster_size", model.max_cluster_size, 1, optional=True)
+    if (
+        model.min_cluster_size is not None
+        and model.max_cluster_size is not None
+        and model.min_cluster_size > model.max_cluster_size
+    ):
+        raise ValueError(
+            f"min_cluster_size ({model.min_cluster_size}) exceeds max_cluster_size "
+            f"({model.max_cluster_size})"
+        )
+    _int("warmup", model.warmup, 0)
+    _int("cooldown", model.cooldown, 0, optional=True)
+    _int("handover", model.handover, 0)
+    _real("drift_delta", model.drift_delta, 0.0, 1.0)
+    _int("selection_window", model.selection_window, 1)
+    _real("selection_margin", model.selection_margin, 0.0, 2.0, closed_low=True)
+    _int("retire_after", model.retire_after, 1, optional=True)
+    for name in ("fallback", "share", "adapt"):
+        if not isinstance(getattr(model, name), bool):
+            raise ValueError(f"{name} must be True or False, got {getattr(model, name)!r}")
+    templates = model.adapt_learners
+    if templates is not None:
+        if not isinstance(templates, list | tuple) or not templates:
+            raise ValueError(f"adapt_learners must be None or a non-empty list, got {templates!r}")
+        for t in templates:
+            if not isinstance(t, base.MultiLabelClassifier):
+                raise ValueError(f"adapt_learners holds {t!r}, not a river MultiLabelClassifier")
+    _real("adapt_rate", model.adapt_rate, 0.0, math.inf, closed_low=True)
+    _int("adapt_window", model.adapt_window, 1)
+    if model.seed is not None:
+        _int("seed", model.seed, 0)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from river import datasets
+from sklearn.naive_bayes import GaussianNB
+
+from streamml.learners import FeatureIndex, NaiveBayes
+
+
+def _data(seed=0, n=300):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    X[X < -0.5] = 0.0  # sparse-ish: a missing feature is a zero
+    Y = X[:, :3] + rng.normal(size=(n, 3)) > 0.3
+    xs = [{f"f{j}": v for j, v in enumerate(row) if v} for row in X]
+    ys = [{f"l{k}": bool(b) for k, b in enumerate(row)} for row in Y]
+    return X, Y, xs, ys
+
+
+def test_matches_scikit_learn_per_label():
+    X, Y, xs, ys = _data()
+    model = NaiveBayes(prior_weight=0.0, refresh=0.0)
+    for x, y in zip(xs, ys):
+        model.learn_one(x, y)
+    mine = np.array([[model.predict_proba_one(x)[f"l{k}"][True] for k in range(3)] for x in xs])
+    for k in range(3):
+        reference = GaussianNB(var_smoothing=1e-9).fit(X, Y[:, k])
+        joint = reference.predict_joint_log_proba(X)
+        n1 = Y[:, k].sum()
+        n0 = len(Y) - n1
+        # scikit-learn's priors are n1/n and n0/n; ours are Laplace-smoothed.
+        log_odds = joint[:, 1] - joint[:, 0] - np.log(n1 / n0) + np.log((n1 + 1) / (n0 + 1))
+        np.testing.assert_allclose(mine[:, k], 1 / (1 + np.exp(-log_odds)), atol=1e-9)
+
+
+def test_learns_fast_on_a_gaussian_concept():
+    _, _, xs, ys = _data(seed=1, n=600)
+    model = NaiveBayes()
+    hits = []
+    for x, y in zip(xs, ys):
+        hits.append(model.predict_one(x) == y if model.labels else False)
+        model.learn_one(x, y)
+    # exact match of 3 noisy labels, against always predicting the most frequent label set
+    late = [tuple(sorted(y.items())) for y in ys[300:]]
+    majority = max(late.count(s) for s in set(late)) / len(late)
+    assert np.mean(hits[300:]) > majority + 0.1
+
+
+def test_unknown_labels_and_features_and_empty_model():
+    model = NaiveBayes()
+    assert model.predict_one({"a": 1.0}) == {}
+    model.learn_one({"a": 1.0}, {"x": True})
+    model.learn_one({"a": -1.0}, {"x": False, "y": False})
+    p = model.predict_proba_one({"a": 1.0, "unseen": 3.0})
+    assert set(p) == {"x", "y"}
+    assert p["y"][True] < 0.5  # never positive: the prior only
+    assert p["x"][True] > 0.5
+    assert "unseen" not in model.feature_index  # predictions do not grow the index
+
+
+def test_shared_encoding_equals_own_encoding():
+    _, _, xs, ys = _data(seed=2, n=100)
+    own, shared, index = NaiveBayes(), NaiveBayes(), FeatureIndex()
+    for x, y in zip(xs, ys):
+        v = index.encode(x)
+        assert np.allclose(
+            own.predict_proba_vector(own._encode(x, grow=False)), shared.predict_proba_vector(v)
+        )
+        own.learn_one(x, y)
+        shared.learn_encoded(v, y)
+
+
+def test_pickle_continues_identically():
+    model = NaiveBayes()
+    stream = list(datasets.Yeast().take(200))
+    for x, y in stream[:100]:
+        model.learn_one(x, y)
+    copy = pickle.loads(pickle.dumps(model))
+    for x, y in stream[100:]:
+        assert copy.predict_proba_one(x) == model.predict_proba_one(x)
+        model.learn_one(x, y)
+        copy.learn_one(x, y)
+
+
+def test_refresh_recomputes_the_parameters_as_the_stream_grows():
+    _, _, xs, ys = _data(seed=3, n=400)
+    exact, lazy = NaiveBayes(refresh=0.0), NaiveBayes(refresh=0.1)
+    gaps, flips = [], []
+    for x, y in zip(xs, ys):
+        a = exact.predict_proba_vector(exact._encode(x, grow=False)) if exact.labels else None
+        b = lazy.predict_proba_vector(lazy._encode(x, grow=False)) if lazy.labels else None
+        if a is not None:
+            gaps.append(np.abs(a - b).max())
+            flips.append(np.mean((a > 0.5) != (b > 0.5)))
+        exact.learn_one(x, y)
+        lazy.learn_one(x, y)
+    assert max(gaps) > 0.0  # stale at times, but the decisions hardly differ
+    assert np.mean(flips[100:]) < 0.02
+    assert 0 < lazy._params_n <= lazy.n_learned < 1.1 * lazy._params_n + 2
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"var_smoothing": -1}, {"prior_weight": "a"}, {"refresh": -0.5}]
+)
+def test_bad_parameters(kwargs):
+    with pytest.raises(ValueError):
+        NaiveBayes(**kwargs)
