@@ -137,9 +137,18 @@ TARGETS = [
         "partition and tree",
         0.70,
     ),
+    Target("nodes", "streamml/learners/nodes.py", _LEAF_TESTS, "partition and tree", 0.70),
+    Target(
+        "bounds",
+        "streamml/bounds.py",
+        (*_LEAF_TESTS, "tests/partition"),
+        "partition and tree",
+        0.70,
+    ),
     Target("watch", "streamml/learners/watch.py", _LEAF_TESTS, "partition and tree", 0.70),
     Target("leaves", "streamml/learners/leaves.py", _LEAF_TESTS, "partition and tree", 0.70),
     Target("logistic", "streamml/learners/logistic.py", _LEAF_TESTS, "partition and tree", 0.70),
+    Target("mixing", "streamml/learners/mixing.py", _LEAF_TESTS, "partition and tree", 0.70),
 ]
 
 #: What the scratch copy needs besides the packages (the tests read some of these).
