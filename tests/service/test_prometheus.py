@@ -62,6 +62,11 @@ def test_every_query_gives_the_expected_values_for_ihomer_through_a_regrouping(t
     """iHOMER (public API only) on 9 labels in 3 groups regrouped at instance 1000."""
     generator, stream = regrouping_stream(n=2600, at=1000, seed=1)
     load = run_dashboard_check(
-        tmp_path, lambda: IHOMER(seed=1), stream, snapshot_every=500, quality_window=300
+        tmp_path,
+        lambda: IHOMER(seed=1),
+        stream,
+        levels=("structure", "cluster"),  # the partition changes, and the clusters' errors rise
+        snapshot_every=500,
+        quality_window=300,
     )
     assert len(load.learned) > 1500
