@@ -24,9 +24,9 @@ WARM_UP = 3
 class Load:
     """One client sending a stream of (features, labels ON), in order, and recording it.
 
-    Instance k: k % 3 == 0 is learned directly; the others are predicted, and labelled by id
-    unless k % 5 == 0 (those wait for ever). Every 20th instance also sends a bad prediction
-    (422) and reads `/v1/model`.
+    Instance k: k % 3 == 0 is learned directly; the others are predicted, then labelled by id.
+    Every 5th is also predicted once more, and that prediction waits for ever; every 20th also
+    sends a bad prediction (422) and reads `/v1/model`.
     """
 
     def __init__(self, client: httpx.Client, pace: float = 0.005):
@@ -56,16 +56,17 @@ class Load:
                 assert self._post("/v1/learn", {"features": x, "labels": on}).status_code == 202
             else:
                 out = self._post("/v1/predict", {"features": x}).json()
-                self.n_predictions += 1
-                if k % 5 == 0:
-                    self.n_waiting += 1
-                    continue
                 r = self._post("/v1/learn", {"id": out["id"], "labels": on})
                 assert r.status_code == 202 and r.json()["scored"], r.text
+                self.n_predictions += 1
             self.learned.append((x, on))
             self._space |= set(on)
             if k % 3:
                 self.scored.append((set(out["labels"]), set(on), len(self._space)))
+            if k % 5 == 0:
+                assert self._post("/v1/predict", {"features": x}).status_code == 200
+                self.n_predictions += 1
+                self.n_waiting += 1
             if k % 20 == 0:
                 bad = self._post("/v1/predict", {"features": {"x": "y" * 2000}})
                 assert bad.status_code == 422

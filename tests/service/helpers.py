@@ -226,14 +226,16 @@ def expected_quality(scored, learned, window: int) -> dict:
 
 
 def regrouping_stream(n: int = 2600, at: int = 1000, seed: int = 1):
-    """A `LabelGroups` stream (9 labels in 3 groups) whose groups and feature relation change
-    suddenly at `at`; returns the generator and its (features, labels ON) list."""
+    """A `LabelGroups` stream (9 labels in 3 groups, features little noisy) whose groups and
+    feature relation change suddenly at `at`; returns the generator and its (features, labels
+    ON) list."""
     from streamml.datasets.synth import Drift, LabelGroups
 
     stream = LabelGroups(
         n_labels=9,
         n_groups=3,
         n_features=12,
+        noise=0.3,
         seed=seed,
         drifts=[Drift(at=at, regroup=True, relation=True)],
         n_samples=n,
