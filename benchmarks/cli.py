@@ -85,6 +85,17 @@ def _build() -> argparse.ArgumentParser:
     dr.add_argument("--n", type=int, default=12_000, help="instances per stream")
     dr.add_argument("--tolerance", type=int, default=2_000, help="detection window")
     dr.add_argument("--time-limit", type=float, default=600.0, help="seconds per process")
+    dr.add_argument(
+        "--local-scenarios",
+        default="1of4-sudden,1of4-gradual,2of8-sudden,2of8-gradual",
+        help="changes confined to some groups ('none': skip the local part)",
+    )
+    dr.add_argument(
+        "--local-models",
+        default="ihomer,ihomer-static,mlhat,ihomer-noshare",
+        help="models of the local part (run in lockstep in one process per stream)",
+    )
+    dr.add_argument("--local-n", type=int, default=10_000, help="instances per local stream")
 
     ba = sub.add_parser("batch", help="batch reference with scikit-multilearn")
     ba.add_argument("--out", default=str(RESULTS))
@@ -206,17 +217,30 @@ def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
         )
         return 0
     if args.command == "drift":
-        from . import drift
+        from . import drift, drift_local
 
-        drift.run_drift(
-            args.out,
-            scenarios=_names(args.scenarios),
-            seeds=[int(v) for v in _names(args.seeds)],
-            models=_names(args.models),
-            n_samples=args.n,
-            tolerance=args.tolerance,
-            time_limit=args.time_limit,
-        )
+        seeds = [int(v) for v in _names(args.seeds)]
+        if _names(args.local_scenarios):
+            drift_local.run_local(
+                args.out,
+                scenarios=_names(args.local_scenarios),
+                seeds=seeds,
+                models=_names(args.local_models),
+                n_samples=args.local_n,
+                time_limit=3 * args.time_limit,
+            )
+        if _names(args.scenarios):
+            drift.run_drift(
+                args.out,
+                scenarios=_names(args.scenarios),
+                seeds=seeds,
+                models=_names(args.models),
+                n_samples=args.n,
+                tolerance=args.tolerance,
+                time_limit=args.time_limit,
+            )
+        else:
+            drift.write_drift_report(args.out, tolerance=args.tolerance)
         return 0
     if args.command == "batch":
         from . import batch_reference

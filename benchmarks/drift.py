@@ -386,6 +386,11 @@ def write_drift_report(out: str | pathlib.Path, tolerance: int = 2_000, block: i
         "",
         "Per-run rows (with the command of each run): [drift.csv](drift.csv).",
     ]
+    from .drift_local import write_local_report
+
+    local = write_local_report(out)
+    if local:
+        lines += ["", local]
     path = out / "drift.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -1,12 +1,12 @@
-"""The HTTP API: routes, validation errors, bearer token, body limit; `create_app` and `run`."""
+"""The HTTP API: routes and validation errors (the token and body checks in front of them are
+`guard.py`); `create_app`, and `run` (which binds the port before it opens the data directory)."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import hmac
-import json
 import logging
+import socket
 import sys
 import typing
 
@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from . import schemas
 from .config import ServiceConfig
+from .guard import RequestGuard, error_response, json_response, token_matches
 from .metrics import RequestMetrics, ServiceMetrics
 from .runtime import LearnItem, Runtime, ServiceError
 
@@ -43,83 +44,16 @@ _ERRORS: dict[int | str, dict[str, typing.Any]] = {
     413: {"model": schemas.ErrorOut, "description": "Body or batch too large."},
     415: {"model": schemas.ErrorOut, "description": "Body is not JSON."},
     422: {"model": schemas.ErrorOut, "description": "Invalid fields, or over a limit."},
-    503: {"model": schemas.ErrorOut, "description": "Not ready (loading) or shutting down."},
+    503: {
+        "model": schemas.ErrorOut,
+        "description": "Not ready (loading), shutting down, or low on disk space.",
+    },
 }
 _PREDICT_ERRORS = {**_ERRORS, 409: {"model": schemas.ErrorOut, "description": "Id conflict."}}
 _LEARN_ERRORS = {
     **_PREDICT_ERRORS,
     404: {"model": schemas.ErrorOut, "description": "No prediction waiting under this id."},
 }
-_WRITE_METHODS = {"POST", "PUT", "PATCH"}
-
-
-def _json(
-    content, status: int = 200, headers: dict[str, str] | None = None, ascii: bool = False
-) -> Response:
-    body = json.dumps(content, ensure_ascii=ascii, allow_nan=False, separators=(",", ":"))
-    return Response(body.encode(), status, headers, media_type="application/json")
-
-
-def _error(status: int, detail, headers: dict[str, str] | None = None) -> Response:
-    # ASCII: an error may quote invalid input (e.g. a lone surrogate), which UTF-8 cannot encode
-    return _json({"detail": detail}, status, headers, ascii=True)
-
-
-class RequestGuard:
-    """ASGI middleware: JSON content type and body size limit on the write methods.
-
-    The body is read up to `max_bytes` (a larger `Content-Length` is refused unread) and handed
-    on to the app; over the limit the answer is 413 and the app never sees the request.
-    """
-
-    def __init__(self, app, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def _refuse(self, send, status: int, detail: str) -> None:
-        response = _error(status, detail, {"Connection": "close"})
-        await send(
-            {"type": "http.response.start", "status": status, "headers": response.raw_headers}
-        )
-        await send({"type": "http.response.body", "body": response.body})
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
-        if ctype and ctype != "application/json" and not ctype.endswith("+json"):
-            await self._refuse(send, 415, "send the body as JSON (Content-Type: application/json)")
-            return
-        too_large = f"request body too large: the limit is {self.max_bytes} bytes"
-        length = headers.get(b"content-length")
-        if length is not None:
-            try:
-                declared = int(length)
-            except ValueError:
-                await self._refuse(send, 400, "invalid Content-Length header")
-                return
-            if declared > self.max_bytes:
-                await self._refuse(send, 413, too_large)
-                return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await self._refuse(send, 413, too_large)
-                return
-        replay = [{"type": "http.request", "body": bytes(body), "more_body": False}]
-
-        async def receive_again():
-            return replay.pop() if replay else await receive()
-
-        await self.app(scope, receive_again, send)
 
 
 def _annotate(**annotations):
@@ -155,6 +89,8 @@ def _readable(errors: list[dict]) -> list[dict]:
                 elif isinstance(value, int) and not isinstance(value, bool):
                     msg += " (this number is out of range)"
                 kind = "feature_value"
+        if kind == "string_pattern_mismatch":  # the only pattern: no NUL in a label
+            msg = "a label must not contain NUL characters (\\u0000)"
         seen.add(loc)
         out.append({"loc": _loc(loc), "msg": msg, "type": kind})
     return out
@@ -207,17 +143,21 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     async def check_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)):
         given = credentials.credentials if credentials is not None else ""
-        if not hmac.compare_digest(given.encode(), config.token.encode()):
+        if not token_matches(given, config.token):
             raise ServiceError(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
 
-    # Only the protected routes declare (and check) the bearer token.
+    # Only the protected routes declare (and check) the bearer token; `RequestGuard` checks it
+    # first, before the body is read or validated.
     write = [Depends(check_token)] if config.token else []
     read = [Depends(check_token)] if config.token and config.protect_predict else []
+    protected = {"/v1/learn", "/v1/learn/batch"}
+    if config.protect_predict:
+        protected |= {"/v1/predict", "/v1/predict/batch", "/v1/model"}
     batch_body = Body(min_length=1, max_length=config.max_batch)  # in the schema too
 
     @app.exception_handler(ServiceError)
-    async def service_error(request: Request, error: ServiceError):
-        return _error(error.status, error.message, error.headers)
+    async def serviceerror_response(request: Request, error: ServiceError):
+        return error_response(error.status, error.message, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError):
@@ -225,10 +165,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         for e in errors:
             if e.get("type") == "json_invalid":
                 reason = (e.get("ctx") or {}).get("error", "")
-                return _error(400, f"malformed JSON: {reason}".rstrip(": "))
+                return error_response(400, f"malformed JSON: {reason}".rstrip(": "))
             if e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",):
-                return _error(400, "empty request body: send a JSON document")
-        return _error(422, _readable(errors))
+                return error_response(400, "empty request body: send a JSON document")
+        return error_response(422, _readable(errors))
 
     @app.post(
         "/v1/predict",
@@ -241,7 +181,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def predict(body: schemas.PredictIn):
         """Predict the labels of an instance now; its features wait under `id` for its labels."""
         [out] = await runtime.predict([(body.features, body.id)])
-        return _json(out)
+        return json_response(out)
 
     @app.post(
         "/v1/predict/batch",
@@ -254,7 +194,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @_annotate(body=typing.Annotated[list[schemas.PredictIn], batch_body])
     async def predict_batch(body):
         """A list of instances in, the list of their predictions out (same order)."""
-        return _json(await runtime.predict([(item.features, item.id) for item in body]))
+        return json_response(await runtime.predict([(item.features, item.id) for item in body]))
 
     @app.post(
         "/v1/learn",
@@ -272,7 +212,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         already learned with these labels).
         """
         [out] = await runtime.learn([LearnItem(body.labels, body.id, body.features)])
-        return _json(out, 200 if out["duplicate"] else 202)
+        return json_response(out, 200 if out["duplicate"] else 202)
 
     @app.post(
         "/v1/learn/batch",
@@ -287,7 +227,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def learn_batch(body):
         """A list of learn items in (all accepted or none), their acknowledgements out."""
         outs = await runtime.learn([LearnItem(i.labels, i.id, i.features) for i in body])
-        return _json(outs, 202 if any(not o["duplicate"] for o in outs) else 200)
+        return json_response(outs, 202 if any(not o["duplicate"] for o in outs) else 200)
 
     @app.get(
         "/v1/model",
@@ -299,12 +239,12 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     )
     async def model():
         """Model kind, instances learned, label clusters and recent drift events."""
-        return _json(runtime.describe())
+        return json_response(runtime.describe())
 
     @app.get("/healthz", response_model=schemas.StatusOut, tags=["operations"])
     async def healthz():
         """200 while the process is alive."""
-        return _json({"status": "ok", "reason": None})
+        return json_response({"status": "ok", "reason": None})
 
     @app.get(
         "/readyz",
@@ -315,7 +255,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def readyz():
         """200 when the model is loaded and the store writable, else 503 with the reason."""
         ok, reason = await runtime.readiness()
-        return _json(
+        return json_response(
             {"status": "ready" if ok else "not ready", "reason": reason}, 200 if ok else 503
         )
 
@@ -329,9 +269,33 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         """The Prometheus metrics (text exposition format)."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(RequestGuard, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_bytes=config.max_body_bytes,
+        token=config.token,
+        protected=frozenset(protected),
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` (an `OSError` with a one-line message if it cannot be)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise OSError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def run(
@@ -374,7 +338,13 @@ def run(
         streamml_log.addHandler(handler)
         streamml_log.setLevel(log_level.upper())
     app = create_app(config)
-    app.state.runtime.open()  # a locked data directory or unknown model fails here, clearly
+    # The port first, so that a port in use fails before the data directory is touched.
+    sock = listen(host, port)
+    try:
+        app.state.runtime.open()  # a locked data directory or unknown model fails here, clearly
+    except BaseException:
+        sock.close()
+        raise
     # The event loop shares the interpreter with the store's writer threads: let it take the
     # interpreter back sooner than the default 5 ms, for the latency of predictions.
     sys.setswitchinterval(0.001)
@@ -383,12 +353,22 @@ def run(
     # now (modules, classes, functions) live as long as the process: leave them out of it.
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=30,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=30,
+        )
     )
+    address = f"[{host}]" if ":" in host else host
+    streamml_log.info("listening on http://%s:%d (Ctrl+C to quit)", address, sock.getsockname()[1])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # already shut down cleanly
+        pass
+    finally:
+        sock.close()

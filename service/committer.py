@@ -24,7 +24,7 @@ import time
 import typing
 
 from .errors import ServiceError
-from .store import Event, Pending, Store
+from .store import Event, Pending, Store, labels_digest
 
 __all__ = ["Committer"]
 
@@ -37,7 +37,7 @@ class _Batch:
     def __init__(self, seq: int, loop: asyncio.AbstractEventLoop):
         self.seq = seq
         self.puts: list[Pending] = []  # prediction rows, committed on the loop
-        self.ops: list[tuple] = []  # operations on the log
+        self.ops: list[list[tuple]] = []  # operations on the log, one list per request
         self.after: list[tuple] = []  # operations on the predictions, after those on the log
         self.events: list[Event] = []
         self.done = loop.create_future()  # committed (and, for events, learned)
@@ -89,7 +89,7 @@ class Committer:
         self._ops: _Batch | None = None  # the next batch of other writes
         self._inflight: dict[int, _Batch] = {}
         self._pending: dict[str, tuple[int, Pending | None]] = {}
-        self._learned: dict[str, tuple[int, tuple[int, list[str]]]] = {}
+        self._learned: dict[str, tuple[int, tuple[int, bytes]]] = {}
 
     def _new(self) -> _Batch:
         self._seq += 1
@@ -121,13 +121,14 @@ class Committer:
             self._ops = self._new()
             self._wake.set()
         batch = self._ops
-        batch.ops.extend(ops)
+        if ops:
+            batch.ops.append(list(ops))
         batch.after.extend(("delete", key) for key in consumed)
         batch.after.extend(pending_ops)
         batch.events.extend(events)
         for event in events:
             if event.key is not None:
-                self._learned[event.key] = (batch.seq, (event.id, event.labels))
+                self._learned[event.key] = (batch.seq, (event.id, labels_digest(event.labels)))
         for key in consumed:
             self._pending[key] = (batch.seq, None)
         return batch.seq
@@ -148,12 +149,13 @@ class Committer:
             return (pending if pending and pending.expires >= now else None), seq
         return self.store.get_pending(id_, now), None
 
-    def learned(self, key: str, now: float) -> tuple[tuple[int, list[str]] | None, int | None]:
-        """(event id, labels) under which `key` was learned (staged or stored), and its batch."""
+    def learned(self, key: str) -> tuple[tuple[int, bytes] | None, int | None]:
+        """(event id, labels digest) under which `key` was learned (staged or remembered by the
+        store), and its batch if staged."""
         entry = self._learned.get(key)
         if entry is not None:
             return entry[1], entry[0]
-        return self.store.learned(key, now), None
+        return self.store.learned(key), None
 
     def _done(self, batch: _Batch) -> None:
         for overlay in (self._pending, self._learned):
@@ -194,10 +196,10 @@ class Committer:
         self._submit_puts()  # rows staged before these removals are written before them
         started = time.perf_counter()
         if batch.ops:
-            await self.loop.run_in_executor(self.writer, self.store.write_log, batch.ops)
+            await self.loop.run_in_executor(self.writer, self.store.write_log_groups, batch.ops)
         self.on_commit(time.perf_counter() - started, len(batch.events))
         if batch.after:
-            expired = self.store.write_pending(batch.after)
+            expired, _ = self.store.write_pending(batch.after)
             if expired:
                 self.on_expired(expired)
         deadline = time.perf_counter() + _YIELD_EVERY

@@ -67,6 +67,18 @@ class ServiceConfig:
         would grow it further is rejected.
     pending_ttl
         Seconds a prediction waits for its labels before it is forgotten.
+    max_pending
+        Most predictions waiting for their labels; beyond, the oldest are evicted (forgotten
+        as if expired, and counted in `streamml_pending_evicted_total`).
+    max_pending_bytes
+        Most bytes of predictions waiting for their labels (their ids and the JSON of their
+        features, predicted labels and probabilities); beyond, the oldest are evicted.
+    dedup_events
+        The ids of (at least) the last `dedup_events` learn events are remembered: a learn
+        request retried with one of them is a duplicate (or a conflict), never learned twice.
+    min_free_bytes
+        Below this much free space on the data directory's file system, requests that write
+        (predictions and learning) get 503 and `/readyz` says why.
     snapshot_every
         Take a snapshot after this many learned events.
     snapshot_interval
@@ -100,6 +112,10 @@ class ServiceConfig:
     max_features: int = 10_000
     max_labels: int = 10_000
     pending_ttl: float = 86_400.0
+    max_pending: int = 1_000_000
+    max_pending_bytes: int = 128 * 2**20
+    dedup_events: int = 1_000_000
+    min_free_bytes: int = 256 * 2**20
     snapshot_every: int = 10_000
     snapshot_interval: float = 300.0
     keep_snapshots: int = 2
@@ -122,6 +138,9 @@ class ServiceConfig:
             "max_batch",
             "max_features",
             "max_labels",
+            "max_pending",
+            "max_pending_bytes",
+            "dedup_events",
             "snapshot_every",
             "keep_snapshots",
             "quality_window",
@@ -130,8 +149,10 @@ class ServiceConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.recent_events, bool) or self.recent_events < 0:
-            raise ValueError(f"recent_events must be >= 0, got {self.recent_events!r}")
+        for name in ("recent_events", "min_free_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
         for name in ("pending_ttl", "snapshot_interval"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:

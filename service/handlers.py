@@ -11,7 +11,7 @@ import time
 import uuid
 
 from .errors import ServiceError
-from .store import Event, Pending
+from .store import Event, Pending, labels_digest
 
 __all__ = ["LearnItem", "Requests"]
 
@@ -77,6 +77,7 @@ class Requests:
 
     async def _predict(self, items: list[tuple[dict, str | None]]) -> list[dict]:
         self._check_ready()
+        self.disk.check()
         self._check_batch(len(items))
         for features, _ in items:
             self._check_features(features)
@@ -85,7 +86,14 @@ class Requests:
         outcomes, new, seen, waits = [], [], {}, set()
         for features, id_ in items:
             if id_ is not None:
-                prior, seq = (seen[id_], None) if id_ in seen else self.committer.pending(id_, now)
+                if id_ in seen:
+                    if seen[id_].features != features:
+                        raise ServiceError(
+                            409, f"id {id_!r} appears twice in this batch, with other features"
+                        )
+                    outcomes.append(seen[id_])
+                    continue
+                prior, seq = self.committer.pending(id_, now)
                 if prior is not None:
                     if prior.features != features:
                         raise ServiceError(
@@ -94,7 +102,7 @@ class Requests:
                     outcomes.append(prior)
                     waits.add(seq)
                     continue
-                learned, seq = self.committer.learned(id_, now)
+                learned, seq = self.committer.learned(id_)
                 if learned is not None:
                     raise ServiceError(409, f"id {id_!r} was already learned")
             else:
@@ -106,7 +114,6 @@ class Requests:
             new.append(pending)
         if new:
             waits.add(self.committer.put(new))
-            self.pending_count += len(new)
         self.observer.on_predictions(len(items))
         for seq in sorted(s for s in waits if s is not None):
             await self.committer.wait(seq)
@@ -117,30 +124,35 @@ class Requests:
     async def learn(self, items: list[LearnItem]) -> list[dict]:
         """Log learn events durably, then learn them; all items are accepted or none.
 
-        An id seen before with the same labels is a duplicate (acknowledged again, nothing
-        written); with other labels a conflict (409). Labels for an id with no waiting
-        prediction are an error (404).
+        An id among the ids remembered (those of the last `dedup_events` events) with the
+        same labels is a duplicate (acknowledged again, nothing written); with other labels a
+        conflict (409). Labels for an id with no waiting prediction are an error (404).
         """
         self._check_ready()
+        self.disk.check()
         self._check_batch(len(items))
         for item in items:
             if item.features is not None:
                 self._check_features(item.features)
         now = time.time()
-        expires = now + self.config.pending_ttl
         outcomes, events, consumed, learned_here, waits = [], [], [], {}, set()
         new_labels: dict[str, None] = {}
         for item in items:
             labels = list(dict.fromkeys(item.labels))
             key, predicted, features = item.id, None, item.features
             if key is not None:
+                digest = labels_digest(labels)
                 if key in learned_here:
                     prior, seq = learned_here[key], None
+                    if prior[1] != digest:
+                        raise ServiceError(
+                            409, f"id {key!r} appears twice in this batch, with other labels"
+                        )
                 else:
-                    prior, seq = self.committer.learned(key, now)
+                    prior, seq = self.committer.learned(key)
                 if prior is not None:
-                    event_id, prior_labels = prior
-                    if set(prior_labels) != set(labels):
+                    event_id, prior_digest = prior
+                    if prior_digest != digest:
                         raise ServiceError(
                             409,
                             f"id {key!r} was already learned (event {event_id}) with other labels",
@@ -160,12 +172,12 @@ class Requests:
                     raise ServiceError(
                         404,
                         f"unknown id {key!r}: no prediction is waiting for labels under it "
-                        "(never made, expired, or already learned)",
+                        "(never made, expired or evicted, or already learned)",
                     )
             event = Event(self.next_event_id + len(events), key, features, labels, predicted)
             events.append(event)
             if key is not None:
-                learned_here[key] = (event.id, labels)
+                learned_here[key] = (event.id, digest)
             for label in labels:
                 if label not in self._known_labels:
                     new_labels[label] = None
@@ -179,10 +191,9 @@ class Requests:
                 f"{self.config.max_labels}",
             )
         if events:
-            ops = [("append", event, expires) for event in events]
+            ops = [("append", event) for event in events]
             waits.add(self.committer.stage(ops, events, consumed))
             self.next_event_id += len(events)
-            self.pending_count -= len(consumed)
             self._known_labels.update(new_labels)
         for seq in sorted(s for s in waits if s is not None):
             await self.committer.wait(seq)

@@ -4,7 +4,8 @@ Request metrics are counted by an ASGI middleware with a fixed set of `endpoint`
 model's state (instances learned, drift events, clusters, online quality, ...) is read from the
 runtime by a collector at scrape time, so a vanished cluster's series disappears with it. No
 label takes unbounded values: `endpoint` is one of `ENDPOINTS` or `other`, `code` an HTTP
-status, `level` `structure` or `cluster`, `slot` below `cluster_slots`, `model` a model name.
+status, `level` `structure` or `cluster`, `slot` below `cluster_slots`, `model` a model name,
+`file` one of `disk.FILES`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .disk import file_sizes
 from .runtime import Observer
 
 if typing.TYPE_CHECKING:
@@ -170,6 +172,9 @@ class RuntimeCollector(Collector):
         )
         info.add_metric([rt.model_name or ""], 1.0)
         yield info
+        store = rt.store
+        if store is not None:
+            yield from _disk(rt, store)
         if rt.model is None or rt.state != "ready":
             return
 
@@ -263,6 +268,33 @@ class RuntimeCollector(Collector):
                 "Mean number of ON labels of the recently learned instances.",
                 q.label_cardinality,
             )
+
+
+def _disk(rt: Runtime, store) -> typing.Iterator:
+    sizes = GaugeMetricFamily(
+        "streamml_store_bytes",
+        "Size of the files of the data directory (snapshots: all of them), by file.",
+        labels=["file"],
+    )
+    for name, size in file_sizes(rt.config.data_dir).items():
+        sizes.add_metric([name], size)
+    yield sizes
+    yield _gauge(
+        "streamml_disk_free_bytes",
+        "Free space of the data directory's file system.",
+        rt.disk.free(),
+    )
+    yield _gauge(
+        "streamml_pending_bytes",
+        "Bytes of the predictions waiting for their labels (ids and JSON), against "
+        "max_pending_bytes.",
+        store.pending.bytes,
+    )
+    yield _counter(
+        "streamml_pending_evicted",
+        "Predictions evicted (the oldest first) to keep under max_pending or max_pending_bytes.",
+        store.pending.evicted,
+    )
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

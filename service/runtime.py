@@ -18,12 +18,12 @@ import json
 import logging
 import os
 import pickle
-import shutil
 import threading
 import time
 
 from .committer import Committer
 from .config import ServiceConfig, default_model
+from .disk import DiskGuard
 from .errors import ServiceError
 from .handlers import LearnItem, Requests
 from .quality import OnlineQuality
@@ -36,8 +36,6 @@ __all__ = ["LearnItem", "Observer", "Runtime", "ServiceError"]
 
 log = logging.getLogger("streamml.service")
 
-_MIN_FREE_BYTES = 16 * 2**20
-_CHECKPOINT_BYTES = 2**20  # checkpoint the write-ahead log when it is larger than this
 _YIELD_EVERY = 0.005  # seconds of replay between two chances for other requests to run
 
 
@@ -80,6 +78,7 @@ class Runtime(Requests):
         self.initial_labels: tuple[str, ...] = ()
         self.slots = ClusterSlots(config.cluster_slots)
         self.store: Store | None = None
+        self.disk = DiskGuard(config.data_dir, config.min_free_bytes)
         self.snapshots: SnapshotDir | None = None
         self.committer: Committer | None = None
         self._lock_fd: int | None = None
@@ -92,6 +91,11 @@ class Runtime(Requests):
     def _predicting(self) -> bool:
         return self.predictions_in_flight > 0
 
+    @property
+    def pending_count(self) -> int:
+        """Predictions waiting for their labels (committed)."""
+        return self.store.pending.rows if self.store is not None else 0
+
     def _reset(self) -> None:
         """Forget everything learned (before loading it again from the data directory)."""
         self.label_space: list[str] = list(self.initial_labels)
@@ -102,7 +106,7 @@ class Runtime(Requests):
         self.n_learn_failures = 0
         self.last_event_id = 0
         self.next_event_id = 1
-        self.pending_count = 0
+        self._ids_forgotten_through = 0  # the ids of events up to this one may be forgotten
         self.snapshot_event_id: int | None = None
         self.snapshot_time: float | None = None
         self._snapshot_clock = time.monotonic()  # when the last snapshot (or the start) was
@@ -112,7 +116,13 @@ class Runtime(Requests):
     def open(self) -> None:
         """Lock the data directory and open the store (synchronous part of `start`)."""
         data_dir = self.config.data_dir
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if data_dir.exists() and not data_dir.is_dir():
+            raise OSError(f"data directory {data_dir} exists and is not a directory")
+        try:
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            reason = error.strerror or error
+            raise OSError(f"cannot create the data directory {data_dir}: {reason}") from None
         fd = os.open(data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -121,7 +131,12 @@ class Runtime(Requests):
             raise OSError(f"data directory {data_dir} is in use by another process") from None
         self._lock_fd = fd
         try:
-            self.store = Store(data_dir, fsync=self.config.fsync)
+            self.store = Store(
+                data_dir,
+                fsync=self.config.fsync,
+                max_pending=self.config.max_pending,
+                max_pending_bytes=self.config.max_pending_bytes,
+            )
             self.snapshots = SnapshotDir(data_dir)
             self._choose_model()
         except BaseException:
@@ -193,6 +208,7 @@ class Runtime(Requests):
             self.last_event_id,
         )
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="streamml-housekeeping"))
+        self._catch_up_compaction()
         try:
             await self.committer.run(lambda: self._closing)
         except Exception:
@@ -222,8 +238,6 @@ class Runtime(Requests):
             self.state, self.reason = "closed", "shut down"
         if self.committer is not None:
             await self.committer.close()
-        if self.store is not None:
-            await asyncio.to_thread(self.store.checkpoint)
         self._release()
 
     def _release(self) -> None:
@@ -271,7 +285,6 @@ class Runtime(Requests):
             log.info("replayed %d logged events after snapshot event %d", total, base)
         self.next_event_id = max(self.store.max_event_id(), self.last_event_id, compacted) + 1
         self._known_labels = set(self.label_space)
-        self.pending_count = self.store.count_pending(time.time())
 
     def _state(self) -> dict:
         return {
@@ -327,7 +340,6 @@ class Runtime(Requests):
         self._maybe_snapshot()
 
     def _on_expired(self, n: int) -> None:
-        self.pending_count = max(self.pending_count - n, 0)
         self.observer.on_expired(n)
 
     # -- snapshots and housekeeping -----------------------------------------------------------
@@ -367,16 +379,30 @@ class Runtime(Requests):
         if kept and self.state == "ready" and not self._closing:
             self.committer.stage([("compact", min(kept))])
 
+    def _catch_up_compaction(self) -> None:
+        """Compact the log through the oldest snapshot kept, if a crash came between that
+        snapshot and its compaction (the log would otherwise hold one interval more)."""
+        kept = [event_id for event_id, _ in self.snapshots.list()[: self.config.keep_snapshots]]
+        through = min(min(kept, default=0), self.snapshot_event_id or 0)
+        if through > int(self.store.get_meta("compacted_through") or 0):
+            self.committer.stage([("compact", through)])
+
     async def _housekeeping(self) -> None:
+        """Expire predictions, forget the ids beyond the horizon, take timed snapshots."""
         period = min(1.0, self.config.pending_ttl / 4)
         while self.state == "ready":
             await asyncio.sleep(period)
-            if self.store.has_expired(time.time()):
-                now = time.time()
-                self.committer.stage([("expire", now)], pending_ops=[("expire", now)])
+            ops, pending_ops = [], []
+            now = time.time()
+            if self.store.has_expired(now):
+                pending_ops.append(("expire", now))
+            through = self.last_event_id - self.config.dedup_events
+            if through > self._ids_forgotten_through:
+                ops.append(("forget", through))
+                self._ids_forgotten_through = through
+            if ops or pending_ops:
+                self.committer.stage(ops, pending_ops=pending_ops)
             self._maybe_snapshot()
-            if self.store.wal_bytes() > _CHECKPOINT_BYTES:
-                await asyncio.to_thread(self.store.checkpoint)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -390,12 +416,10 @@ class Runtime(Requests):
             loop = asyncio.get_running_loop()
             check = loop.run_in_executor(self.committer.writer, self.store.check_writable)
             await asyncio.wait_for(check, timeout=5)
-            free = shutil.disk_usage(self.config.data_dir).free
+            problem = self.disk.problem()
         except Exception as error:
             return False, f"store not writable: {error or type(error).__name__}"
-        if free < _MIN_FREE_BYTES:
-            return False, f"store not writable: only {free} bytes free"
-        return True, None
+        return problem is None, problem
 
     def describe(self) -> dict:
         """The body of `GET /v1/model`."""

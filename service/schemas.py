@@ -27,6 +27,8 @@ MAX_TEXT = 1024
 
 
 Name = typing.Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+#: A label: a name without NUL characters (many tools take one for the end of a string).
+Label = typing.Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[^\x00]*$")]
 #: A feature value (validated natively, without Python callbacks: this is the hot path).
 FeatureValue = (
     typing.Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -41,7 +43,7 @@ Features = typing.Annotated[
     ),
 ]
 Labels = typing.Annotated[
-    list[Name],
+    list[Label],
     Field(
         description="The labels that are ON for this instance (the others are OFF); may be empty.",
         examples=[["sports", "europe"]],

@@ -189,7 +189,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         from rich.console import Console
 
-        Console().print(result.table(title=f"{args.model} on {args.data}"))
+        table = result.table(title=f"{args.model} on {args.data}")
+        if args.limit and result.n == args.limit and result.n != stream.n_samples:
+            # cut by --limit: not the whole stream
+            table.caption = table.caption.replace("whole stream", f"first {result.n:,} instances")
+        Console().print(table)
         if args.plot:
             print(f"plot written to {args.plot}")
     return 0

@@ -20,7 +20,7 @@ def _majority(seed: int | None = None) -> base.MultiLabelClassifier:
 MODELS: dict[str, tuple[typing.Callable[[int | None], base.MultiLabelClassifier], str]] = {
     "ihomer": (
         lambda seed=None: IHOMER(seed=seed),
-        "iHOMER: online label partition, one MLHAT per label cluster (the flagship)",
+        "iHOMER: online label partition, clusters that adapt on their own (the flagship)",
     ),
     "mlhat": (
         lambda seed=None: MLHAT(seed=seed),

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import bisect
 import collections
+import json
+import pathlib
+import shutil
 import time
 
 import httpx
@@ -25,17 +28,21 @@ class Load:
     """One client sending a stream of (features, labels ON), in order, and recording it.
 
     Instance k: k % 3 == 0 is learned directly; the others are predicted, then labelled by id.
-    Every 5th is also predicted once more, and that prediction waits for ever; every 20th also
-    sends a bad prediction (422) and reads `/v1/model`.
+    Every 5th is also predicted once more, and that prediction waits for ever (the service keeps
+    the newest `max_pending` predictions: the load follows which); every 20th also sends a bad
+    prediction (422) and reads `/v1/model`.
     """
 
-    def __init__(self, client: httpx.Client, pace: float = 0.005):
-        self.client, self.pace = client, pace
+    def __init__(self, client: httpx.Client, max_pending: int, pace: float = 0.005):
+        self.client, self.max_pending, self.pace = client, max_pending, pace
         self.learned: list[tuple[dict, list[str]]] = []  # in log order
         self.scored: list[tuple[set, set, int]] = []  # (predicted, truth, label space size)
         self.requests: collections.Counter = collections.Counter()  # (endpoint, code)
         self.slowest: collections.Counter = collections.Counter()  # endpoint -> seconds
-        self.n_predictions = self.n_waiting = 0
+        self.n_predictions = self.n_evicted = 0
+        # The predictions the service keeps: id -> (features, answer), oldest first; beyond
+        # max_pending the oldest are evicted.
+        self.pending: dict[str, tuple[dict, dict]] = {}
         self._space: set[str] = set()
         self._k = 0
 
@@ -49,24 +56,33 @@ class Load:
     def _post(self, path: str, body) -> httpx.Response:
         return self._send("POST", path, body)
 
+    def _predict(self, x: dict) -> dict:
+        r = self._post("/v1/predict", {"features": x})
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        self.n_predictions += 1
+        self.pending[answer["id"]] = (x, answer)
+        while len(self.pending) > self.max_pending:
+            del self.pending[next(iter(self.pending))]
+            self.n_evicted += 1
+        return answer
+
     def run(self, stream) -> None:
         for x, on in stream:
             k, self._k = self._k, self._k + 1
             if k % 3 == 0:
                 assert self._post("/v1/learn", {"features": x, "labels": on}).status_code == 202
             else:
-                out = self._post("/v1/predict", {"features": x}).json()
+                out = self._predict(x)
                 r = self._post("/v1/learn", {"id": out["id"], "labels": on})
                 assert r.status_code == 202 and r.json()["scored"], r.text
-                self.n_predictions += 1
+                del self.pending[out["id"]]
             self.learned.append((x, on))
             self._space |= set(on)
             if k % 3:
                 self.scored.append((set(out["labels"]), set(on), len(self._space)))
             if k % 5 == 0:
-                assert self._post("/v1/predict", {"features": x}).status_code == 200
-                self.n_predictions += 1
-                self.n_waiting += 1
+                self._predict(x)  # never labelled
             if k % 20 == 0:
                 bad = self._post("/v1/predict", {"features": {"x": "y" * 2000}})
                 assert bad.status_code == 422
@@ -79,6 +95,7 @@ class Load:
             "learned": len(self.learned),
             "scored": len(self.scored),
             "predictions": self.n_predictions,
+            "evicted": self.n_evicted,
             "requests": collections.Counter(self.requests),
         }
 
@@ -97,7 +114,7 @@ def run_dashboard_check(tmp_path, factory, stream, levels=("structure",), **opti
         client = httpx.Client(base_url=url, timeout=30)
         wait_ready(client)
         with prometheus(tmp_path, url.removeprefix("http://")) as prom:
-            load = Load(client)
+            load = Load(client, config.max_pending)
             load.run(stream[:WARM_UP])
             prom.wait_for("streamml_last_event_id", lambda v: v == len(load.learned))
             time.sleep(1.5)  # one more scrape: the rates start from the warm-up's values
@@ -153,7 +170,18 @@ def run_dashboard_check(tmp_path, factory, stream, levels=("structure",), **opti
             loss = instant("Online quality / C")[()]
             assert loss == pytest.approx(quality["hamming_loss"], abs=1e-12)
             assert instant("Label cardinality / A") == {(): quality["label_cardinality"]}
-            assert instant("Pending predictions / A") == {(): float(load.n_waiting)}
+            kept = load.pending.values()
+            assert instant("Pending predictions / A") == {(): float(len(kept))}
+            size = sum(_stored_bytes(x, answer) for x, answer in kept)
+            assert instant("Pending predictions: bytes and evictions / A") == {(): float(size)}
+            files = _file_sizes(config.data_dir)
+            assert instant("Data directory size by file / A") == {
+                (("file", name),): float(n) for name, n in files.items()
+            }
+            assert instant("Data directory size by file / B") == {(): float(sum(files.values()))}
+            assert files["streamml.db"] > 0 and files["snapshots"] > 0
+            free = instant("Free disk space / A")[()]
+            assert abs(free - shutil.disk_usage(config.data_dir).free) < 0.02 * free
             behind = instant("Snapshots / A")[()]
             assert behind == state["last_event_id"] - (state["snapshot_event_id"] or 0)
             assert 0 <= behind < 2 * config.snapshot_every
@@ -180,6 +208,8 @@ def run_dashboard_check(tmp_path, factory, stream, levels=("structure",), **opti
             for endpoint, n in by_endpoint.items():
                 near(rates[(("endpoint", endpoint),)], n, endpoint)
             near(rates[(("endpoint", "/metrics"),)], end - start, "/metrics (1 scrape/s)")
+            (n,) = integral("Pending predictions: bytes and evictions / B").values()
+            near(n, load.n_evicted - before["evicted"], "evicted")
             errors = integral("Errors /s by status code / A")
             assert set(errors) == {(("code", "422"),)}  # nothing else failed: no 4xx, no 5xx
             near(errors[(("code", "422"),)], sent["/v1/predict", "422"], "422")
@@ -212,6 +242,27 @@ def run_dashboard_check(tmp_path, factory, stream, levels=("structure",), **opti
         client.close()
     assert checked == set(queries), set(queries) - checked  # every query is checked
     return load
+
+
+def _stored_bytes(features: dict, answer: dict) -> int:
+    """What a waiting prediction weighs: its id and the JSON of its features, labels and
+    probabilities, in UTF-8 (as the service documents `streamml_pending_bytes`)."""
+    texts = [answer["id"]] + [
+        json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+        for v in (features, answer["labels"], answer["probabilities"])
+    ]
+    return sum(len(text.encode()) for text in texts)
+
+
+def _file_sizes(data_dir: pathlib.Path) -> dict[str, int]:
+    """The databases and their -wal and -shm files (0 when absent), and all the snapshots."""
+    sizes = {}
+    for db in ("streamml.db", "pending.db"):
+        for suffix in ("", "-wal", "-shm"):
+            path = data_dir / (db + suffix)
+            sizes[db + suffix] = path.stat().st_size if path.exists() else 0
+    sizes["snapshots"] = sum(p.stat().st_size for p in (data_dir / "snapshots").iterdir())
+    return sizes
 
 
 def _bucket_above(seconds: float) -> float:

@@ -15,7 +15,7 @@ LIMITS = dict(max_body_bytes=4000, max_features=5, max_batch=3, max_labels=6)
 def db_rows(data_dir) -> dict:
     rows = {}
     for name, tables in (
-        ("streamml.db", ("events", "learned", "meta")),
+        ("streamml.db", ("events", "learned_ids", "meta")),
         ("pending.db", ["pending"]),
     ):
         with sqlite3.connect(data_dir / name) as db:

@@ -31,7 +31,7 @@ def _committer(store: Store, learned: list[int], busy: list[bool], max_defer: fl
 
 
 def _stage(committer: Committer, events: list[Event]) -> int:
-    return committer.stage([("append", e, 1e12) for e in events], events)
+    return committer.stage([("append", e) for e in events], events)
 
 
 def test_learning_waits_for_predictions_in_flight(tmp_path):

@@ -33,7 +33,7 @@ def test_dashboard_model_is_well_formed():
         assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
         assert panel["targets"], panel["title"]
     titles = " ".join(p["title"].lower() for p in panels)
-    for topic in ("drift", "cluster", "restructuring", "quality", "latency", "requests"):
+    for topic in ("drift", "cluster", "restructuring", "quality", "latency", "requests", "disk"):
         assert topic in titles
     used = " ".join(expressions(dashboard).values())
     for metric in re.findall(r"streamml_[a-z0-9_]+", used):
@@ -50,9 +50,15 @@ needs_prometheus = pytest.mark.skipif(
 def test_every_query_gives_the_expected_values_for_the_toy_model(tmp_path):
     stream = list(drifting_stream(700, seed=5, period=200))
     load = run_dashboard_check(
-        tmp_path, toy_factory, stream, snapshot_every=150, cluster_slots=8, quality_window=200
+        tmp_path,
+        toy_factory,
+        stream,
+        snapshot_every=150,
+        cluster_slots=8,
+        quality_window=200,
+        max_pending=50,  # predictions are evicted too
     )
-    assert len(load.learned) > 400
+    assert len(load.learned) > 400 and load.n_evicted > 50
 
 
 @pytest.mark.slow

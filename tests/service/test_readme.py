@@ -2,7 +2,8 @@
 
 Each ```bash block of the service section is run with bash against a real `streamml serve`
 (the lines starting the server are left out: the test starts them, on free ports), every
-`curl` failing on an HTTP error; a ```json block right after a block is its exact output.
+`curl` failing on an HTTP error; a ```json or ```text block right after a block is its exact
+output.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from .helpers import free_port, wait_ready
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-BLOCK = re.compile(r"```(bash|json)\n(.*?)```", re.S)
+BLOCK = re.compile(r"```(bash|json|text)\n(.*?)```", re.S)
 
 
 def service_text() -> str:
@@ -40,7 +41,7 @@ def examples(text: str) -> list[tuple[str, str | None]]:
         if kind != "bash" or "curl " not in body:
             continue
         expected = blocks[k + 1][1].strip() if k + 1 < len(blocks) else None
-        is_output = k + 1 < len(blocks) and blocks[k + 1][0] == "json"
+        is_output = k + 1 < len(blocks) and blocks[k + 1][0] in ("json", "text")
         lines = [line for line in body.splitlines() if " serve " not in f" {line} "]
         out.append(("\n".join(lines), expected if is_output else None))
     return out
@@ -93,3 +94,10 @@ def test_the_curl_examples_work_as_written(tmp_path):
             for server in servers:
                 server.terminate()
                 server.wait(timeout=60)
+
+
+def test_the_readme_shows_the_status_of_a_learn_and_of_its_duplicate():
+    """The statuses are checked by the test above, which runs the examples as written."""
+    expected = [out for _, out in examples(service_text()) if out and "HTTP " in out]
+    assert any('"duplicate":false' in out and out.endswith("HTTP 202") for out in expected)
+    assert any('"duplicate":true' in out and out.endswith("HTTP 200") for out in expected)
