@@ -44,6 +44,8 @@ class Target:
         The share of the non-equivalent mutants the tests must kill.
     skip
         Regular expressions of source lines not to mutate (said in the report).
+    pytest_args
+        More pytest arguments (said in the report).
 
     """
 
@@ -53,43 +55,66 @@ class Target:
     group: str
     target: float
     skip: tuple[str, ...] = ()
+    pytest_args: tuple[str, ...] = ()
 
 
-_SERVICE = ("tests/service/test_api.py", "tests/service/test_bad_input.py")
+def _service(*names: str) -> tuple[str, ...]:
+    return tuple(f"tests/service/test_{name}.py" for name in names)
+
+
 _LEAF_TESTS = ("tests/learners",)
+#: The kill -9 tests run the server in processes of their own, a minute each: left out.
+_NO_KILL9 = ("-k", "not kill9")
 TARGETS = [
     Target(
         "store",
         "service/store.py",
-        (*_SERVICE, "tests/service/test_durability.py", "tests/service/test_committer.py"),
+        _service("storage", "durability", "committer", "api", "retries"),
+        "service",
+        0.85,
+        pytest_args=_NO_KILL9,
+    ),
+    Target(
+        "pending",
+        "service/pending.py",
+        _service("storage", "api", "retries"),
         "service",
         0.85,
     ),
     Target(
+        "database",
+        "service/database.py",
+        _service("storage", "durability", "committer"),
+        "service",
+        0.85,
+        pytest_args=_NO_KILL9,
+    ),
+    Target(
         "committer",
         "service/committer.py",
-        (*_SERVICE, "tests/service/test_committer.py", "tests/service/test_durability.py"),
+        _service("committer", "api", "bad_input", "retries", "storage"),
         "service",
         0.85,
     ),
     Target(
         "handlers",
         "service/handlers.py",
-        (*_SERVICE, "tests/service/test_auth.py", "tests/service/test_metrics.py"),
+        _service("api", "bad_input", "retries", "input_checks", "auth", "storage"),
         "service",
         0.85,
     ),
     Target(
         "snapshots",
         "service/snapshots.py",
-        ("tests/service/test_durability.py", "tests/service/test_api.py"),
+        _service("snapshots", "durability"),
         "service",
         0.85,
+        pytest_args=_NO_KILL9,
     ),
     Target(
         "quality",
         "service/quality.py",
-        ("tests/service/test_metrics.py", "tests/service/test_doctests.py"),
+        _service("metrics", "doctests"),
         "service",
         0.85,
     ),
@@ -205,13 +230,14 @@ def _prepare(target: Target, workdir: pathlib.Path) -> pathlib.Path:
     package = target.path.split("/")[0]
     also = [name for name in _COPY if name != package and name != "pyproject.toml"]
     tests = [*target.tests, target.path]  # (the module's doctests)
+    pytest_args = ["-p", "no:cacheprovider", "-q", *target.pytest_args]
     with open(copy / "pyproject.toml", "a") as f:
         f.write(
             "\n[tool.mutmut]\n"
             f"source_paths = [{json.dumps(package)}]\n"
             f"only_mutate = [{json.dumps(target.path)}]\n"
             f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
-            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+            f"pytest_add_cli_args = {json.dumps(pytest_args)}\n"
             f"also_copy = {json.dumps(also)}\n"
             f"do_not_mutate_patterns = {json.dumps(list(target.skip))}\n"
         )
@@ -242,6 +268,7 @@ def run_target(target: Target, workdir: pathlib.Path, time_limit: float, childre
         "target": target.target,
         "tests": list(target.tests),
         "skip": list(target.skip),
+        "pytest_args": list(target.pytest_args),
         "seconds": round(seconds, 1),
         "complete": not done.timed_out and done.returncode == 0,
         "verdicts": verdicts,
@@ -352,6 +379,8 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
     for name in order:
         record = records[name]
         lines.append(f"- `{record['path']}`: tests {', '.join(f'`{t}`' for t in record['tests'])}")
+        if record.get("pytest_args"):
+            lines[-1] += f" with `{' '.join(record['pytest_args'])}`"
         if record.get("skip"):
             patterns = ", ".join(f"`{p}`" for p in record["skip"])
             lines[-1] += f"; lines not mutated: {patterns}"
