@@ -257,10 +257,10 @@ def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
     if args.command == "all":
         return _all(args)
     if args.command == "mutation":
-        from . import mutation
+        from . import mutation, mutation_report
 
         if args.report:
-            print(mutation.write_report(args.out))
+            print(mutation_report.write_report(args.out))
             return 0
         try:
             path = mutation.run_mutation(

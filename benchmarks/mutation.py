@@ -10,203 +10,24 @@ line each with the reason), the kill rate and the time taken, and the diff of ev
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import pathlib
 import shutil
 import sys
 import time
 
+from .mutation_report import load_equivalent, summarise, write_report
+from .mutation_targets import TARGETS, Target
 from .proc import run_process
 
-__all__ = ["TARGETS", "Target", "load_equivalent", "run_mutation", "summarise", "write_report"]
+__all__ = ["run_mutation", "run_target"]
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-EQUIVALENT = REPO / "benchmarks" / "mutation_equivalent.txt"
 
-
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """A module to mutate, the tests run against its mutants, and the kill rate it must reach.
-
-    Parameters
-    ----------
-    name
-        Short name (``--modules``).
-    path
-        The module, relative to the repository.
-    tests
-        Test files (or directories) run against its mutants (the fast ones: pytest's ``addopts``
-        deselect the slow tests); the module's own doctests always run too.
-    group
-        The group of the report, with its target rate.
-    target
-        The share of the non-equivalent mutants the tests must kill.
-    skip
-        Regular expressions of source lines not to mutate (said in the report).
-    pytest_args
-        More pytest arguments (said in the report).
-
-    """
-
-    name: str
-    path: str
-    tests: tuple[str, ...]
-    group: str
-    target: float
-    skip: tuple[str, ...] = ()
-    pytest_args: tuple[str, ...] = ()
-
-
-def _service(*names: str) -> tuple[str, ...]:
-    return tuple(f"tests/service/test_{name}.py" for name in names)
-
-
-_LEAF_TESTS = ("tests/learners",)
-#: The kill -9 tests run the server in processes of their own, a minute each: left out.
-_NO_KILL9 = ("-k", "not kill9")
-TARGETS = [
-    Target(
-        "store",
-        "service/store.py",
-        _service("storage", "durability", "committer", "api", "retries"),
-        "service",
-        0.85,
-        pytest_args=_NO_KILL9,
-    ),
-    Target(
-        "pending",
-        "service/pending.py",
-        _service("storage", "api", "retries"),
-        "service",
-        0.85,
-    ),
-    Target(
-        "database",
-        "service/database.py",
-        _service("storage", "durability", "committer"),
-        "service",
-        0.85,
-        pytest_args=_NO_KILL9,
-    ),
-    Target(
-        "committer",
-        "service/committer.py",
-        _service("committer", "api", "bad_input", "retries", "storage"),
-        "service",
-        0.85,
-    ),
-    Target(
-        "handlers",
-        "service/handlers.py",
-        _service("api", "bad_input", "retries", "input_checks", "auth", "storage"),
-        "service",
-        0.85,
-    ),
-    Target(
-        "snapshots",
-        "service/snapshots.py",
-        _service("snapshots", "durability"),
-        "service",
-        0.85,
-        pytest_args=_NO_KILL9,
-    ),
-    Target(
-        "quality",
-        "service/quality.py",
-        _service("metrics", "doctests"),
-        "service",
-        0.85,
-    ),
-    Target(
-        "metrics",
-        "streamml/evaluate/metrics.py",
-        ("tests/evaluate",),
-        "metrics and CLI",
-        0.85,
-    ),
-    Target(
-        "cli",
-        "streamml/cli.py",
-        ("tests/test_cli.py",),
-        "metrics and CLI",
-        0.85,
-        # the prose of --help (help= and description= texts, on lines of their own)
-        skip=(r"^\s+(help|description)=", r'^\s+"[^"]* [^"]*"\)?,?$', r"^\s+model_help = "),
-    ),
-    Target(
-        "counts",
-        "streamml/partition/counts.py",
-        ("tests/partition",),
-        "partition and tree",
-        0.70,
-    ),
-    Target(
-        "checks",
-        "streamml/partition/checks.py",
-        ("tests/partition",),
-        "partition and tree",
-        0.70,
-    ),
-    Target(
-        "odac",
-        "streamml/partition/odac.py",
-        ("tests/partition",),
-        "partition and tree",
-        0.70,
-    ),
-    Target(
-        "gaussian",
-        "streamml/learners/gaussian.py",
-        _LEAF_TESTS,
-        "partition and tree",
-        0.70,
-    ),
-    Target("nodes", "streamml/learners/nodes.py", _LEAF_TESTS, "partition and tree", 0.70),
-    Target(
-        "bounds",
-        "streamml/bounds.py",
-        (*_LEAF_TESTS, "tests/partition"),
-        "partition and tree",
-        0.70,
-    ),
-    Target("watch", "streamml/learners/watch.py", _LEAF_TESTS, "partition and tree", 0.70),
-    Target("leaves", "streamml/learners/leaves.py", _LEAF_TESTS, "partition and tree", 0.70),
-    Target("logistic", "streamml/learners/logistic.py", _LEAF_TESTS, "partition and tree", 0.70),
-    Target("mixing", "streamml/learners/mixing.py", _LEAF_TESTS, "partition and tree", 0.70),
-]
 
 #: What the scratch copy needs besides the packages (the tests read some of these).
 _COPY = ("pyproject.toml", "README.md", "tests", "streamml", "service", "benchmarks")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", "results", "mutants", ".venv")
-
-
-def load_equivalent(path: pathlib.Path | None = None) -> dict[str, str]:
-    """Mutant name -> why it changes nothing, from ``name  reason`` lines (``#`` comments).
-
-    Examples
-    --------
-
-    >>> import tempfile
-    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-    ...     _ = f.write("# comment\\nm.x__f__mutmut_1  only the progress bar changes\\n")
-    >>> load_equivalent(pathlib.Path(f.name))
-    {'m.x__f__mutmut_1': 'only the progress bar changes'}
-
-    """
-    path = EQUIVALENT if path is None else path
-    out = {}
-    if not path.exists():
-        return out
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, _, reason = line.partition(" ")
-        if not reason.strip():
-            raise ValueError(f"{path}: {name} has no reason")
-        out[name] = reason.strip()
-    return out
 
 
 def _status(code) -> str:
@@ -276,38 +97,6 @@ def run_target(target: Target, workdir: pathlib.Path, time_limit: float, childre
     }
 
 
-def summarise(record: dict, equivalent: dict[str, str]) -> dict:
-    """Counts of one module's verdicts: killed (timeouts included), survived, no tests,
-    equivalent (survivors listed in `equivalent`), and the kill rate of the others.
-
-    Examples
-    --------
-
-    >>> record = {"verdicts": {"a": "killed", "b": "survived", "c": "survived",
-    ...                        "d": "no tests", "e": "timeout"}}
-    >>> s = summarise(record, {"c": "only a log line"})
-    >>> (s["killed"], s["survived"], s["no_tests"], s["equivalent"], s["rate"])
-    (2, 1, 1, 1, 0.5)
-
-    """
-    counts = dict.fromkeys(("killed", "survived", "no_tests", "equivalent", "other"), 0)
-    for name, verdict in record["verdicts"].items():
-        if name in equivalent and verdict in ("survived", "no tests"):
-            counts["equivalent"] += 1
-        elif verdict in ("killed", "timeout", "caught by type check"):
-            counts["killed"] += 1
-        elif verdict == "survived":
-            counts["survived"] += 1
-        elif verdict == "no tests":
-            counts["no_tests"] += 1
-        else:
-            counts["other"] += 1
-    counts["total"] = len(record["verdicts"])
-    judged = counts["total"] - counts["equivalent"]
-    counts["rate"] = counts["killed"] / judged if judged else 1.0
-    return counts
-
-
 def run_mutation(
     out: str | pathlib.Path,
     modules: list[str] | None = None,
@@ -343,69 +132,3 @@ def run_mutation(
             flush=True,
         )
     return write_report(out)
-
-
-def write_report(out: str | pathlib.Path) -> pathlib.Path:
-    """``mutation.md`` from ``mutation.json`` and the list of equivalent mutants."""
-    out = pathlib.Path(out)
-    records = json.loads((out / "mutation.json").read_text())
-    equivalent = load_equivalent()
-    order = [t.name for t in TARGETS if t.name in records]
-    lines = [
-        "# Mutation testing",
-        "",
-        "mutmut 3 mutates one module at a time in a scratch copy and runs, against each mutant, "
-        "the fast tests of the module that call the mutated function (see `benchmarks/"
-        "mutation.py`). *Killed* includes timeouts; *no tests*: no test calls the function; "
-        "*equivalent*: listed in `benchmarks/mutation_equivalent.txt` with the reason it changes "
-        "nothing. Rate = killed / (mutants - equivalent).",
-        "",
-        "| module | group | mutants | killed | survived | no tests | equivalent | rate | "
-        "target | time | run |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for name in order:
-        record = records[name]
-        s = summarise(record, equivalent)
-        met = "met" if s["rate"] >= record["target"] else "**not met**"
-        run = "complete" if record["complete"] else "**incomplete**"
-        lines.append(
-            f"| `{record['path']}` | {record['group']} | {s['total']} | {s['killed']} | "
-            f"{s['survived']} | {s['no_tests']} | {s['equivalent']} | {s['rate']:.1%} | "
-            f"{record['target']:.0%} ({met}) | {record['seconds'] / 60:.1f} min | {run} |"
-        )
-    commands = sorted({records[name].get("command", "") for name in order})
-    lines += ["", "Commands: " + "; ".join(f"`{c}`" for c in commands if c), ""]
-    for name in order:
-        record = records[name]
-        lines.append(f"- `{record['path']}`: tests {', '.join(f'`{t}`' for t in record['tests'])}")
-        if record.get("pytest_args"):
-            lines[-1] += f" with `{' '.join(record['pytest_args'])}`"
-        if record.get("skip"):
-            patterns = ", ".join(f"`{p}`" for p in record["skip"])
-            lines[-1] += f"; lines not mutated: {patterns}"
-    lines.append("")
-    for name in order:
-        record = records[name]
-        left = {
-            k: v
-            for k, v in record["diffs"].items()
-            if k not in equivalent and record["verdicts"][k] in ("survived", "no tests")
-        }
-        if not left:
-            continue
-        lines += [f"## Surviving mutants of `{record['path']}` ({len(left)})", ""]
-        for mutant, diff in left.items():
-            lines += [f"<details><summary>{mutant} ({record['verdicts'][mutant]})</summary>", ""]
-            lines += ["```diff", diff, "```", "", "</details>", ""]
-    stale = [
-        name
-        for name in equivalent
-        if not any(records[r]["verdicts"].get(name) in ("survived", "no tests") for r in order)
-    ]
-    if stale:
-        lines += ["## Listed as equivalent but not surviving (stale entries)", ""]
-        lines += [f"- `{name}`" for name in stale] + [""]
-    path = out / "mutation.md"
-    path.write_text("\n".join(lines))
-    return path

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks import mutation
+from benchmarks import mutation, mutation_report, mutation_targets
 
 
 def record(verdicts: dict, diffs: dict, target=0.85, path="streamml/x.py") -> dict:
@@ -29,7 +29,7 @@ def test_report_counts_and_lists_the_survivors(tmp_path, monkeypatch):
     equivalent.write_text(
         "# reasons\nm.x__f__mutmut_2  the value is never read\nm.gone__mutmut_1  stale\n"
     )
-    monkeypatch.setattr(mutation, "EQUIVALENT", equivalent)
+    monkeypatch.setattr(mutation_report, "EQUIVALENT", equivalent)
     verdicts = {
         "m.x__f__mutmut_1": "killed",
         "m.x__f__mutmut_2": "survived",
@@ -40,7 +40,7 @@ def test_report_counts_and_lists_the_survivors(tmp_path, monkeypatch):
     diffs = {k: f"--- a\n+++ b\n-old {k}\n+new {k}" for k, v in verdicts.items() if v != "killed"}
     diffs = {k: v for k, v in diffs.items() if verdicts[k] != "timeout"}
     (tmp_path / "mutation.json").write_text(json.dumps({"cli": record(verdicts, diffs)}))
-    text = mutation.write_report(tmp_path).read_text()
+    text = mutation_report.write_report(tmp_path).read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `streamml/x.py`"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     # mutants, killed (timeout too), survived, no tests, equivalent, rate = 2 / (5 - 1)
@@ -58,7 +58,7 @@ def test_an_equivalent_entry_needs_its_reason(tmp_path):
     path = tmp_path / "equivalent.txt"
     path.write_text("m.x__f__mutmut_2\n")
     with pytest.raises(ValueError, match="has no reason"):
-        mutation.load_equivalent(path)
+        mutation_report.load_equivalent(path)
 
 
 def test_unknown_modules_are_refused(tmp_path):
@@ -67,6 +67,6 @@ def test_unknown_modules_are_refused(tmp_path):
 
 
 def test_the_committed_equivalent_list_names_real_modules():
-    modules = {t.path.removesuffix(".py").replace("/", ".") for t in mutation.TARGETS}
-    for name in mutation.load_equivalent():
+    modules = {t.path.removesuffix(".py").replace("/", ".") for t in mutation_targets.TARGETS}
+    for name in mutation_report.load_equivalent():
         assert name.split(".x")[0] in modules, name
