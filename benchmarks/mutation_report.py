@@ -42,19 +42,20 @@ def load_equivalent(path: pathlib.Path | None = None) -> dict[str, str]:
 
 def summarise(record: dict, equivalent: dict[str, str]) -> dict:
     """Counts of one module's verdicts: killed (timeouts included), survived, no tests,
-    equivalent (survivors listed in `equivalent`), and the kill rate of the others.
+    equivalent (survivors listed in `equivalent`), not run (the module's time limit came first),
+    and the kill rate of the mutants run that are not equivalent.
 
     Examples
     --------
 
     >>> record = {"verdicts": {"a": "killed", "b": "survived", "c": "survived",
-    ...                        "d": "no tests", "e": "timeout"}}
+    ...                        "d": "no tests", "e": "timeout", "f": "not checked"}}
     >>> s = summarise(record, {"c": "only a log line"})
-    >>> (s["killed"], s["survived"], s["no_tests"], s["equivalent"], s["rate"])
-    (2, 1, 1, 1, 0.5)
+    >>> (s["killed"], s["survived"], s["no_tests"], s["equivalent"], s["not_run"], s["rate"])
+    (2, 1, 1, 1, 1, 0.5)
 
     """
-    counts = dict.fromkeys(("killed", "survived", "no_tests", "equivalent", "other"), 0)
+    counts = dict.fromkeys(("killed", "survived", "no_tests", "equivalent", "not_run", "other"), 0)
     for name, verdict in record["verdicts"].items():
         if name in equivalent and verdict in ("survived", "no tests"):
             counts["equivalent"] += 1
@@ -64,10 +65,12 @@ def summarise(record: dict, equivalent: dict[str, str]) -> dict:
             counts["survived"] += 1
         elif verdict == "no tests":
             counts["no_tests"] += 1
+        elif verdict == "not checked":
+            counts["not_run"] += 1
         else:
             counts["other"] += 1
     counts["total"] = len(record["verdicts"])
-    judged = counts["total"] - counts["equivalent"]
+    judged = counts["total"] - counts["equivalent"] - counts["not_run"]
     counts["rate"] = counts["killed"] / judged if judged else 1.0
     return counts
 
@@ -85,11 +88,12 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
         "the fast tests of the module that call the mutated function (see `benchmarks/"
         "mutation.py`). *Killed* includes timeouts; *no tests*: no test calls the function; "
         "*equivalent*: listed in `benchmarks/mutation_equivalent.txt` with the reason it changes "
-        "nothing. Rate = killed / (mutants - equivalent).",
+        "nothing; *not run*: the module's time limit came first (an incomplete run). "
+        "Rate = killed / (mutants - equivalent - not run).",
         "",
-        "| module | group | mutants | killed | survived | no tests | equivalent | rate | "
+        "| module | group | mutants | killed | survived | no tests | equivalent | not run | rate | "
         "target | time | run |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name in order:
         record = records[name]
@@ -98,7 +102,8 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
         run = "complete" if record["complete"] else "**incomplete**"
         lines.append(
             f"| `{record['path']}` | {record['group']} | {s['total']} | {s['killed']} | "
-            f"{s['survived']} | {s['no_tests']} | {s['equivalent']} | {s['rate']:.1%} | "
+            f"{s['survived']} | {s['no_tests']} | {s['equivalent']} | {s['not_run']} | "
+            f"{s['rate']:.1%} | "
             f"{record['target']:.0%} ({met}) | {record['seconds'] / 60:.1f} min | {run} |"
         )
     commands = sorted({records[name].get("command", "") for name in order})

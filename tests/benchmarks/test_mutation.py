@@ -36,16 +36,18 @@ def test_report_counts_and_lists_the_survivors(tmp_path, monkeypatch):
         "m.x__f__mutmut_3": "survived",
         "m.x__f__mutmut_4": "timeout",
         "m.x__f__mutmut_5": "no tests",
+        "m.x__f__mutmut_6": "not checked",
     }
     diffs = {k: f"--- a\n+++ b\n-old {k}\n+new {k}" for k, v in verdicts.items() if v != "killed"}
-    diffs = {k: v for k, v in diffs.items() if verdicts[k] != "timeout"}
+    diffs = {k: v for k, v in diffs.items() if verdicts[k] not in ("timeout", "not checked")}
     (tmp_path / "mutation.json").write_text(json.dumps({"cli": record(verdicts, diffs)}))
     text = mutation_report.write_report(tmp_path).read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `streamml/x.py`"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    # mutants, killed (timeout too), survived, no tests, equivalent, rate = 2 / (5 - 1)
-    assert cells[2:8] == ["5", "2", "1", "1", "1", "50.0%"]
-    assert "not met" in cells[8] and cells[9] == "1.5 min" and cells[10] == "complete"
+    # mutants, killed (timeout too), survived, no tests, equivalent, not run,
+    # rate = 2 / (6 - 1 - 1)
+    assert cells[2:9] == ["6", "2", "1", "1", "1", "1", "50.0%"]
+    assert "not met" in cells[9] and cells[10] == "1.5 min" and cells[11] == "complete"
     assert "m.x__f__mutmut_3 (survived)" in text and "+new m.x__f__mutmut_3" in text
     assert "m.x__f__mutmut_5 (no tests)" in text
     assert "m.x__f__mutmut_2 (" not in text  # equivalent: counted apart, not listed
