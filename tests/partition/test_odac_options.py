@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from streamml.partition import LabelODAC
+from streamml.partition import odac as odac_module
+
+from .streams import group_stream, random_groups, regroup
 
 
 def pairs_stream(n: int, seed: int = 0, p_pair: float = 0.15):
@@ -83,3 +87,39 @@ def test_summary_shows_up_to_max_labels_per_leaf():
     assert "l0, l1, l2, l3, l4, l5, l6, l7, ... (+2)" in odac.summary()
     assert "l0, l1, l2, l3, l4, l5, l6, l7, l8, l9" in odac.summary(max_labels=10)
     assert "l0, l1, ... (+8)" in odac.summary(max_labels=2)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_same_changes_whichever_way_the_leaves_are_checked(seed, monkeypatch):
+    """Every leaf checked alone (the large-leaf path) or all together (the vectorised path):
+    the same splits and aggregations, in the same order, through a regrouping."""
+    rng = np.random.default_rng(seed)
+    groups = random_groups(rng, 4)
+    data = list(group_stream(rng, groups, 2000)) + list(
+        group_stream(rng, regroup(rng, groups), 2000)
+    )
+    runs = {}
+    for small in (0, 10**9):
+        monkeypatch.setattr(odac_module, "_SMALL", small)
+        odac, changes = LabelODAC(n_min=100), []
+        for y in data:
+            odac.learn_one(y)
+            if odac.structure_changed:
+                changes.append(odac.last_change)
+        runs[small] = changes, odac.tree()
+    (alone, tree), (together, _) = runs.values()
+    assert {c.kind for c in alone} == {"split", "aggregate"}
+    assert len(alone) == len(together)
+    for a, b in zip(alone, together):
+        assert (a.index, a.kind, a.node, a.labels, a.parts, a.test) == (
+            b.index,
+            b.kind,
+            b.node,
+            b.labels,
+            b.parts,
+            b.test,
+        )
+        assert a.d1 == pytest.approx(b.d1) and a.eps == pytest.approx(b.eps)
+    assert [(n.id, n.members, n.is_leaf) for n in tree] == [
+        (n.id, n.members, n.is_leaf) for n in runs[10**9][1]
+    ]
