@@ -96,7 +96,7 @@ TARGETS = [
     Target(
         "quality",
         "service/quality.py",
-        _service("metrics", "doctests"),
+        _service("quality", "metrics", "doctests"),
         "service",
         0.85,
     ),
