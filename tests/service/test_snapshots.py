@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
+import stat
 import struct
 
 import pytest
@@ -110,3 +112,29 @@ def test_a_directory_in_place_of_a_snapshot_is_refused(tmp_path):
     (tmp_path / "snapshots" / "snapshot-000000000004.bin").mkdir()
     with pytest.raises(SnapshotError, match="is not a regular file"):
         snapshots.read(tmp_path / "snapshots" / "snapshot-000000000004.bin")
+
+
+def test_the_snapshot_directory_is_private_and_inside_the_data_directory(tmp_path):
+    (tmp_path / "a").mkdir()
+    old = os.umask(0o022)  # (a umask of 077 would hide a directory made readable by all)
+    try:
+        SnapshotDir(tmp_path / "a")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "a" / "snapshots").st_mode) == 0o700
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "snapshots").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(SnapshotError, match=r"snapshots resolves outside the data directory"):
+        SnapshotDir(tmp_path / "b")
+
+
+def test_pruning_deletes_only_its_own_temporary_files(tmp_path):
+    snapshots = SnapshotDir(tmp_path)
+    snapshots.write(1, state(1.0))
+    folder = tmp_path / "snapshots"
+    for name in (".snapshot-000000000002.bin.7.tmp", "mine.tmp", ".snapshot-notes"):
+        (folder / name).write_bytes(b"x")
+    assert snapshots.prune(5) == [1]
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [".snapshot-notes", "mine.tmp", "snapshot-000000000001.bin"]
