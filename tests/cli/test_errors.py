@@ -65,21 +65,17 @@ def bad_cases(tmp_path) -> list[tuple[list[str], str]]:
             ["evaluate", "--model", "nope"],
             f"{evaluate} --model: invalid choice: 'nope' (choose from {choices})",
         ),
-        (
-            ["evaluate", "--limit", "0"],
-            f"{evaluate} --limit: expected a positive integer, got '0'",
-        ),
-        (
-            ["evaluate", "--limit", "-5"],
-            f"{evaluate} --limit: expected a positive integer, got '-5'",
-        ),
-        (
-            ["evaluate", "--limit", "ten"],
-            f"{evaluate} --limit: expected a positive integer, got 'ten'",
-        ),
-        (
-            ["evaluate", "--window", "0"],
-            f"{evaluate} --window: expected a positive integer, got '0'",
+        *(
+            (
+                ["evaluate", option, value],
+                f"{evaluate} {option}: expected a positive integer, got '{value}'",
+            )
+            for option, value in [
+                ("--limit", "0"),
+                ("--limit", "-5"),
+                ("--limit", "ten"),
+                ("--window", "0"),
+            ]
         ),
         (["evaluate", "--seed", "x"], f"{evaluate} --seed: invalid int value: 'x'"),
         (
