@@ -106,23 +106,26 @@ def test_staged_writes_are_visible_until_their_commit(tmp_path):
         staged = committer.stage([("append", event)], [event], consumed=["p2"])
         consumed, key = committer.pending("p2", now), committer.learned("p2")
         other = committer.learned("p1")
+        await committer.wait(seq)  # the rows, committed on the loop; the event still staged
+        middle = committer.pending("p2", now), committer.learned("p2"), committer.pending("p1", now)
         runner = asyncio.create_task(committer.run(lambda: False))
-        await committer.wait(seq)
         await committer.wait(staged)
         after = committer.pending("p1", now), committer.learned("p2"), committer.pending("p2", now)
         runner.cancel()
         await committer.close()
         store.close()
-        return seq, staged, seen, unknown, consumed, key, other, after
+        return seq, staged, seen, unknown, consumed, key, other, middle, after
 
-    seq, staged, seen, unknown, consumed, key, other, after = asyncio.run(scenario())
+    seq, staged, seen, unknown, consumed, key, other, middle, after = asyncio.run(scenario())
     assert seen["p0"] == (None, seq)  # expired a second ago
     assert seen["p1"][0].id == "p1" and seen["p1"][1] == seq  # expires right now: still there
     assert seen["p2"][0].id == "p2" and seen["p2"][1] == seq
     assert unknown == (None, None) and other == (None, None)
     assert consumed == (None, staged) and staged != seq
     assert key == ((1, labels_digest(["b", "a"])), staged)
-    assert after[0][0].id == "p1" and after[0][1] is None  # from the store now
+    assert middle[:2] == ((None, staged), ((1, labels_digest(["b", "a"])), staged))
+    assert middle[2][0].id == "p1" and middle[2][1] is None  # from the store now
+    assert after[0][0].id == "p1" and after[0][1] is None
     assert after[1] == ((1, labels_digest(["b", "a"])), None) and after[2] == (None, None)
 
 
@@ -155,3 +158,25 @@ def test_a_failing_store_fails_the_waiting_requests_with_503(tmp_path):
     assert raised.message == "the store failed (disk on fire); restart the service"
     assert isinstance(failure, OSError) and str(failure) == "disk on fire"
     assert learned == []
+
+
+def test_each_batch_reports_its_commit_and_the_predictions_it_expired(tmp_path):
+    async def scenario():
+        store, commits, expired = Store(tmp_path, fsync=False), [], []
+        committer = Committer(
+            store, lambda event: None, lambda s, n: commits.append((s, n)), expired.append
+        )
+        rows = [Pending(f"p{i}", {"x": 1.0}, ["a"], {"a": 0.9}, 100.0 + i) for i in range(3)]
+        await committer.wait(committer.put(rows))
+        runner = asyncio.create_task(committer.run(lambda: False))
+        await committer.wait(_stage(committer, _events(1, 4)))
+        await committer.wait(committer.stage([], pending_ops=[("expire", 101.5)]))
+        runner.cancel()
+        await committer.close()
+        store.close()
+        return commits, expired
+
+    commits, expired = asyncio.run(scenario())
+    assert [n for _, n in commits] == [4, 0]
+    assert all(0.0 <= seconds < 10.0 for seconds, _ in commits)
+    assert expired == [2]  # p0 and p1 expired before 101.5, p2 has not
