@@ -1,4 +1,5 @@
-"""Command line of the benchmarks: ``run``, ``report``, ``scaling``, ``drift``, ``batch``."""
+"""Command line of the benchmarks: ``run``, ``report``, ``scaling``, ``drift``, ``batch``,
+``mutation``."""
 
 from __future__ import annotations
 
@@ -116,6 +117,16 @@ def _build() -> argparse.ArgumentParser:
 
     ma = sub.add_parser("machine", help="describe this machine in machine.md")
     ma.add_argument("--out", default=str(RESULTS))
+
+    mu = sub.add_parser(
+        "mutation", help="mutation testing with mutmut (per module; writes mutation.md)"
+    )
+    mu.add_argument("--out", default=str(RESULTS))
+    mu.add_argument("--modules", default=None, help="comma-separated names (default: all)")
+    mu.add_argument("--workdir", default="/tmp/streamml-mutation", help="scratch directory")
+    mu.add_argument("--time-limit", type=float, default=4 * 3600, help="seconds per module")
+    mu.add_argument("--children", type=int, default=2, help="mutants tested at once")
+    mu.add_argument("--report", action="store_true", help="only rewrite mutation.md")
     return parser
 
 
@@ -245,6 +256,27 @@ def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
         return 0
     if args.command == "all":
         return _all(args)
+    if args.command == "mutation":
+        from . import mutation, mutation_report
+
+        if args.report:
+            print(mutation_report.write_report(args.out))
+            return 0
+        try:
+            path = mutation.run_mutation(
+                args.out,
+                modules=_names(args.modules) if args.modules else None,
+                workdir=args.workdir,
+                time_limit=args.time_limit,
+                children=args.children,
+                command="python -m benchmarks "
+                + shlex.join(sys.argv[1:] if argv is None else argv),
+            )
+        except (ImportError, ValueError) as error:
+            print(f"python -m benchmarks mutation: {error}", file=sys.stderr)
+            return 2
+        print(path)
+        return 0
     if args.command == "machine":
         from . import machine
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import typing
 
@@ -64,9 +65,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help=f"the model (default: {_default_model()}); {model_help}",
     )
     ev.add_argument(
-        "--limit", type=_positive_int, default=None, metavar="N", help="stop after N instances"
+        "--limit",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="stop after N instances",
     )
-    ev.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    ev.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        metavar="S",
+        help="random seed (default 42)",
+    )
     ev.add_argument(
         "--window",
         type=_positive_int,
@@ -85,15 +96,30 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write a PNG of the windowed metrics with the model's drift events",
     )
-    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ev.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="hide the progress bar",
+    )
 
     sv = sub.add_parser(
         "serve",
         help="run the prediction service (HTTP, Prometheus metrics)",
         description="Run the FastAPI prediction service with durable learning.",
     )
-    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="H",
+        help="address to bind (default 127.0.0.1)",
+    )
+    sv.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        metavar="P",
+        help="port (default 8000)",
+    )
     sv.add_argument(
         "--data-dir",
         default="streamml-data",
@@ -107,7 +133,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"model for a new data directory (default: {_default_model()})",
     )
-    sv.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    sv.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        metavar="S",
+        help="random seed (default 42)",
+    )
     return parser
 
 
@@ -123,29 +155,33 @@ def _positive_int(text: str) -> int:
 
 def _open_stream(data: str, labels: str | None):
     if data.lower() == "yeast":
+        if labels is not None:
+            raise ValueError("--labels is for an ARFF file; yeast has its own labels")
         from river import datasets
 
-        return datasets.Yeast(), 2417
+        return datasets.Yeast()
     from .datasets import ARFF
 
     names = [name.strip() for name in labels.split(",") if name.strip()] if labels else None
     stream = ARFF(data, labels=names)
-    return stream, getattr(stream, "n_samples", None)
+    if stream.n_samples == 0:
+        raise ValueError(f"{data}: no instances to evaluate")
+    return stream
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import prequential
 
-    stream, n_samples = _open_stream(args.data, args.labels)
+    if args.plot is not None and not os.path.isdir(os.path.dirname(args.plot) or "."):
+        raise ValueError(f"--plot {args.plot}: no such directory")
+    stream = _open_stream(args.data, args.labels)
     model = models.make(args.model, seed=args.seed)
-    total = min(n_samples, args.limit) if n_samples and args.limit else (args.limit or n_samples)
-    result = prequential(
+    result = prequential(  # (the progress bar's total: the stream's n_samples, or the limit)
         model,
         stream,
         limit=args.limit,
         window=args.window,
         progress=not (args.json or args.no_progress),
-        total=total,
         plot=args.plot,
     )
     if args.json:
@@ -154,7 +190,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         from rich.console import Console
 
         table = result.table(title=f"{args.model} on {args.data}")
-        if args.limit and result.n == args.limit and result.n != n_samples:
+        if args.limit and result.n == args.limit and result.n != stream.n_samples:
             # cut by --limit: not the whole stream
             table.caption = table.caption.replace("whole stream", f"first {result.n:,} instances")
         Console().print(table)

@@ -322,6 +322,7 @@ def prequential(
         tracemalloc.reset_peak()
     start = clock()
     n = 0
+    failed = True
     try:
         for n, item in enumerate(items, start=1):
             try:
@@ -350,11 +351,12 @@ def prequential(
             add_point(n - 1)
         wall = clock() - start
         traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace_memory else None
+        failed = False
     finally:
         if tracing:
             tracemalloc.stop()
         if bar is not None:
-            bar.close(n, metrics.subset_accuracy)
+            bar.close(n, metrics.subset_accuracy, keep=not failed)
     rss_after = _max_rss_mb()
     seconds = learn_seconds + predict_seconds
     events = getattr(model, "drift_events", None)
@@ -414,6 +416,11 @@ class _Progress:
     def update(self, n: int, accuracy: float) -> None:
         self._progress.update(self._task, completed=n, acc=f"{accuracy:.3f}")
 
-    def close(self, n: int, accuracy: float) -> None:
+    def close(self, n: int, accuracy: float, keep: bool = True) -> None:
+        """Stop the bar; it stays on the screen if `keep`, else (on an error) it is erased."""
         self.update(n, accuracy)
-        self._progress.stop()
+        if keep:
+            self._progress.stop()
+        else:  # (Progress.stop would add an empty line where stderr is not a terminal)
+            self._progress.live.transient = True
+            self._progress.live.stop()

@@ -12,6 +12,8 @@ from benchmarks import peers
 from benchmarks.datasets import DataSet, discover, label_names
 from benchmarks.proc import run_process
 
+from ..conftest import missing_shared
+
 GNU_TIME = os.access("/usr/bin/time", os.X_OK)
 
 MOA_STDOUT = """# logs: /tmp/run_moa.abc
@@ -104,7 +106,7 @@ def test_exit_status_of_the_command_is_kept():
 @pytest.mark.slow
 def test_labels_first_conversion_matches_the_stream(shared_data, tmp_path):
     if not (peers.moa_dir() / "tools" / "to_labels_first.py").exists():
-        pytest.skip("MOA peer folder not here")
+        missing_shared(peers.moa_dir() / "tools" / "to_labels_first.py")
     flags = DataSet("flags", shared_data / "flags.arff", 194, 7, 19)
     out, n_labels = peers.labels_first(flags, tmp_path)
     assert n_labels == 7 and out.exists()

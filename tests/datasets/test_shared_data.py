@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-import pathlib
 import re
 
 import pytest
 
 from streamml.datasets import ARFF
 
-DATA = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..conftest import SHARED_DATA as DATA
+from ..conftest import missing_shared
+
 MANIFEST = DATA / "MANIFEST.json"
 
 if not DATA.is_dir():
-    pytest.skip(f"{DATA} is not here", allow_module_level=True)
+    missing_shared(DATA, module=True)
 
 ENTRIES = json.loads(MANIFEST.read_text())
 

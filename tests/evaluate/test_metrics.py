@@ -166,12 +166,27 @@ def test_bad_input_raises_and_changes_nothing():
     metrics = MultiLabelMetrics()
     metrics.update({"a": True}, {"a": True})
     before = metrics.get()
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^y_pred must be a dict of label -> bool, got list$"):
         metrics.update({"a": True, "z": True}, ["a"])
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^y_true must be a dict of label -> bool, got list$"):
         metrics.update([("a", True)], {"a": True})
     assert metrics.n == 1 and metrics.labels == ["a"] and metrics.get() == before
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^empty_f1 must be 0 or 1, got 0\.5$"):
         MultiLabelMetrics(empty_f1=0.5)
-    with pytest.raises(ValueError):
-        RollingMultiLabelMetrics(window=0)
+    for window in (0, -3, True, 2.0, "5"):
+        with pytest.raises(ValueError, match=rf"^window must be a positive int, got {window!r}$"):
+            RollingMultiLabelMetrics(window=window)
+    assert RollingMultiLabelMetrics(window=1).window == 1
+
+
+def test_repr_shows_the_instances_and_every_metric():
+    metrics = MultiLabelMetrics()
+    metrics.update({"a": True, "b": False}, {"a": True, "b": True})
+    metrics.update({"a": False, "b": True}, {"b": True})
+    assert repr(metrics) == (
+        "MultiLabelMetrics(n=2, subset_accuracy=0.5000, hamming_loss=0.2500, micro_f1=0.8000, "
+        "macro_f1=0.8333, example_f1=0.8333)"
+    )
+    rolling = RollingMultiLabelMetrics(window=1)
+    rolling.update({"a": True}, {"a": False})
+    assert repr(rolling).startswith("RollingMultiLabelMetrics(n=1, subset_accuracy=0.0000, ")

@@ -6,7 +6,7 @@ import pickle
 import random
 
 import pytest
-from river import datasets, linear_model, multioutput
+from river import base, datasets, linear_model, multioutput
 
 from streamml import IHOMER
 from streamml.learners import MajorityLabelset
@@ -186,21 +186,69 @@ def test_cluster_selection_prefers_the_better_learner_and_ties_go_to_root():
     assert c.use_root  # not before it has learned `warmup` instances
 
 
+class Frequency(base.MultiLabelClassifier):
+    """Test learner: P(label) is the share of the instances it learned with the label ON."""
+
+    def __init__(self):
+        self._n = 0
+        self._on: dict[str, int] = {}
+
+    def learn_one(self, x, y):
+        self._n += 1
+        for label, on in y.items():
+            self._on[label] = self._on.get(label, 0) + bool(on)
+
+    def predict_proba_one(self, x):
+        return {
+            label: {True: on / self._n, False: 1 - on / self._n} for label, on in self._on.items()
+        }
+
+    def predict_one(self, x):
+        return {label: p[True] > 0.5 for label, p in self.predict_proba_one(x).items()}
+
+
 def test_answers_come_from_the_selected_learner():
-    groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"]]
-    model = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=50)
-    assert first_match(model, grouped_stream(groups, 3000, 1), as_set(groups))
-    x, _ = next(grouped_stream(groups, 1, 99))
-    _, _, root, own, _ = model._probas(x)
-    answers = model.predict_proba_one(x)
-    for key, c in model._clusters.items():
-        for label in key:
-            i = model.labels.index(label)
-            expected = root[i] if c.use_root else own[key][list(c.labels).index(label)]
-            assert answers[label][True] == expected
-    without = IHOMER(cluster_learner=MajorityLabelset(), seed=1, handover=50, fallback=False)
-    first_match(without, grouped_stream(groups, 3000, 1), as_set(groups))
-    assert without._base is None and model._base is not None
+    """Each cluster answers with the learner its summary names: the one on all the labels
+    (the label's frequency over the whole stream) or its own (over its last `n` instances).
+    (Without alternates, `adapt=False`: they would mix their answers in.)"""
+
+    def phase(groups, n, seed, p_on):  # one group per stream, each group with its own rate
+        parts = [
+            grouped_stream([g], n, seed + k, p_on=p) for k, (g, p) in enumerate(zip(groups, p_on))
+        ]
+        for pieces in zip(*parts):
+            yield (
+                {f"{k}{name}": v for k, (x, _) in enumerate(pieces) for name, v in x.items()},
+                {label: on for _, y in pieces for label, on in y.items()},
+            )
+
+    before, after = (
+        [["a", "b", "c"], ["d", "e", "f"], ["i", "j"]],
+        [["a", "d"], ["b", "c", "e", "f"], ["i", "j"]],
+    )
+    stream = list(phase(before, 2500, 1, [0.3, 0.3, 0.3])) + list(
+        phase(after, 2000, 5, [1.0, 0.3, 0.3])
+    )
+    model = IHOMER(cluster_learner=Frequency(), seed=1, handover=50, adapt=False)
+    probe, kinds = {"0g0": 1.0}, set()
+    for t, (x, y) in enumerate(stream, 1):
+        model.learn_one(x, y)
+        if t % 250:
+            continue
+        answers = model.predict_proba_one(probe)
+        for c in model.cluster_summary():
+            assert c["alternates"] == 0 and c["answer_weight"] == 1.0
+            kinds.add(c["answers"])
+            seen = stream[:t] if c["answers"] == "all labels" else stream[t - c["n"] : t]
+            for label in c["labels"]:
+                expected = sum(y[label] for _, y in seen) / len(seen)
+                assert answers[label][True] == pytest.approx(expected, abs=1e-12), (t, label, c)
+    assert kinds == {"own", "all labels"}, model.summary()
+
+    without = IHOMER(cluster_learner=Frequency(), seed=1, handover=50, fallback=False, adapt=False)
+    for x, y in stream:
+        without.learn_one(x, y)
+    assert {c["answers"] for c in without.cluster_summary()} == {"own"}
 
 
 @pytest.mark.parametrize(("n_groups", "n_labels"), [(3, 9), (4, 14), (5, 20)])

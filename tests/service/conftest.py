@@ -5,9 +5,11 @@ import warnings
 
 import pytest
 
-from service import ServiceConfig, create_app
+pytest.register_assert_rewrite("tests.service.dashboard", "tests.service.prom")
 
-from .helpers import wait_ready
+from service import ServiceConfig, create_app  # noqa: E402
+
+from .helpers import wait_ready  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's note about httpx

@@ -203,3 +203,41 @@ def feed(model, stream, labels=()):
         except Exception:
             pass
     return space
+
+
+def expected_quality(scored, learned, window: int) -> dict:
+    """The online quality the service should report, recomputed from what a client sent.
+
+    `scored` holds (predicted labels, true labels, label space size then) of the labelled
+    predictions in log order; `learned` the learned (features, labels ON), in log order.
+    """
+    recent = scored[-window:]
+    tp = sum(len(p & t) for p, t, _ in recent)
+    fp = sum(len(p - t) for p, t, _ in recent)
+    fn = sum(len(t - p) for p, t, _ in recent)
+    cards = [len(on) for _, on in learned[-window:]]
+    return {
+        "window": len(recent),
+        "subset_accuracy": sum(p == t for p, t, _ in recent) / len(recent),
+        "hamming_loss": sum(len(p ^ t) / n for p, t, n in recent) / len(recent),
+        "micro_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0,
+        "label_cardinality": sum(cards) / len(cards),
+    }
+
+
+def regrouping_stream(n: int = 2600, at: int = 1000, seed: int = 1):
+    """A `LabelGroups` stream (9 labels in 3 groups, features little noisy) whose groups and
+    feature relation change suddenly at `at`; returns the generator and its (features, labels
+    ON) list."""
+    from streamml.datasets.synth import Drift, LabelGroups
+
+    stream = LabelGroups(
+        n_labels=9,
+        n_groups=3,
+        n_features=12,
+        noise=0.3,
+        seed=seed,
+        drifts=[Drift(at=at, regroup=True, relation=True)],
+        n_samples=n,
+    )
+    return stream, [(x, [label for label, on in y.items() if on]) for x, y in stream]

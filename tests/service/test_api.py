@@ -159,3 +159,31 @@ def test_labels_known_in_advance_are_always_in_the_targets(start_service, tmp_pa
     # the data directory keeps its labels
     client = start_service(tmp_path / "d", model="cc-ht", labels="other")
     assert client.get("/v1/model").json()["labels"] == labels
+
+
+def test_an_id_twice_in_one_batch_is_learned_once(start_service):
+    client = start_service(model="majority")
+    client.post("/v1/predict", json={"id": "p", "features": {"a": 1.0}})
+    for items in (
+        [{"id": "k", "features": {"a": 1.0}, "labels": ["x"]}] * 2,  # a new instance twice
+        [{"id": "p", "labels": ["x"]}, {"id": "p", "labels": ["x"]}],  # a prediction's labels
+    ):
+        r = client.post("/v1/learn/batch", json=items)
+        assert r.status_code == 202, r.text
+        first, second = r.json()
+        assert first["duplicate"] is False and second["duplicate"] is True
+        assert second["event_id"] == first["event_id"]
+    state = client.get("/v1/model").json()
+    assert state["n_learned"] == 2 and state["last_event_id"] == 2
+    assert state["pending_predictions"] == 0
+
+    # the same id with other labels in one batch: refused as a whole
+    items = [
+        {"id": "n", "features": {"a": 2.0}, "labels": ["x"]},
+        {"id": "m", "features": {"a": 3.0}, "labels": ["y"]},
+        {"id": "n", "features": {"a": 2.0}, "labels": ["y"]},
+    ]
+    r = client.post("/v1/learn/batch", json=items)
+    assert r.status_code == 409 and "'n'" in r.json()["detail"]
+    assert client.get("/v1/model").json() == state
+    assert client.post("/v1/learn", json={"id": "m", "labels": ["y"]}).status_code == 404

@@ -118,9 +118,12 @@ def service(start_service, tmp_path):
     client = start_service(tmp_path / "data", model="toy", model_factory=toy_factory, **LIMITS)
     items = [{"features": x, "labels": on} for x, on in drifting_stream(3, seed=2)]
     assert client.post("/v1/learn/batch", json=items).status_code == 202
-    assert client.post("/v1/learn", json={"id": "known", "features": {"x": 1}, "labels": ["a"]})
+    known = client.post("/v1/learn", json={"id": "known", "features": {"x": 1}, "labels": ["a"]})
+    assert known.status_code == 202 and known.json()["event_id"] == 4, known.text
     out = client.post("/v1/predict", json={"id": "waiting", "features": {"g": "g0"}})
-    assert out.status_code == 200
+    assert out.status_code == 200 and out.json()["id"] == "waiting"
+    state = client.get("/v1/model").json()
+    assert state["n_learned"] == 4 and state["pending_predictions"] == 1, state
     return client, tmp_path / "data"
 
 

@@ -6,6 +6,7 @@ import itertools
 import os
 import pickle
 import queue
+import random
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from streamml import models
 
 from .helpers import drifting_stream, feed, free_port, toy_factory, wait_ready
 
-MODELS = [name for name in ("br-ht", "ihomer") if name in models.names()]
+MODELS = [name for name in ("majority", "br-ht", "ihomer") if name in models.names()]
 
 
 def yeast(n: int, skip: int = 0):
@@ -46,8 +47,31 @@ def start_server(data_dir, port, model, log_path, **env):
     return proc, client
 
 
+#: Kill points per run of the kill -9 test (each one a kill, a restart and the checks).
+KILLS = 3
+#: Learn events in the large batches at which the server is killed.
+LARGE = 120
+#: The kill points are drawn among the first large batches.
+LARGE_BATCHES = 6
+
+
 @pytest.mark.parametrize("model", MODELS)
-def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model):
+def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model, durability_seed):
+    """kill -9 at `KILLS` seeded points of a stream of learn requests; after every restart each
+    acknowledged event is in the model (rerun a failure with the seed it prints)."""
+    kill9_mid_stream(tmp_path, model, durability_seed, KILLS)
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+@pytest.mark.parametrize("model", MODELS)
+def test_kill9_at_every_large_batch(tmp_path, model, durability_seed):
+    """The same at each of the first `LARGE_BATCHES` large batches (a kill and restart each)."""
+    kill9_mid_stream(tmp_path, model, durability_seed, LARGE_BATCHES)
+
+
+def kill9_mid_stream(tmp_path, model: str, durability_seed: int, kills: int) -> None:
+    rng = random.Random(f"{durability_seed}/{model}")
     data_dir, log_path = tmp_path / "data", tmp_path / "server.log"
     port = free_port()
     proc, client = start_server(data_dir, port, model, log_path, snapshot_every=50)
@@ -64,14 +88,21 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model):
         assert client.post("/v1/predict/batch", json=items).status_code == 200
     never_labelled = set(predicted[-30:])
 
-    # Learn requests: labels by id, whole instances, and small batches; three clients at once.
+    # Learn requests: labels by id, whole instances, small and large batches; three clients at
+    # once. The kill points are large batches: the server is killed as soon as the client
+    # sending one has its acknowledgement, while a large write would still be going on if the
+    # acknowledgement came before the commit.
     requests: queue.Queue = queue.Queue()
     keys = [key for key in instances if key not in never_labelled]
-    k = 0
+    k, large = 0, []
     while k < len(keys):
-        size = 4 if k % 50 == 0 else 1
-        requests.put(keys[k : k + size])
+        size = (1, 1, 4, 1, 1, 1, 1, 1, 1, LARGE)[requests.qsize() % 10]
+        if size == LARGE:
+            large.append(requests.qsize())
+        requests.put((requests.qsize(), keys[k : k + size]))
         k += size
+    kill_points = sorted(rng.sample(large[:LARGE_BATCHES], kills))  # (request numbers)
+    where = f"seed {durability_seed}, kill points {kill_points}"
 
     def body(key):
         x, on = instances[key]
@@ -85,11 +116,11 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model):
     in_flight: list[list[str]] = []
     lock = threading.Lock()
 
-    def client_loop():
+    def client_loop(target, killed):
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            while True:
+            while not killed.is_set():
                 try:
-                    batch = requests.get_nowait()
+                    number, batch = requests.get_nowait()
                 except queue.Empty:
                     return
                 try:
@@ -104,64 +135,31 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model):
                     with lock:
                         in_flight.append(batch)
                     return
+                if number == target:
+                    proc.send_signal(signal.SIGKILL)  # right after the acknowledgement
+                    killed.set()
                 with lock:
                     for key, out in zip(batch, outs):
                         acked[key] = out["event_id"]
 
-    def predict_loop():  # predictions of other instances keep coming meanwhile
+    def predict_loop(killed):  # predictions of other instances keep coming meanwhile
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             for x, _ in itertools.cycle(list(yeast(50, skip=2000))):
-                if requests.empty():
+                if requests.empty() or killed.is_set():
                     return
                 try:
                     http.post("/v1/predict", json={"features": x})
                 except httpx.TransportError:
                     return
 
-    threads = [threading.Thread(target=client_loop) for _ in range(3)]
-    threads.append(threading.Thread(target=predict_loop))
-    for t in threads:
-        t.start()
-    target = 250 + int.from_bytes(os.urandom(2)) % 300
-    deadline = time.monotonic() + 120
-    while len(acked) < target and time.monotonic() < deadline and not requests.empty():
-        time.sleep(0.001)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    for t in threads:
-        t.join()
-    assert not requests.empty(), "the stream ended before the kill"
-    assert len(acked) >= target
-    n_acked = len(acked)
-
-    proc, client = start_server(data_dir, port, model, log_path, snapshot_every=50)
-    try:
+    def check_durable(client):
+        """Every acknowledged event is in the restarted model; retry the requests cut."""
         state = client.get("/v1/model").json()
-        # Every acknowledged event is in the model: events are learned in log order, all of them
-        # up to last_event_id, and every acknowledged id is at or below it.
-        assert max(acked.values()) <= state["last_event_id"]
+        # Events are learned in log order, all of them up to last_event_id, and every
+        # acknowledged id is at or below it.
+        assert max(acked.values()) <= state["last_event_id"], where
         applied = state["n_learned"] + state["n_learn_failures"]
-        assert n_acked <= applied <= n_acked + sum(map(len, in_flight))
-        waiting = len([key for key in predicted if key not in acked])
-        cut = sum(key in predicted for batch in in_flight for key in batch)
-        assert state["pending_predictions"] >= waiting - cut  # (plus the other predictions)
-
-        def reference(order):
-            model_ = models.make(model, seed=3)
-            feed(model_, [instances[key] for key in order])
-            return model_
-
-        def check(order):
-            ref = reference(order)
-            got = client.post("/v1/predict/batch", json=[{"features": x} for x in probes]).json()
-            for x, out in zip(probes, got):
-                assert out["probabilities"] == {
-                    label: p[True] for label, p in ref.predict_proba_one(x).items()
-                }
-
-        if applied == n_acked:  # nothing in flight was durable: the strict check
-            check(sorted(acked, key=acked.get))
-
+        assert len(acked) <= applied <= len(acked) + sum(map(len, in_flight)), where
         # The requests cut by the crash are retried with their ids: the ones already durable
         # are recognised (200, their original event id), the others are learned now (202).
         for batch in in_flight:
@@ -169,21 +167,46 @@ def test_kill9_mid_stream_loses_no_acknowledged_event(tmp_path, model):
             assert r.status_code in (200, 202), r.text
             for key, out in zip(batch, r.json()):
                 acked[key] = out["event_id"]
+        in_flight.clear()
         order = sorted(acked, key=acked.get)
-        assert [acked[key] for key in order] == list(range(1, len(order) + 1))
-        check(order)
-        # (every other prediction waits for labels too)
-        waiting = len([key for key in predicted if key not in acked])
-        assert client.get("/v1/model").json()["pending_predictions"] >= waiting + len(probes)
+        assert [acked[key] for key in order] == list(range(1, len(order) + 1)), where
 
+    try:
+        for target in kill_points:
+            killed = threading.Event()
+            threads = [threading.Thread(target=client_loop, args=(target, killed)) for _ in "abc"]
+            threads.append(threading.Thread(target=predict_loop, args=(killed,)))
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=180)
+            assert killed.is_set(), f"no kill at request {target}: {where}"
+            proc.wait()
+            proc, client = start_server(data_dir, port, model, log_path, snapshot_every=50)
+            check_durable(client)
+
+        # The model is the one that learns the acknowledged events in their order.
+        reference = models.make(model, seed=3)
+        feed(reference, [instances[key] for key in sorted(acked, key=acked.get)])
+        got = client.post("/v1/predict/batch", json=[{"features": x} for x in probes]).json()
+        for x, out in zip(probes, got):
+            assert out["probabilities"] == {
+                label: p[True] for label, p in reference.predict_proba_one(x).items()
+            }, where
         # Predictions still waiting survived too: their labels are accepted and scored.
+        waiting = len([key for key in predicted if key not in acked])
+        state = client.get("/v1/model").json()
+        assert state["pending_predictions"] >= waiting + len(probes), where
         for key in sorted(never_labelled)[:5]:
             r = client.post("/v1/learn", json={"id": key, "labels": instances[key][1]})
             assert r.status_code == 202 and r.json()["scored"]
         last = client.get("/v1/model").json()["last_event_id"]
-    finally:
         proc.send_signal(signal.SIGTERM)  # a clean shutdown ends with a snapshot of everything
         proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode in (0, -signal.SIGTERM)
     assert SnapshotDir(data_dir).list()[0][0] == last
 

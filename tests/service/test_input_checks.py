@@ -1,8 +1,12 @@
-"""The token is checked before the body; labels with NUL characters are refused."""
+"""The token is checked before the body; labels with NUL characters are refused; odd model
+answers become probabilities and a model's error a 422."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from river import base
 
 from .test_bad_input import db_rows
 
@@ -61,3 +65,43 @@ def test_labels_with_nul_characters_are_refused(start_service, tmp_path, body):
     assert db_rows(tmp_path / "data") == before
     assert client.get("/v1/model").json()["n_learned"] == 0
     assert client.post("/v1/learn", json={"id": "p", "labels": ["a b"]}).status_code == 202
+
+
+class OddAnswers(base.MultiLabelClassifier):
+    """Probabilities as dicts without True, bare numbers, None and NaN; fails on feature "bad"."""
+
+    def learn_one(self, x, y):
+        pass
+
+    def predict_proba_one(self, x):
+        if "bad" in x:
+            raise KeyError("bad")
+        return {
+            "dict": {True: 0.25, False: 0.75},
+            "no_true": {False: 1.0},
+            "bare": 0.5,
+            "none": None,
+            "nan": {True: math.nan},
+        }
+
+    def predict_one(self, x):
+        return {"dict": False, "no_true": False, "bare": True, "none": False, "nan": False}
+
+
+def test_model_answers_become_probabilities_and_its_errors_a_422(start_service, tmp_path):
+    client = start_service(model="odd", model_factory=OddAnswers)
+    out = client.post("/v1/predict", json={"id": "p", "features": {"x": 1.0}})
+    assert out.status_code == 200, out.text
+    assert out.json()["labels"] == ["bare"]
+    assert out.json()["probabilities"] == {
+        "dict": 0.25,
+        "no_true": 0.0,
+        "bare": 0.5,
+        "none": 0.0,
+        "nan": 0.0,
+    }
+    before = db_rows(tmp_path / "data")
+    refused = client.post("/v1/predict", json={"id": "q", "features": {"bad": 1.0}})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "the model cannot use these features: 'bad'"
+    assert db_rows(tmp_path / "data") == before

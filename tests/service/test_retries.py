@@ -92,3 +92,49 @@ def test_a_rejected_batch_names_no_event_that_does_not_exist(start_service):
     twice = [{"id": "f", "features": {"a": 1.0}}, {"id": "f", "features": {"a": 2.0}}]
     r = client.post("/v1/predict/batch", json=twice)
     assert r.status_code == 409 and "twice in this batch" in r.json()["detail"]
+
+
+def test_prediction_retries_get_the_stored_answer_and_conflicts_a_409(start_service):
+    client = start_service(model="majority")
+    first = client.post("/v1/predict", json={"id": "p", "features": {"a": 1.0}}).json()
+    assert first["labels"] == []
+    for k in range(3):  # the model changes: "x" is now the majority
+        client.post("/v1/learn", json={"features": {"a": float(k)}, "labels": ["x"]})
+    now = client.post("/v1/predict", json={"features": {"a": 1.0}}).json()
+    assert now["labels"] == ["x"]
+    retry = client.post("/v1/predict", json={"id": "p", "features": {"a": 1.0}})
+    assert retry.status_code == 200 and retry.json() == first  # the stored prediction
+    batch = client.post(
+        "/v1/predict/batch",
+        json=[
+            {"id": "q", "features": {"a": 2.0}},
+            {"id": "p", "features": {"a": 1.0}},
+            {"id": "q", "features": {"a": 2.0}},
+            {"id": "r", "features": {"a": 3.0}},
+        ],
+    )
+    assert batch.status_code == 200
+    q, p, q_again, r = batch.json()
+    assert p == first and q == q_again and q["labels"] == r["labels"] == ["x"]
+    assert (q["id"], r["id"]) == ("q", "r")
+    # p, q, r and the prediction without an id (kept under an id the service chose)
+    assert client.get("/v1/model").json()["pending_predictions"] == 4
+    cases = [
+        (
+            {"id": "p", "features": {"a": 5.0}},
+            "id 'p' is already waiting for labels, with other features",
+        ),
+        (
+            [{"id": "s", "features": {"a": 1.0}}, {"id": "s", "features": {"a": 2.0}}],
+            "id 's' appears twice in this batch, with other features",
+        ),
+    ]
+    for body, message in cases:
+        path = "/v1/predict/batch" if isinstance(body, list) else "/v1/predict"
+        out = client.post(path, json=body)
+        assert out.status_code == 409 and out.json()["detail"] == message
+    assert client.post("/v1/learn", json={"id": "p", "labels": ["y"]}).status_code == 202
+    learned = client.post("/v1/predict", json={"id": "p", "features": {"a": 1.0}})
+    assert learned.status_code == 409 and learned.json()["detail"] == "id 'p' was already learned"
+    state = client.get("/v1/model").json()
+    assert state["pending_predictions"] == 3 and state["n_learned"] == 4

@@ -1,0 +1,162 @@
+"""The modules of the mutation tests, the fast tests run against their mutants, their targets."""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["TARGETS", "Target"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A module to mutate, the tests run against its mutants, and the kill rate it must reach.
+
+    Parameters
+    ----------
+    name
+        Short name (``--modules``).
+    path
+        The module, relative to the repository.
+    tests
+        Test files (or directories) run against its mutants (the fast ones: pytest's ``addopts``
+        deselect the slow tests); the module's own doctests always run too.
+    group
+        The group of the report, with its target rate.
+    target
+        The share of the non-equivalent mutants the tests must kill.
+    skip
+        Regular expressions of source lines not to mutate (said in the report).
+    pytest_args
+        More pytest arguments (said in the report).
+
+    """
+
+    name: str
+    path: str
+    tests: tuple[str, ...]
+    group: str
+    target: float
+    skip: tuple[str, ...] = ()
+    pytest_args: tuple[str, ...] = ()
+
+
+def _service(*names: str) -> tuple[str, ...]:
+    return tuple(f"tests/service/test_{name}.py" for name in names)
+
+
+_LEAF_TESTS = ("tests/learners",)
+#: The kill -9 tests run the server in processes of their own, a minute each: left out.
+_NO_KILL9 = ("-k", "not kill9")
+# The service's modules run with their direct tests and the quick service tests: test_api.py
+# (20 s a run) and test_storage.py (10 s) made a run of committer.py or handlers.py take over an
+# hour on two shared cores (mutmut runs every test that calls the mutated function, per mutant).
+TARGETS = [
+    Target(
+        "store",
+        "service/store.py",
+        _service("storage", "committer", "retries"),
+        "service",
+        0.85,
+        pytest_args=_NO_KILL9,
+    ),
+    Target(
+        "pending",
+        "service/pending.py",
+        _service("storage", "api", "retries"),
+        "service",
+        0.85,
+    ),
+    Target(
+        "database",
+        "service/database.py",
+        _service("storage", "durability", "committer"),
+        "service",
+        0.85,
+        pytest_args=_NO_KILL9,
+    ),
+    Target(
+        "committer",
+        "service/committer.py",
+        _service("committer", "retries", "input_checks"),
+        "service",
+        0.85,
+    ),
+    Target(
+        "handlers",
+        "service/handlers.py",
+        _service("bad_input", "retries", "input_checks", "auth"),
+        "service",
+        0.85,
+    ),
+    Target(
+        "snapshots",
+        "service/snapshots.py",
+        _service("snapshots", "durability"),
+        "service",
+        0.85,
+        pytest_args=_NO_KILL9,
+    ),
+    Target(
+        "quality",
+        "service/quality.py",
+        _service("quality", "metrics", "doctests"),
+        "service",
+        0.85,
+    ),
+    Target(
+        "metrics",
+        "streamml/evaluate/metrics.py",
+        ("tests/evaluate",),
+        "metrics and CLI",
+        0.85,
+    ),
+    Target(
+        "cli",
+        "streamml/cli.py",
+        ("tests/cli",),
+        "metrics and CLI",
+        0.85,
+        # the prose of --help (help= and description= texts, on lines of their own)
+        skip=(r"^\s+(help|description)=", r'^\s+"[^"]* [^"]*"\)?,?$', r"^\s+model_help = "),
+    ),
+    Target(
+        "counts",
+        "streamml/partition/counts.py",
+        ("tests/partition",),
+        "partition and tree",
+        0.70,
+    ),
+    Target(
+        "checks",
+        "streamml/partition/checks.py",
+        ("tests/partition",),
+        "partition and tree",
+        0.70,
+    ),
+    Target(
+        "odac",
+        "streamml/partition/odac.py",
+        ("tests/partition",),
+        "partition and tree",
+        0.70,
+    ),
+    Target(
+        "gaussian",
+        "streamml/learners/gaussian.py",
+        _LEAF_TESTS,
+        "partition and tree",
+        0.70,
+    ),
+    Target("nodes", "streamml/learners/nodes.py", _LEAF_TESTS, "partition and tree", 0.70),
+    Target(
+        "bounds",
+        "streamml/bounds.py",
+        (*_LEAF_TESTS, "tests/partition"),
+        "partition and tree",
+        0.70,
+    ),
+    Target("watch", "streamml/learners/watch.py", _LEAF_TESTS, "partition and tree", 0.70),
+    Target("leaves", "streamml/learners/leaves.py", _LEAF_TESTS, "partition and tree", 0.70),
+    Target("logistic", "streamml/learners/logistic.py", _LEAF_TESTS, "partition and tree", 0.70),
+    Target("mixing", "streamml/learners/mixing.py", _LEAF_TESTS, "partition and tree", 0.70),
+]
