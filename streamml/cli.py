@@ -68,6 +68,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
     ev.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=1,
+        metavar="B",
+        help="mini-batches of B instances: predict B, then learn them (default 1: instance by "
+        "instance)",
+    )
+    ev.add_argument(
         "--window",
         type=_positive_int,
         default=500,
@@ -147,6 +155,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         progress=not (args.json or args.no_progress),
         total=total,
         plot=args.plot,
+        batch=args.batch,
     )
     if args.json:
         print(json.dumps(result.to_dict()))
