@@ -12,6 +12,7 @@ from .shard import Shard, ShardConfig
 __all__ = ["LocalShards", "RayShards", "ShardLost", "RAY_MISSING", "make_shards"]
 
 RAY_MISSING = 'sharding needs Ray: pip install "streamml[ray]"'
+_START_TIMEOUT = 120.0  # seconds for the shards to start
 
 
 class ShardLost(RuntimeError):
@@ -66,8 +67,8 @@ class RayShards:
     num_cpus
         CPUs of a local Ray started here (None: all of the machine).
     actor_cpus
-        CPUs reserved per actor (None: 1, or less when the cluster has fewer CPUs than
-        shards, so that every shard fits).
+        CPUs reserved per actor (None: 1, or the free CPUs shared between the shards when
+        fewer are free; 0 when none is free, as for a second model in a busy process).
 
     """
 
@@ -90,13 +91,20 @@ class RayShards:
                 configure_logging=False,
             )
         if actor_cpus is None:
-            cpus = float(ray.cluster_resources().get("CPU", 1.0))
-            actor_cpus = min(1.0, cpus / n)
+            free = float(ray.available_resources().get("CPU", 0.0))
+            actor_cpus = min(1.0, free / n)
         actor = ray.remote(_ActorShard).options(
             num_cpus=actor_cpus, max_restarts=0, scheduling_strategy="SPREAD"
         )
         self.actors = [actor.remote(config) for _ in range(n)]
-        self.gather([a.ping.remote() for a in self.actors])  # fail now if one cannot start
+        try:  # fail now if one cannot start
+            ray.get([a.ping.remote() for a in self.actors], timeout=_START_TIMEOUT)
+        except ray.exceptions.GetTimeoutError:
+            self.close()
+            raise RuntimeError(
+                f"the {n} shards did not start within {_START_TIMEOUT:.0f} s (not enough CPUs "
+                f"for {actor_cpus} each?)"
+            ) from None
 
     def __len__(self) -> int:
         return len(self.actors)

@@ -36,8 +36,13 @@ class Learning:
         if not xs:
             return
         shards = self._shards()
-        # Encode first: a bad x raises before anything changes, but for the feature index.
-        vs = [self._features.encode(x, grow=True) for x in xs] if self._encoded else None
+        if self._encoded:
+            if len(xs) > 1:  # a bad x raises before the index takes the features of the others
+                for x in xs:
+                    self._features.encode(x, grow=False)
+            vs = [self._features.encode(x, grow=True) for x in xs]
+        else:
+            vs = None
         self._add_labels(ys)
         index = self._labels
         positives = [[index[label] for label in itertools.compress(y, y.values())] for y in ys]

@@ -149,7 +149,7 @@ class ShardedIHOMER(Learning, Predicting, base.MultiLabelClassifier):
         self._placement = Placement(shards, rebalance)
         self._measured_at = 0
         self._backend = None
-        self._parked: list[tuple] = []  # (shard, cluster state) while no shard runs
+        self._parked: list[tuple] = []  # (shard, its pickled clusters) while no shard runs
         self._broken: str | None = None
 
     # -- river plumbing -------------------------------------------------------------------
@@ -203,10 +203,7 @@ class ShardedIHOMER(Learning, Predicting, base.MultiLabelClassifier):
             kwargs = options if self.backend == "ray" else {}
             self._backend = make_shards(self.backend, self.shards, config, **kwargs)
             parked, self._parked = self._parked, []
-            by_shard: dict[int, list] = {}
-            for shard, state in parked:
-                by_shard.setdefault(shard, []).append(state)
-            self._run([(shard, "put", states) for shard, states in by_shard.items()])
+            self._run([(shard, "put", states) for shard, states in parked])
         return self._backend
 
     def _run(self, calls: list[tuple]) -> list:
@@ -220,10 +217,9 @@ class ShardedIHOMER(Learning, Predicting, base.MultiLabelClassifier):
             raise
 
     def _collect(self) -> list[tuple]:
-        """(shard, cluster state) of every cluster, from the shards."""
+        """(shard, pickled clusters) of every shard."""
         n = len(self._backend)
-        states = self._run([(i, "state") for i in range(n)])
-        return [(i, state) for i in range(n) for state in states[i]]
+        return list(enumerate(self._run([(i, "state") for i in range(n)])))
 
     # -- public state ---------------------------------------------------------------------
 

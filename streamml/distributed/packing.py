@@ -33,8 +33,9 @@ def pack_instances(vs: list[EncodedInstance]) -> tuple:
 
 
 def unpack_instances(packed: tuple) -> list[EncodedInstance]:
-    """The encoded instances of `pack_instances`."""
-    indices, values, offsets, widths, complete = packed
+    """The encoded instances of `pack_instances` (on writable copies of the arrays: Ray hands
+    read-only views of its object store)."""
+    indices, values, offsets, widths, complete = (np.array(a) for a in packed)
     out = []
     for k in range(len(widths)):
         lo, hi = int(offsets[k]), int(offsets[k + 1])

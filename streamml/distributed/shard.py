@@ -10,6 +10,7 @@ shards.
 
 from __future__ import annotations
 
+import pickle
 import time
 
 import numpy as np
@@ -92,30 +93,32 @@ class Shard:
             if answering:
                 self.answering.add(key)
 
-    def put(self, states: list[tuple]) -> None:
-        """Clusters moved here: (cluster, answering, seconds) each."""
-        for cluster, answering, seconds in states:
+    def put(self, states: bytes) -> None:
+        """Clusters moved here, as `take` or `state` gives them."""
+        for cluster, answering, seconds in pickle.loads(states):
             self.clusters[cluster.key] = cluster
             self.seconds[cluster.key] = seconds
             if answering:
                 self.answering.add(cluster.key)
 
-    def take(self, keys: list[frozenset]) -> list[tuple]:
-        """Remove these clusters and return them, as `put` takes them."""
+    def take(self, keys: list[frozenset]) -> bytes:
+        """Remove these clusters and return them, pickled (what `put` takes): a cluster's
+        state travels as bytes, so that it arrives writable whatever carries it."""
         out = []
         for key in keys:
             cluster = self.clusters.pop(key)
             answering = key in self.answering
             self.answering.discard(key)
             out.append((cluster, answering, self.seconds.pop(key, 0.0)))
-        return out
+        return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def state(self) -> list[tuple]:
-        """Every cluster, as `put` takes them (a copy when pickled; nothing is removed)."""
-        return [
+    def state(self) -> bytes:
+        """Every cluster, pickled as `take` gives them (nothing is removed)."""
+        out = [
             (c, key in self.answering, self.seconds.get(key, 0.0))
             for key, c in self.clusters.items()
         ]
+        return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
 
     def drop(self, keys: list[frozenset]) -> None:
         for key in keys:
