@@ -44,17 +44,17 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
     old learners still answer for their labels, then take over.
     Inside each cluster, an ADWIN watches the per-instance Hamming loss of the cluster's answer.
     When it sees the error rise, that cluster, and only it, grows alternates: fresh learners on
-    its labels (`adapt_learners`: by default a fresh cluster learner and a naive Bayes model,
-    which is good after few instances), trained in the background and mixed into its answer by
-    their recent Brier scores, so they take over its labels as soon as, and as much as, they
-    predict them better; every other cluster keeps its learner, untouched. This is an adaptive
-    tree's alternate subtree at the level of the label clusters: a learner on all the labels
-    sees a change of a few labels diluted among the others, and adapts late and everywhere.
-    Clusters that a restructuring creates after a change of the label structure (a LabelODAC
-    split or aggregation once the partition had been stable for `10 n_min` instances) get
-    alternates too. An alternate that has not beaten
-    the cluster's answer for `retire_after` instances is dropped, so a stable stream costs one
-    learner plus the partitioning. Every event is kept in `drift_events`.
+    its labels (`adapt_learners`: by default a naive Bayes model, which is good after few
+    instances, where a fresh tree needs thousands), trained in the background and mixed into its
+    answer by their recent Brier scores, so they take over its labels as soon as, and as much
+    as, they predict them better; every other cluster keeps its learner, untouched. This is an
+    adaptive tree's alternate subtree at the level of the label clusters: a learner on all the
+    labels sees a change of a few labels diluted among the others, and adapts late and
+    everywhere. Clusters that a restructuring creates after a change of the label structure (a
+    LabelODAC split or aggregation once the partition had been stable for `10 n_min` instances)
+    get alternates too. An alternate that has not been the cluster's best predictor for
+    `retire_after` instances is dropped, so a stable stream costs one learner plus the
+    partitioning. Every event is kept in `drift_events`.
 
     A label never seen before (emerging label) becomes a singleton cluster with its own learner
     at once and joins LabelODAC; predictions include it from then on. Labels absent from a `y`
@@ -107,9 +107,9 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         of the all-labels learner again (it predicts exactly as before, since the all-labels
         learner was answering). Its split test starts again after `retire_after * 2**k`
         instances, k being how many times the cluster was retired, so a learner that never
-        helps costs less and less. An alternate whose Brier score has been worse than the
-        cluster's answer for `retire_after` instances in a row is dropped too. `None`: own
-        learners and alternates are kept.
+        helps costs less and less. An alternate that has not been its cluster's best
+        predictor (by recent Brier score) for `retire_after` instances in a row is dropped too.
+        `None`: own learners and alternates are kept.
     share
         With a cluster learner that supports it (`learners.MLHAT`: `restricted`,
         `split_watch`), the clusters share the learner on all the labels until their own tree
@@ -126,8 +126,9 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         Whether clusters grow alternates when the error of their answer rises (and when a
         restructuring creates them). `False`: the clusters only watch.
     adapt_learners
-        The learners cloned for a cluster's alternates. `None`: the cluster learner and
-        `learners.NaiveBayes()`.
+        The learners cloned for a cluster's alternates. `None`: `learners.NaiveBayes()`. Adding
+        the cluster learner (`[MLHAT(), NaiveBayes()]`) grows a fresh tree as well; on the drift
+        study it adds no accuracy, and on imdb it cost half the speed and 0.003 micro-F1.
     adapt_rate
         How sharply a cluster's mixture follows the recent Brier scores of its answer and its
         alternates (each weighs its score to the power -`adapt_rate`).
@@ -175,7 +176,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         warmup: int = 100,
         cooldown: int | None = None,
         handover: int = 200,
-        drift_delta: float = 0.002,
+        drift_delta: float = 0.01,
         fallback: bool = True,
         selection_window: int = 200,
         selection_margin: float = 0.1,
@@ -568,7 +569,7 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         if templates is None:
             from ..learners import NaiveBayes
 
-            templates = [self._prototype, NaiveBayes()]
+            templates = [NaiveBayes()]
         learners = [_fresh(template, seed) for template in templates]
         c.adapt(learners, self._n)
         self._n_adaptations += 1

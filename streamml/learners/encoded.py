@@ -137,15 +137,19 @@ class EncodedLearner:
         return self.predict_proba_many(X) > 0.5
 
 
+def _table(X, name: str) -> tuple[list, np.ndarray]:
+    """Column names and values of a DataFrame, or of a 2-d array (columns named 0, 1, ...)."""
+    if hasattr(X, "to_dict") and hasattr(X, "columns"):
+        return list(X.columns), X.to_numpy()
+    values = np.asarray(X)
+    if values.ndim != 2:
+        raise ValueError(f"{name} must be 2-d, got shape {values.shape}")
+    return list(range(values.shape[1])), values
+
+
 def rows(X) -> list[dict]:
     """The rows of a DataFrame or 2-d array as dicts (NaN left out: missing means 0)."""
-    if hasattr(X, "to_dict") and hasattr(X, "columns"):
-        names, values = list(X.columns), X.to_numpy()
-    else:
-        values = np.asarray(X)
-        if values.ndim != 2:
-            raise ValueError(f"X must be 2-d, got shape {values.shape}")
-        names = list(range(values.shape[1]))
+    names, values = _table(X, "X")
     out = []
     for i, row in enumerate(values.tolist()):
         x = {k: v for k, v in zip(names, row) if v is not None and v == v}
@@ -165,11 +169,5 @@ def _finite(v) -> bool:
 
 def label_rows(Y) -> list[dict]:
     """The rows of a DataFrame or 2-d array of booleans as label dicts."""
-    if hasattr(Y, "to_dict") and hasattr(Y, "columns"):
-        names, values = list(Y.columns), Y.to_numpy()
-    else:
-        values = np.asarray(Y)
-        if values.ndim != 2:
-            raise ValueError(f"Y must be 2-d, got shape {values.shape}")
-        names = list(range(values.shape[1]))
+    names, values = _table(Y, "Y")
     return [dict(zip(names, map(bool, row))) for row in values.tolist()]

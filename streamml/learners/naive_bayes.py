@@ -20,7 +20,7 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
     A generative model like this one reaches its asymptotic error after far fewer instances
     than a discriminative one (logistic regression) or a tree[^1], so it is the learner to
     have right after a change, when little has been seen of the new concept; IHOMER starts one
-    beside a fresh tree in a cluster whose error rises.
+    in a cluster whose error rises.
 
     Learning an instance costs O(positive labels x non-zero features); a prediction O(labels x
     features). The Gaussians' parameters are recomputed from the sums when the number of
