@@ -82,7 +82,7 @@ class ShardedIHOMER(Learning, Predicting, base.MultiLabelClassifier):
         warmup: int = 100,
         cooldown: int | None = None,
         handover: int = 200,
-        drift_delta: float = 0.002,
+        drift_delta: float = 0.01,
         selection_window: int = 200,
         retire_after: int | None = 500,
         adapt: bool = True,

@@ -213,7 +213,7 @@ class Shard:
                 if templates is None:
                     from ..learners import NaiveBayes
 
-                    templates = [config.prototype, NaiveBayes()]
+                    templates = [NaiveBayes()]
                 c.adapt([fresh(template, seed) for template in templates], n)
                 self.n_adaptations += 1
         if config.retire_after is not None:

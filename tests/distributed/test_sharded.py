@@ -134,3 +134,15 @@ def test_without_ray_the_error_says_how_to_install_it(monkeypatch):
     with pytest.raises(ImportError) as error:
         model.learn_one({"a": 1.0}, {"l": True})
     assert str(error.value) == RAY_MISSING
+
+
+def test_the_defaults_are_ihomers():
+    import inspect
+
+    ours = inspect.signature(ShardedIHOMER).parameters
+    theirs = inspect.signature(IHOMER).parameters
+    shared = set(ours) & set(theirs)
+    assert {"drift_delta", "adapt_learners", "retire_after", "n_min", "handover"} <= shared
+    assert {name: ours[name].default for name in shared} == {
+        name: theirs[name].default for name in shared
+    }
