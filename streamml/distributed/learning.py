@@ -196,7 +196,11 @@ class Learning:
         merged = {key: seconds for shard_costs in costs for key, seconds in shard_costs.items()}
         self._placement.measured(merged, self._n - self._measured_at)
         self._measured_at = self._n
-        backend = self._backend
         for key, source, destination in self._placement.moves():
-            moved = backend.submit(source, "take", [key])
-            self._run([(destination, "put", moved)])
+            self._ship(key, source, destination)
+
+    def _ship(self, key: frozenset, source: int, destination: int) -> None:
+        """Move a cluster's state from shard `source` to `destination` (shard to shard: on Ray,
+        the driver passes a reference, not the state)."""
+        moved = self._backend.submit(source, "take", [key])
+        self._run([(destination, "put", moved)])

@@ -261,6 +261,24 @@ class ShardedIHOMER(Learning, Predicting, base.MultiLabelClassifier):
         """The shard of every cluster (answering or in handover)."""
         return dict(self._placement.home)
 
+    def move(self, cluster, shard: int) -> None:
+        """Move a cluster (given by its labels) to another shard, its state along.
+
+        The balancing does this on its own; this is for users who place clusters themselves.
+        """
+        key = frozenset(cluster)
+        home = self._placement.home
+        if key not in home:
+            raise KeyError(f"no cluster has exactly the labels {sorted(key)}")
+        if isinstance(shard, bool) or not isinstance(shard, int) or not 0 <= shard < self.shards:
+            raise ValueError(f"shard must be an int in [0, {self.shards}), got {shard!r}")
+        if home[key] == shard:
+            return
+        self._shards()
+        self._ship(key, home[key], shard)
+        home[key] = shard
+        self._placement.n_moves += 1
+
     def shard_loads(self) -> list[float]:
         """Estimated seconds per instance of each shard (the clusters' measured costs)."""
         return self._placement.loads()

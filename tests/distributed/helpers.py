@@ -36,3 +36,17 @@ def run_batches(model, data, batch: int) -> list:
         out.extend(model.predict_one(x) for x, _ in chunk)
         model.learn_batch([x for x, _ in chunk], [y for _, y in chunk])
     return out
+
+
+def run_frames(model, data, batch: int) -> list:
+    """P(True) of every label (a list per instance) for each micro-batch before learning it,
+    through the DataFrame methods (`predict_proba_many`, `learn_many`)."""
+    import pandas as pd
+
+    out = []
+    for start in range(0, len(data), batch):
+        chunk = data[start : start + batch]
+        X = pd.DataFrame([x for x, _ in chunk])
+        out.extend(model.predict_proba_many(X).to_dict("records"))
+        model.learn_many(X, pd.DataFrame([y for _, y in chunk]))
+    return out

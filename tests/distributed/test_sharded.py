@@ -47,14 +47,24 @@ def test_a_moved_cluster_predicts_as_before():
     run_batches(model, data, 200)
     xs = [x for x, _ in data[:50]]
     before = [model.predict_proba_one(x) for x in xs]
-    placement = model.placement()
-    key = max(placement, key=len)
-    source = placement[key]
-    destination = 1 - source
-    model._run([(destination, "put", model._backend.submit(source, "take", [key]))])
-    model._placement.home[key] = destination
-    assert model._run([(source, "ping"), (destination, "ping")])[1] > 0
+    key = max(model.placement(), key=len)
+    source = model.placement()[key]
+    moves = model.n_moves
+    model.move(key, 1 - source)
+    assert model.placement()[key] == 1 - source and model.n_moves == moves + 1
+    assert key in {frozenset(r["labels"]) for r in model.cluster_summary() if r["shard"] != source}
     assert [model.predict_proba_one(x) for x in xs] == before
+
+
+@pytest.mark.parametrize("cluster, shard", [({"nope"}, 0), (None, 2), (None, -1), (None, True)])
+def test_a_bad_move_is_refused_and_changes_nothing(cluster, shard):
+    model = _sharded(shards=2)
+    run_batches(model, groups(300), 100)
+    cluster = cluster or next(iter(model.placement()))
+    placement, state = model.placement(), pickle.dumps(model)
+    with pytest.raises((KeyError, ValueError)):
+        model.move(cluster, shard)
+    assert model.placement() == placement and pickle.dumps(model) == state
 
 
 def test_a_pickled_model_continues_as_the_original():
