@@ -262,8 +262,16 @@ def _summary_rows(runs: list[dict], tolerance: int) -> list[dict]:
 
 
 def write_drift_report(out: str | pathlib.Path, tolerance: int = 2_000, block: int = 250):
-    """Write ``drift.csv``, ``drift.md`` and ``drift.png`` from ``drift_runs.json``."""
+    """Write ``drift.csv``, ``drift.md`` and ``drift.png`` from ``drift_runs.json`` (with the
+    local study's section from ``drift_local_runs.json``; that section alone if the structure
+    scenarios were not run in `out`)."""
     out = pathlib.Path(out)
+    if not (out / "drift_runs.json").exists():  # only the local study was run here
+        from .drift_local import write_local_report
+
+        path = out / "drift.md"
+        path.write_text("# Drift study\n\n" + write_local_report(out) + "\n")
+        return path
     runs = json.loads((out / "drift_runs.json").read_text())
     rows = _summary_rows(runs, tolerance)
     w = max(block, (runs[0].get("n_samples", 12_000) if runs else 12_000) // 12)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks import drift_local
+from benchmarks import drift, drift_local
 from benchmarks.drift_local import local_scenario, recovery_delay, summarise
 
 
@@ -64,3 +64,7 @@ def test_a_short_study_writes_its_report(tmp_path):
     text = drift_local.write_local_report(tmp_path)
     assert "| 1of4-sudden | ihomer |" in text and "Differences with `mlhat`" in text
     assert (tmp_path / "drift_local.png").stat().st_size > 10_000
+    # Only the local study in this directory: drift.md is its section alone.
+    md = drift.write_drift_report(tmp_path).read_text()
+    assert md.startswith("# Drift study") and "| 1of4-sudden | ihomer |" in md
+    assert "Detection by the structure-level detector" not in md
