@@ -75,6 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="mini-batches of B instances: predict B, then learn them (default 1: instance by "
         "instance)",
     )
+    _sharding_arguments(ev)
     ev.add_argument(
         "--window",
         type=_positive_int,
@@ -116,7 +117,41 @@ def _build_parser() -> argparse.ArgumentParser:
         help=f"model for a new data directory (default: {_default_model()})",
     )
     sv.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    _sharding_arguments(sv, remembered=True)
     return parser
+
+
+def _sharding_arguments(parser: argparse.ArgumentParser, remembered: bool = False) -> None:
+    kept = "; a data directory keeps its number of shards" if remembered else ""
+    parser.add_argument(
+        "--shards",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="run iHOMER's label clusters on K Ray actors (needs the ray extra: pip install "
+        f'"streamml[ray]"; --model ihomer only){kept}',
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="A",
+        help="the Ray cluster of the shards, e.g. auto or ray://head:10001 (default: a local Ray "
+        "started on demand, with the machine's CPUs)",
+    )
+
+
+def _check_sharding(args: argparse.Namespace) -> None:
+    """--shards needs Ray and iHOMER; --ray-address needs --shards (ValueError if not)."""
+    if args.shards is None:
+        if args.ray_address is not None:
+            raise ValueError("--ray-address needs --shards")
+        return
+    if args.model != models.SHARDABLE:
+        raise ValueError(f"--shards runs --model {models.SHARDABLE} only, not {args.model}")
+    try:
+        models.check_sharding()
+    except ImportError as error:  # one line: how to install Ray
+        raise ValueError(str(error)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -144,19 +179,24 @@ def _open_stream(data: str, labels: str | None):
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import prequential
 
+    _check_sharding(args)
     stream, n_samples = _open_stream(args.data, args.labels)
-    model = models.make(args.model, seed=args.seed)
+    model = models.make(args.model, seed=args.seed, shards=args.shards, address=args.ray_address)
     total = min(n_samples, args.limit) if n_samples and args.limit else (args.limit or n_samples)
-    result = prequential(
-        model,
-        stream,
-        limit=args.limit,
-        window=args.window,
-        progress=not (args.json or args.no_progress),
-        total=total,
-        plot=args.plot,
-        batch=args.batch,
-    )
+    try:
+        result = prequential(
+            model,
+            stream,
+            limit=args.limit,
+            window=args.window,
+            progress=not (args.json or args.no_progress),
+            total=total,
+            plot=args.plot,
+            batch=args.batch,
+        )
+    finally:
+        if args.shards is not None:
+            model.close()  # stop the shards' actors
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -173,10 +213,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    _check_sharding(args)
     import service  # the only place in streamml that reaches the service
 
     service.run(
-        host=args.host, port=args.port, data_dir=args.data_dir, model=args.model, seed=args.seed
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        model=args.model,
+        seed=args.seed,
+        shards=args.shards,
+        ray_address=args.ray_address,
     )
     return 0
 

@@ -18,18 +18,7 @@ from streamml.distributed import ShardedIHOMER, ShardLost  # noqa: E402
 
 from .helpers import groups, run_frames, run_one  # noqa: E402
 
-pytestmark = pytest.mark.ray
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    """One local Ray with 2 CPUs for the module (it takes seconds to start)."""
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    if started:
-        ray.shutdown()
+pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("local_ray")]
 
 
 def _on_ray(shards=2, **params):
