@@ -279,6 +279,13 @@ class ShardedIHOMER(Learning, Predicting, base.MultiLabelClassifier):
         home[key] = shard
         self._placement.n_moves += 1
 
+    def shard_memory(self) -> list[dict]:
+        """Per shard: resident memory of its process now and at peak (`rss_mb`, `peak_rss_mb`;
+        with `backend="local"`, this process's), its clusters' pickled size (`state_mb`) and
+        their number."""
+        backend = self._shards()
+        return self._run([(i, "memory") for i in range(len(backend))])
+
     def shard_loads(self) -> list[float]:
         """Estimated seconds per instance of each shard (the clusters' measured costs)."""
         return self._placement.loads()

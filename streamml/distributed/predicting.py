@@ -43,6 +43,12 @@ class Predicting:
         p = self._predict_matrix([x])[0] > 0.5
         return dict(zip(self._labels, p.tolist()))
 
+    def predict_batch(self, xs: list[dict]) -> list[dict]:
+        """The predicted label sets of a micro-batch of dicts (one call to every shard)."""
+        decided = self._predict_matrix(xs) > 0.5
+        labels = list(self._labels)
+        return [dict(zip(labels, row)) for row in decided.tolist()]
+
     def predict_proba_many(self, X):
         """P(True) of every label (a column each) for every row of the DataFrame X."""
         import pandas as pd

@@ -78,6 +78,26 @@ class Shard:
         """The number of clusters (a cheap call to see that the shard is alive)."""
         return len(self.clusters)
 
+    def memory(self) -> dict:
+        """Resident memory of the shard's process now and at its peak (MB), and its clusters'
+        pickled size (MB: what a move or a snapshot ships)."""
+        import resource
+
+        rss = float("nan")
+        try:
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        rss = int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return {
+            "rss_mb": rss,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "state_mb": len(self.state()) / 2**20,
+            "clusters": len(self.clusters),
+        }
+
     # ---- clusters ---------------------------------------------------------------------------
 
     def create(self, specs: list[tuple], born: int) -> None:

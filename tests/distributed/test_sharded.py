@@ -156,3 +156,16 @@ def test_the_defaults_are_ihomers():
     assert {name: ours[name].default for name in shared} == {
         name: theirs[name].default for name in shared
     }
+
+
+def test_predict_batch_is_predict_one_on_each_and_memory_is_reported():
+    data = groups(600)
+    model = _sharded(shards=2)
+    run_batches(model, data[:400], 200)
+    xs = [x for x, _ in data[400:]]
+    assert model.predict_batch(xs) == [model.predict_one(x) for x in xs]
+    memory = model.shard_memory()
+    assert len(memory) == 2
+    assert sum(m["clusters"] for m in memory) == len(model.placement())
+    assert all(m["rss_mb"] > 0 and m["peak_rss_mb"] > 0 for m in memory)
+    assert all(m["state_mb"] > 0 for m in memory if m["clusters"])
