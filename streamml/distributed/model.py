@@ -7,6 +7,7 @@ from river import base
 from ..events import DriftEvent
 from ..ihomer import protocols
 from ..ihomer.parameters import check_parameters
+from ..ihomer.state import PartitionState
 from ..partition import LabelODAC
 from .backends import ShardLost, make_shards
 from .learning import Learning
@@ -17,7 +18,7 @@ from .shard import ShardConfig
 __all__ = ["ShardedIHOMER"]
 
 
-class ShardedIHOMER(Learning, Predicting, base.MultiLabelClassifier):
+class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassifier):
     """iHOMER with its label clusters spread over K shards, each a Ray actor.
 
     The driver (this object) keeps the feature encoding and the label partition (LabelODAC
@@ -222,35 +223,6 @@ class ShardedIHOMER(Learning, Predicting, base.MultiLabelClassifier):
         return list(enumerate(self._run([(i, "state") for i in range(n)])))
 
     # -- public state ---------------------------------------------------------------------
-
-    @property
-    def partition(self) -> list[frozenset]:
-        """The clusters answering now."""
-        return list(self._clusters)
-
-    @property
-    def target_partition(self) -> list[frozenset]:
-        return list(self._target)
-
-    @property
-    def drift_events(self) -> list[DriftEvent]:
-        return list(self._events)
-
-    @property
-    def n_restructurings(self) -> int:
-        return self._n_restructurings
-
-    @property
-    def n_learned(self) -> int:
-        return self._n
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self._labels)
-
-    @property
-    def odac(self) -> LabelODAC:
-        return self._odac
 
     @property
     def n_moves(self) -> int:
