@@ -49,10 +49,10 @@ class Learning:
         packed = shards.share(pack_instances(vs) if vs is not None else None)
         dicts = None if self._encoded else shards.share(list(xs))
         start, width = self._n, len(index)
-        found = self._run(
+        # The shards learn while the driver updates the partition.
+        learning = self._start(
             [(i, "learn", packed, dicts, positives, start, width) for i in range(len(shards))]
         )
-        cluster_events = sorted(event for events in found for event in events)
         structure_events = []
         for t, y in enumerate(ys):
             self._odac.learn_one(y)
@@ -64,6 +64,7 @@ class Learning:
                 self._structure_drift = self._structure_drift or since >= 10 * self.n_min
             if self._odac.refine_due:
                 self._recheck = True
+        cluster_events = sorted(event for events in self._wait(learning) for event in events)
         self._record_events(cluster_events, structure_events)
         self._n += len(ys)
         if self._shadow:

@@ -209,10 +209,20 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
 
     def _run(self, calls: list[tuple]) -> list:
         """Start every (shard, method, *args) call, then wait for them all."""
+        return self._wait(self._start(calls))
+
+    def _start(self, calls: list[tuple]) -> list:
+        """Start every (shard, method, *args) call; `_wait` gives their results."""
         backend = self._backend if self._backend is not None else self._shards()
         try:
-            started = [backend.submit(shard, method, *args) for shard, method, *args in calls]
-            return backend.gather(started)
+            return [backend.submit(shard, method, *args) for shard, method, *args in calls]
+        except ShardLost as error:
+            self._broken = f"{error}; restore the model from a copy (pickle)"
+            raise
+
+    def _wait(self, started: list) -> list:
+        try:
+            return self._backend.gather(started)
         except ShardLost as error:
             self._broken = f"{error}; restore the model from a copy (pickle)"
             raise
