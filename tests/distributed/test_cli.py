@@ -56,3 +56,40 @@ def test_evaluate_on_shards_prints_the_same_keys(capsys, local_ray):
     assert sharded.keys() == single.keys()
     assert sharded["n"] == single["n"] == 300
     assert 0 < sharded["micro_f1"] <= 1
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"model": "mlhat", "shards": 2}, "only 'ihomer' runs on shards, not 'mlhat'"),
+        ({"model": "ihomer", "shards": 2, "ray": None}, 'pip install "streamml[ray]"'),
+    ],
+)
+def test_the_service_refuses_shards_it_cannot_run(options, message, monkeypatch, tmp_path):
+    from service import Runtime, ServiceConfig
+
+    options = dict(options)
+    if "ray" in options:
+        monkeypatch.setitem(sys.modules, "ray", options.pop("ray"))
+    runtime = Runtime(ServiceConfig(data_dir=tmp_path / "d", **options))
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        runtime.open()
+    runtime._release()
+    assert Runtime(ServiceConfig(data_dir=tmp_path / "d", model="majority")).open() is None
+
+
+def test_a_data_directory_keeps_its_shards(tmp_path, caplog):
+    pytest.importorskip("ray", reason='needs the ray extra: pip install "streamml[ray]"')
+    from service import Runtime, ServiceConfig
+
+    first = Runtime(ServiceConfig(data_dir=tmp_path / "d", model="ihomer", shards=2))
+    first.open()
+    first._release()
+    again = Runtime(ServiceConfig(data_dir=tmp_path / "d", model="ihomer", shards=3))
+    again.open()
+    assert again.shards == 2 and "keeps its model on 2 shards" in caplog.text
+    again._release()
+    plain = Runtime(ServiceConfig(data_dir=tmp_path / "e", model="ihomer"))
+    plain.open()
+    assert plain.shards == 0
+    plain._release()
