@@ -131,6 +131,11 @@ def _build() -> argparse.ArgumentParser:
     di.add_argument(
         "--no-default", action="store_true", help="leave out the default IHOMER (share=True)"
     )
+    di.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="leave out IHOMER(share=False, fallback=False) too (speed of the shards only)",
+    )
 
     ma = sub.add_parser("machine", help="describe this machine in machine.md")
     ma.add_argument("--out", default=str(RESULTS))
@@ -222,7 +227,8 @@ def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
             synthetic_n=args.synthetic_n,
             seed=args.seed,
             num_cpus=args.num_cpus,
-            default=not args.no_default,
+            default=not (args.no_default or args.no_reference),
+            reference=not args.no_reference,
         )
         return 0
     if args.command == "scaling":

@@ -119,13 +119,22 @@ def _partition_cost(data: list) -> dict:
     }
 
 
-def run_stream(name: str, data: list, shards: list[int], batch: int, seed: int, default: bool):
+def run_stream(
+    name: str,
+    data: list,
+    shards: list[int],
+    batch: int,
+    seed: int,
+    default: bool,
+    reference: bool = True,
+):
     """Every model on `data` in lockstep; their results."""
     from streamml import IHOMER
     from streamml.distributed import ShardedIHOMER
 
-    single = IHOMER(share=False, fallback=False, seed=seed)
-    runs = [_Scored(REFERENCE, single)]
+    runs = []
+    if reference:
+        runs.append(_Scored(REFERENCE, IHOMER(share=False, fallback=False, seed=seed)))
     if default:
         runs.append(_Scored("IHOMER (default)", IHOMER(seed=seed)))
     for k in shards:
@@ -164,6 +173,7 @@ def run_distributed(
     seed: int,
     num_cpus: int,
     default: bool,
+    reference: bool = True,
 ) -> None:
     import ray
     from threadpoolctl import threadpool_limits
@@ -175,13 +185,13 @@ def run_distributed(
     for name in datasets:
         print(f"{name} ...", file=sys.stderr, flush=True)
         stream = _load(pathlib.Path(data), name, limit)
-        streams.append(run_stream(name, stream, shards, batch, seed, default))
+        streams.append(run_stream(name, stream, shards, batch, seed, default, reference))
     if synthetic_n > 0:
         name = f"LabelGroups {synthetic_labels:,} labels"
         print(f"{name} ...", file=sys.stderr, flush=True)
         stream = _synthetic(synthetic_labels, synthetic_n, seed)
         # Without the default IHOMER: its learner on all 10,000 labels would take the time.
-        streams.append(run_stream(name, stream, shards, batch, seed, False))
+        streams.append(run_stream(name, stream, shards, batch, seed, False, reference))
     ray.shutdown()
     folder = pathlib.Path(out)
     folder.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ __all__ = ["write_report"]
 
 def _stream_table(stream: dict) -> list[str]:
     runs = stream["runs"]
-    reference = runs[0]
+    reference = runs[0] if "shards" not in runs[0] else None
     one = next((r for r in runs if r.get("shards") == 1), None)
     lines = [
         f"### {stream['stream']}: first {stream['n']:,} instances, {stream['labels']:,} labels, "
@@ -29,10 +29,10 @@ def _stream_table(stream: dict) -> list[str]:
         memory = ", ".join(
             f"{m['rss_mb']:,.0f} / {m['state_mb']:,.1f} MB" for m in r.get("shard_memory", [])
         )
-        delta = r["micro_f1"] - reference["micro_f1"]
+        delta = f"{r['micro_f1'] - reference['micro_f1']:+.4f}" if reference else ""
         lines.append(
             f"| {r['model']} | {speed:,.1f} | {ratio if 'shards' in r else ''} | "
-            f"{r['subset_accuracy']:.4f} | {r['micro_f1']:.4f} | {delta:+.4f} | {r['clusters']} | "
+            f"{r['subset_accuracy']:.4f} | {r['micro_f1']:.4f} | {delta} | {r['clusters']} | "
             f"{r.get('moves', '')} | {memory} |"
         )
     part = stream["partition"]
