@@ -10,6 +10,7 @@ __all__ = ["write_report"]
 def _stream_table(stream: dict) -> list[str]:
     runs = stream["runs"]
     reference = runs[0] if "shards" not in runs[0] else None
+    default = next((r for r in runs if r["model"] == "IHOMER (default)"), None)
     one = next((r for r in runs if r.get("shards") == 1), None)
     lines = [
         f"### {stream['stream']}: first {stream['n']:,} instances, {stream['labels']:,} labels, "
@@ -20,8 +21,9 @@ def _stream_table(stream: dict) -> list[str]:
         f"    {stream['command']}",
         "",
         "| model | instances/s | vs 1 shard | subset accuracy | micro-F1 | Δ micro-F1 vs "
-        "one process | clusters | moves | memory per shard (RSS / clusters' state) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "share=False | Δ vs default | clusters | moves | memory per shard (RSS / clusters' "
+        "state) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         speed = r["instances_per_second"]
@@ -30,9 +32,11 @@ def _stream_table(stream: dict) -> list[str]:
             f"{m['rss_mb']:,.0f} / {m['state_mb']:,.1f} MB" for m in r.get("shard_memory", [])
         )
         delta = f"{r['micro_f1'] - reference['micro_f1']:+.4f}" if reference else ""
+        versus = f"{r['micro_f1'] - default['micro_f1']:+.4f}" if default else ""
         lines.append(
             f"| {r['model']} | {speed:,.1f} | {ratio if 'shards' in r else ''} | "
-            f"{r['subset_accuracy']:.4f} | {r['micro_f1']:.4f} | {delta} | {r['clusters']} | "
+            f"{r['subset_accuracy']:.4f} | {r['micro_f1']:.4f} | {delta} | {versus} | "
+            f"{r['clusters']} | "
             f"{r.get('moves', '')} | {memory} |"
         )
     part = stream["partition"]
@@ -51,13 +55,16 @@ def write_report(record: dict, path: pathlib.Path) -> None:
         "",
         "Written by `python -m benchmarks distributed` (see `benchmarks/distributed.py`), on "
         "this machine (see machine.md; other jobs may share its 2 cores). The models run in "
-        "lockstep on the same micro-batches (each predicts a "
-        "batch, then learns it), so the speed ratios compare them under the same load. The "
-        "first reference computes what the shards compute, in one process; its predictions "
-        "equal the sharded model's (tested), so Δ is 0 unless the partition changes at a "
-        "different instance (the sharded model changes it at the end of a micro-batch).",
+        "lockstep on the same micro-batches (each predicts a batch, then learns it), so the "
+        "speed ratios compare them under the same load. `IHOMER(share=False, fallback=False)` "
+        "computes what the shards compute, in one process: instance by instance (`learn_one`) "
+        "the sharded model predicts exactly as it (tested); on micro-batches they differ only "
+        "where the sharded model changes its partition, creates new labels' clusters or ends a "
+        "handover at the end of a batch instead of at the instance. The default IHOMER shares "
+        "one learner on all the labels between its clusters (it cannot be sharded by cluster).",
         "",
     ]
     for stream in record["streams"]:
         lines += _stream_table(stream)
+    lines += record.get("notes", [])
     path.write_text("\n".join(lines) + "\n")
