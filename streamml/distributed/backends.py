@@ -7,6 +7,10 @@ Ray is imported only here, and only when `RayShards` is made.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 from .shard import Shard, ShardConfig
 
 __all__ = ["LocalShards", "RayShards", "ShardLost", "RAY_MISSING", "make_shards"]
@@ -52,6 +56,19 @@ def ray_module():
     return ray
 
 
+@contextlib.contextmanager
+def _keeping_sigterm():
+    """Keep this process's SIGTERM handler: `ray.init` replaces it with one that exits at once,
+    which would cut a server's graceful shutdown (and the service's final snapshot)."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 class RayShards:
     """K shards as Ray actors, on a local Ray started on demand or on a cluster (`address`).
 
@@ -84,12 +101,13 @@ class RayShards:
         self._ray = ray
         if not ray.is_initialized():
             options = {"address": address} if address else {"num_cpus": num_cpus}
-            ray.init(
-                **options,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
+            with _keeping_sigterm():
+                ray.init(
+                    **options,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
         if actor_cpus is None:
             free = float(ray.available_resources().get("CPU", 0.0))
             actor_cpus = min(1.0, free / n)

@@ -82,3 +82,24 @@ def test_a_pickled_model_continues_on_new_actors_and_a_dead_shard_is_reported():
         model.close()
         if copy is not None:
             copy.close()
+
+
+def test_starting_ray_keeps_the_process_sigterm_handler():
+    """`ray.init` installs a SIGTERM handler that exits at once; a server's own handler (the
+    service's graceful shutdown, with its final snapshot) must stay."""
+    import subprocess
+    import sys
+
+    code = (
+        "import signal\n"
+        "from streamml.distributed import ShardedIHOMER\n"
+        "def mine(signum, frame): pass\n"
+        "signal.signal(signal.SIGTERM, mine)\n"
+        "model = ShardedIHOMER(shards=1, num_cpus=1)\n"
+        "model.learn_one({'a': 1.0}, {'x': True})\n"
+        "assert model.predict_one({'a': 1.0}) == {'x': True}\n"
+        "print(signal.getsignal(signal.SIGTERM) is mine)\n"
+        "model.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert done.stdout.strip() == "True", done.stderr[-2000:]
