@@ -1,5 +1,5 @@
 """Command line of the benchmarks: ``run``, ``report``, ``scaling``, ``drift``, ``batch``,
-``mutation``."""
+``mutation``, ``distributed``."""
 
 from __future__ import annotations
 
@@ -115,6 +115,28 @@ def _build() -> argparse.ArgumentParser:
     al.add_argument("--skip", default="", help="parts to skip: run,scaling,drift,batch")
     al.add_argument("--allow-missing", action="store_true", help="run without missing models")
 
+    di = sub.add_parser(
+        "distributed", help="iHOMER on K Ray shards against one process (needs the ray extra)"
+    )
+    di.add_argument("--out", default=str(RESULTS))
+    di.add_argument("--data", default=str(DATA), help="directory of the ARFF streams")
+    di.add_argument("--datasets", default="delicious,bibtex,corel5k", help="real streams")
+    di.add_argument("--shards", default="1,2,4", help="numbers of shards")
+    di.add_argument("--batch", type=int, default=500, help="instances per micro-batch")
+    di.add_argument("--limit", type=int, default=4000, help="instances of each real stream")
+    di.add_argument("--synthetic-labels", type=int, default=10000, help="labels of LabelGroups")
+    di.add_argument("--synthetic-n", type=int, default=1000, help="its instances (0: none)")
+    di.add_argument("--seed", type=int, default=1)
+    di.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray")
+    di.add_argument(
+        "--no-default", action="store_true", help="leave out the default IHOMER (share=True)"
+    )
+    di.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="leave out IHOMER(share=False, fallback=False) too (speed of the shards only)",
+    )
+
     ma = sub.add_parser("machine", help="describe this machine in machine.md")
     ma.add_argument("--out", default=str(RESULTS))
 
@@ -200,6 +222,24 @@ def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
         from . import report
 
         report.write_report(args.out)
+        return 0
+    if args.command == "distributed":
+        from .distributed import run_distributed
+
+        run_distributed(
+            args.data,
+            args.out,
+            datasets=_names(args.datasets),
+            shards=[int(k) for k in _names(args.shards)],
+            batch=args.batch,
+            limit=args.limit,
+            synthetic_labels=args.synthetic_labels,
+            synthetic_n=args.synthetic_n,
+            seed=args.seed,
+            num_cpus=args.num_cpus,
+            default=not (args.no_default or args.no_reference),
+            reference=not args.no_reference,
+        )
         return 0
     if args.command == "scaling":
         from . import scaling

@@ -8,6 +8,15 @@ as river streams give them) and on sparse dicts (positives only), the same for a
 update (all L² pair counts per instance, the baseline), the ratios, the tree at the end and
 the cost of one refinement.
 
+With `--extreme`, it measures LabelODAC alone at extreme label counts (default 1,000, 10,000
+and 100,000 labels): the labels form groups of 10, every instance turns on two groups at random,
+each of whose labels is positive with probability 0.8 (about 16 positives per instance).
+Every label count runs in a fresh process: label vectors per second (CPU time in
+`learn_one`) over the first 1,000 and 3,000 instances, the peak resident memory of the process
+(and above the process before LabelODAC was made), the stored pairs and the tree at the end.
+`--dicts full` gives every label in every dict, as river streams do (built outside the
+timing); `sparse` only the positives, after one dict that declares every label.
+
 With `--follow`, it measures instead how fast the refined partition follows the label groups
 of `streamml.datasets.synth.LabelGroups` streams (recomputed whenever `refine_due`, as IHOMER
 does): instances to find the groups, to find them again after a sudden regrouping at 6,000,
@@ -18,6 +27,7 @@ Run (about a minute each):
 
     /work/venv/bin/python benchmarks/odac_speed.py --labels 983 --positives 20 --n 30000 --seed 0
     /work/venv/bin/python benchmarks/odac_speed.py --follow --seeds 5
+    nice -n 10 python benchmarks/odac_speed.py --extreme --n 3000 --dicts full
 
 """
 
@@ -118,6 +128,93 @@ def follow(seeds: int) -> None:
         )
 
 
+def extreme_vectors(n_labels: int, n: int, seed: int, group: int = 10, active: int = 2):
+    """Positive label ids of `n` vectors: `active` random groups of `group` labels on, each
+    of their labels positive with probability 0.8."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_labels)
+    n_groups = n_labels // group
+    out = []
+    for _ in range(n):
+        chosen = rng.choice(n_groups, size=active, replace=False)
+        members = np.concatenate([order[g * group : (g + 1) * group] for g in chosen])
+        out.append(np.sort(members[rng.random(len(members)) < 0.8]))
+    return out
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def extreme_one(n_labels: int, n: int, seed: int, dicts: str) -> dict:
+    """One label count, in this process: speed over the first 1,000 and `n` instances."""
+    names = [f"l{i}" for i in range(n_labels)]
+    vectors = extreme_vectors(n_labels, n, seed)
+    before = _current_rss_mb()
+    odac = LabelODAC()
+    odac.learn_one(dict.fromkeys(names, False))  # every label known from the start
+    cpu, marks = 0.0, {}
+    for t, positive in enumerate(vectors):
+        if dicts == "full":
+            y = dict.fromkeys(names, False)
+            for i in positive.tolist():
+                y[names[i]] = True
+        else:
+            y = {names[i]: True for i in positive.tolist()}
+        start = time.process_time()
+        odac.learn_one(y)
+        cpu += time.process_time() - start
+        if t + 1 in (1000, n):
+            marks[t + 1] = (t + 1) / cpu
+    return {
+        "labels": n_labels,
+        "positives": float(np.mean([len(v) for v in vectors])),
+        "per_second": marks,
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_before_mb": before,
+        "pairs": odac._tree.counts.n_pairs,
+        "leaves": len(odac.partition),
+        "changes": odac.n_changes,
+    }
+
+
+def extreme(labels: list[int], n: int, seed: int, dicts: str) -> None:
+    """Every label count in a fresh process (so that the peak memory is its own)."""
+    import json
+    import subprocess
+
+    print(
+        "labels | positives/instance | instances/s (first 1,000) | "
+        f"instances/s (first {n:,}) | peak RSS | RSS before LabelODAC | pairs | leaves | changes"
+    )
+    for n_labels in labels:
+        code = (
+            "import json, sys; sys.path.insert(0, 'benchmarks'); import odac_speed; "
+            f"print(json.dumps(odac_speed.extreme_one({n_labels}, {n}, {seed}, {dicts!r})))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        rates = r["per_second"]
+        print(
+            f"{r['labels']:,} | {r['positives']:.1f} | {rates.get('1000', float('nan')):,.0f} | "
+            f"{rates.get(str(n), float('nan')):,.0f} | {r['peak_rss_mb']:,.0f} MB | "
+            f"{r['rss_before_mb']:,.0f} MB | {r['pairs']:,} | {r['leaves']:,} | {r['changes']}",
+            flush=True,
+        )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--labels", type=int, default=983)
@@ -127,8 +224,17 @@ def main(argv=None) -> None:
     parser.add_argument("--baseline-n", type=int, default=500)
     parser.add_argument("--follow", action="store_true", help="measure following the groups")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--extreme", action="store_true", help="LabelODAC at extreme sizes")
+    parser.add_argument(
+        "--extreme-labels", default="1000,10000,100000", help="label counts of --extreme"
+    )
+    parser.add_argument("--dicts", choices=("full", "sparse"), default="full")
     args = parser.parse_args(argv)
     print("command:", shlex.join([sys.executable, *sys.argv]))
+    if args.extreme:
+        labels = [int(v) for v in args.extreme_labels.split(",")]
+        extreme(labels, args.n, args.seed, args.dicts)
+        return
     if args.follow:
         follow(args.seeds)
         return

@@ -48,6 +48,14 @@ class ServiceConfig:
         remembers its model; `None` means the stored one, or `default_model()` for a new one.
     seed
         Seed of the model.
+    shards
+        For a new data directory: run the model (iHOMER) with its label clusters on this many
+        Ray actors (`streamml.distributed.ShardedIHOMER`, the `ray` extra); 0: in this process.
+        A data directory keeps its number of shards. If a shard dies, the model is restored from
+        the newest snapshot and the log.
+    ray_address
+        The Ray cluster of the shards ("auto", "ray://head:10001"); None: a local Ray started on
+        demand.
     labels
         Labels known in advance (a list, or a comma-separated string), for a new data
         directory: every learn event then gives the model all of them, ON or OFF, from the
@@ -104,6 +112,8 @@ class ServiceConfig:
     data_dir: pathlib.Path | str = "streamml-data"
     model: str | None = None
     seed: int = 42
+    shards: int = 0
+    ray_address: str | None = None
     labels: tuple[str, ...] | str | None = None
     token: str | None = None
     protect_predict: bool = False
@@ -149,7 +159,7 @@ class ServiceConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("recent_events", "min_free_bytes"):
+        for name in ("recent_events", "min_free_bytes", "shards"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {value!r}")

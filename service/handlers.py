@@ -11,6 +11,7 @@ import time
 import uuid
 
 from .errors import ServiceError
+from .recovery import ShardLost
 from .store import Event, Pending, labels_digest
 
 __all__ = ["LearnItem", "Requests"]
@@ -49,9 +50,11 @@ class Requests:
 
     def _predict_one(self, features: dict) -> tuple[list[str], dict[str, float]]:
         try:
-            with self.lock:
-                proba = self.model.predict_proba_one(features)
-                decided = self.model.predict_one(features)
+            proba, decided = self.use_model(
+                lambda model: (model.predict_proba_one(features), model.predict_one(features))
+            )
+        except ShardLost as error:
+            raise ServiceError(503, f"the model lost a shard and cannot restore it: {error}")
         except Exception as error:
             raise ServiceError(422, f"the model cannot use these features: {error}") from error
         probabilities = {}

@@ -27,6 +27,7 @@ from .disk import DiskGuard
 from .errors import ServiceError
 from .handlers import LearnItem, Requests
 from .quality import OnlineQuality
+from .recovery import ShardLost, ShardRecovery
 from .slots import ClusterSlots
 from .snapshots import SnapshotDir, SnapshotError
 from .store import Event, Store
@@ -53,7 +54,7 @@ class Observer:
     def on_learn_failure(self) -> None: ...
 
 
-class Runtime(Requests):
+class Runtime(Requests, ShardRecovery):
     """Owns the model of one data directory.
 
     Parameters
@@ -75,6 +76,7 @@ class Runtime(Requests):
         self.model = None
         self.model_name: str | None = None
         self.seed = config.seed
+        self.shards = config.shards
         self.initial_labels: tuple[str, ...] = ()
         self.slots = ClusterSlots(config.cluster_slots)
         self.store: Store | None = None
@@ -148,13 +150,16 @@ class Runtime(Requests):
         requested = self.config.model
         if stored is None:
             name = requested or ("custom" if self.config.model_factory else default_model())
-            seed = self.config.seed
-            self._check_name(name)
+            seed, shards = self.config.seed, self.config.shards
+            self._check_name(name, shards)
             labels = list(self.config.labels or ())
             meta = {"model": name, "seed": str(seed), "labels": json.dumps(labels)}
+            if shards:
+                meta["shards"] = str(shards)
             self.store.write_log([("meta", key, value) for key, value in meta.items()])
         else:
             name, seed = stored, int(self.store.get_meta("seed") or self.config.seed)
+            shards = int(self.store.get_meta("shards") or 0)
             labels = json.loads(self.store.get_meta("labels") or "[]")
             if requested is not None and requested != stored:
                 log.warning(
@@ -165,22 +170,37 @@ class Runtime(Requests):
                 )
             if self.config.labels is not None and list(self.config.labels) != labels:
                 log.warning("data directory %s keeps its labels %s", self.config.data_dir, labels)
-            self._check_name(name)
+            if self.config.shards and self.config.shards != shards:
+                log.warning(
+                    "data directory %s keeps its model on %s shards",
+                    self.config.data_dir,
+                    shards or "no",
+                )
+            self._check_name(name, shards)
         self.model_name, self.seed, self.initial_labels = name, seed, tuple(labels)
+        self.shards = shards
 
-    def _check_name(self, name: str) -> None:
+    def _check_name(self, name: str, shards: int = 0) -> None:
         if self.config.model_factory is None:
             from streamml import models
 
             if name not in models.names():
                 raise ValueError(f"unknown model {name!r}; choose one of: {models.names()}")
+            if shards:
+                if name != models.SHARDABLE:
+                    raise ValueError(f"only {models.SHARDABLE!r} runs on shards, not {name!r}")
+                try:
+                    models.check_sharding()
+                except ImportError as error:
+                    raise ValueError(str(error)) from None
 
     def _new_model(self):
         if self.config.model_factory is not None:
             return self.config.model_factory()
         from streamml import models
 
-        return models.make(self.model_name, seed=self.seed)
+        shards, address = self.shards or None, self.config.ray_address if self.shards else None
+        return models.make(self.model_name, seed=self.seed, shards=shards, address=address)
 
     async def start(self) -> None:
         """Open the store, then load the model and replay the log in the background."""
@@ -238,6 +258,8 @@ class Runtime(Requests):
             self.state, self.reason = "closed", "shut down"
         if self.committer is not None:
             await self.committer.close()
+        if callable(getattr(self.model, "close", None)):
+            self.model.close()  # a sharded model's actors
         self._release()
 
     def _release(self) -> None:
@@ -253,6 +275,8 @@ class Runtime(Requests):
     def _accept(self, state: dict) -> None:
         if state.get("model_name") != self.model_name:
             raise SnapshotError(f"snapshot of a {state.get('model_name')!r} model")
+        if state.get("shards", 0) != self.shards:
+            raise SnapshotError(f"snapshot of a model on {state.get('shards', 0)} shards")
 
     async def _load(self) -> None:
         self._reset()
@@ -291,6 +315,7 @@ class Runtime(Requests):
             "format": 1,
             "model_name": self.model_name,
             "seed": self.seed,
+            "shards": self.shards,
             "last_event_id": self.last_event_id,
             "n_learned": self.n_learned,
             "n_learn_failures": self.n_learn_failures,
@@ -302,6 +327,7 @@ class Runtime(Requests):
 
     def _restore(self, state: dict) -> None:
         self.model = state["model"]
+        self._adopt(self.model)
         self.last_event_id = state["last_event_id"]
         self.n_learned = state["n_learned"]
         self.n_learn_failures = state.get("n_learn_failures", 0)
@@ -324,8 +350,10 @@ class Runtime(Requests):
             self.quality.score(set(event.predicted), set(on), len(self.label_space))
         self.quality.observe(len(on))
         try:
-            with self.lock:
-                self.model.learn_one(event.features, y)
+            self.use_model(lambda model: model.learn_one(event.features, y))
+        except ShardLost:
+            raise  # the shards cannot be restarted: the service fails (nothing acknowledged
+            # is lost: the log has it, and a restart replays it)
         except Exception:
             # Deterministic: the replay fails on the same event, and skips it the same way.
             log.exception("the model failed to learn event %d", event.id)
@@ -365,7 +393,10 @@ class Runtime(Requests):
         try:
             with self.lock:
                 state = self._state()
-                payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+                # A sharded model pickles by gathering every shard's state, at this event id.
+                payload = self.use_model(
+                    lambda model: pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+                )
             last = state["last_event_id"]
             await asyncio.to_thread(self.snapshots.write, last, payload)
             kept = await asyncio.to_thread(self.snapshots.prune, self.config.keep_snapshots)

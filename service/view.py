@@ -47,15 +47,14 @@ class ModelView:
         """The clusters as {labels, error, n, slot}, or None if the model has no partition."""
         rt = self.runtime
         with rt.lock:
-            summary = getattr(rt.model, "cluster_summary", None)
-            if callable(summary):
+            if callable(getattr(rt.model, "cluster_summary", None)):
                 clusters = [
                     {
                         "labels": [str(label) for label in c["labels"]],
                         "error": _finite(c.get("error")),
                         "n": c.get("n"),
                     }
-                    for c in summary()
+                    for c in rt.use_model(lambda model: model.cluster_summary())
                 ]
             else:
                 partition = getattr(rt.model, "partition", None)

@@ -79,6 +79,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="random seed (default 42)",
     )
     ev.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=1,
+        metavar="B",
+        help="mini-batches of B instances: predict B, then learn them (default 1: instance by "
+        "instance)",
+    )
+    _sharding_arguments(ev)
+    ev.add_argument(
         "--window",
         type=_positive_int,
         default=500,
@@ -133,14 +142,42 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"model for a new data directory (default: {_default_model()})",
     )
-    sv.add_argument(
-        "--seed",
-        type=int,
-        default=42,
-        metavar="S",
-        help="random seed (default 42)",
-    )
+    sv.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    _sharding_arguments(sv, remembered=True)
     return parser
+
+
+def _sharding_arguments(parser: argparse.ArgumentParser, remembered: bool = False) -> None:
+    kept = "; a data directory keeps its number of shards" if remembered else ""
+    parser.add_argument(
+        "--shards",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="run iHOMER's label clusters on K Ray actors (needs the ray extra: pip install "
+        f'"streamml[ray]"; --model ihomer only){kept}',
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="A",
+        help="the Ray cluster of the shards, e.g. auto or ray://head:10001 (default: a local Ray "
+        "started on demand, with the machine's CPUs)",
+    )
+
+
+def _check_sharding(args: argparse.Namespace) -> None:
+    """--shards needs Ray and iHOMER; --ray-address needs --shards (ValueError if not)."""
+    if args.shards is None:
+        if args.ray_address is not None:
+            raise ValueError("--ray-address needs --shards")
+        return
+    if args.model != models.SHARDABLE:
+        raise ValueError(f"--shards runs --model {models.SHARDABLE} only, not {args.model}")
+    try:
+        models.check_sharding()
+    except ImportError as error:  # one line: how to install Ray
+        raise ValueError(str(error)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -172,18 +209,24 @@ def _open_stream(data: str, labels: str | None):
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import prequential
 
+    _check_sharding(args)
     if args.plot is not None and not os.path.isdir(os.path.dirname(args.plot) or "."):
         raise ValueError(f"--plot {args.plot}: no such directory")
     stream = _open_stream(args.data, args.labels)
-    model = models.make(args.model, seed=args.seed)
-    result = prequential(  # (the progress bar's total: the stream's n_samples, or the limit)
-        model,
-        stream,
-        limit=args.limit,
-        window=args.window,
-        progress=not (args.json or args.no_progress),
-        plot=args.plot,
-    )
+    model = models.make(args.model, seed=args.seed, shards=args.shards, address=args.ray_address)
+    try:
+        result = prequential(  # (the progress bar's total: the stream's n_samples, or the limit)
+            model,
+            stream,
+            limit=args.limit,
+            window=args.window,
+            progress=not (args.json or args.no_progress),
+            plot=args.plot,
+            batch=args.batch,
+        )
+    finally:
+        if args.shards is not None:
+            model.close()  # stop the shards' actors
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -200,10 +243,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    _check_sharding(args)
     import service  # the only place in streamml that reaches the service
 
     service.run(
-        host=args.host, port=args.port, data_dir=args.data_dir, model=args.model, seed=args.seed
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        model=args.model,
+        seed=args.seed,
+        shards=args.shards,
+        ray_address=args.ray_address,
     )
     return 0
 

@@ -9,7 +9,10 @@ from river import base
 from .ihomer import IHOMER
 from .learners import MLHAT, baselines
 
-__all__ = ["MODELS", "make", "names"]
+__all__ = ["MODELS", "SHARDABLE", "check_sharding", "make", "names"]
+
+#: the model that runs on shards (`make(..., shards=K)`)
+SHARDABLE = "ihomer"
 
 
 def _majority(seed: int | None = None) -> base.MultiLabelClassifier:
@@ -37,7 +40,9 @@ def names() -> list[str]:
     return list(MODELS)
 
 
-def make(name: str, seed: int | None = 42) -> base.MultiLabelClassifier:
+def make(
+    name: str, seed: int | None = 42, shards: int | None = None, address: str | None = None
+) -> base.MultiLabelClassifier:
     """A fresh model by name.
 
     Parameters
@@ -46,6 +51,11 @@ def make(name: str, seed: int | None = 42) -> base.MultiLabelClassifier:
         One of `names()`.
     seed
         Seed of every random choice the model makes.
+    shards
+        Run iHOMER's label clusters on this many Ray actors (`distributed.ShardedIHOMER`;
+        `name` must be "ihomer" and the `ray` extra installed). None: one process.
+    address
+        The Ray cluster of the shards (None: a local Ray started on first use).
 
     Examples
     --------
@@ -59,4 +69,26 @@ def make(name: str, seed: int | None = 42) -> base.MultiLabelClassifier:
         factory, _ = MODELS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}") from None
-    return factory(seed)
+    if shards is None:
+        if address is not None:
+            raise ValueError("a Ray address needs shards")
+        return factory(seed)
+    if name != SHARDABLE:
+        raise ValueError(f"only {SHARDABLE!r} runs on shards, not {name!r}")
+    from .distributed import ShardedIHOMER
+
+    return ShardedIHOMER(shards=shards, address=address, seed=seed)
+
+
+def check_sharding() -> None:
+    """Raise ImportError with a one-line message saying how to install Ray if it is missing."""
+    import importlib.util
+
+    from .distributed import RAY_MISSING
+
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except ValueError:  # ray in sys.modules as None
+        found = False
+    if not found:
+        raise ImportError(RAY_MISSING)

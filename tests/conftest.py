@@ -61,3 +61,18 @@ def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
         missing_shared(SHARED_DATA)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray with 2 CPUs for the tests marked `ray` (it takes seconds to start)."""
+    ray = pytest.importorskip(
+        "ray", reason='the Ray tests need the ray extra: pip install "streamml[ray]"'
+    )
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()

@@ -8,6 +8,8 @@ import io
 import pathlib
 import re
 
+import pytest
+
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -38,3 +40,9 @@ def test_the_partition_example_shows_the_partition_acting():
     assert scores == {"ihomer": float(claimed[1]), "mlhat": float(claimed[2])}
     assert scores["ihomer"] > scores["mlhat"] + 0.02
     assert "alternates" in printed
+
+
+@pytest.mark.ray
+def test_the_scaling_out_example_spreads_the_clusters(local_ray):
+    (code,) = [b for b in _blocks() if "ShardedIHOMER(shards=2" in b]
+    assert _run(code).splitlines() == ["[0, 1]"]

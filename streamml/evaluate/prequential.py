@@ -9,6 +9,7 @@ import sys
 import time
 import tracemalloc
 
+from .batches import learn_batch, predict_batch
 from .metrics import METRICS, MultiLabelMetrics, RollingMultiLabelMetrics
 
 __all__ = ["CurvePoint", "Result", "prequential"]
@@ -91,6 +92,8 @@ class Result:
         The model's `drift_events` at the end of the run (empty if it has none).
     partition
         The model's `partition` at the end of the run, or None if it has none.
+    batch
+        Instances per mini-batch (1: instance by instance).
 
     """
 
@@ -115,6 +118,7 @@ class Result:
     curve: list[CurvePoint] = dataclasses.field(default_factory=list, repr=False)
     drift_events: list = dataclasses.field(default_factory=list, repr=False)
     partition: list[frozenset] | None = dataclasses.field(default=None, repr=False)
+    batch: int = 1
 
     def metrics(self) -> dict[str, float]:
         """The five whole-stream metrics, by name."""
@@ -143,6 +147,7 @@ class Result:
                 "peak_memory_growth_mb",
                 "traced_memory_mb",
                 "window",
+                "batch",
             ):
                 out[name] = getattr(self, name)
             out["curve"] = [dataclasses.asdict(point) for point in self.curve]
@@ -158,11 +163,11 @@ class Result:
 
         empty = int(self.empty_f1)
         other = f" (river/MOA's 0: {self.example_f1_empty0:.4f})" if empty else ""
+        how = "test-then-train" if self.batch == 1 else f"mini-batches of {self.batch:,}"
         table = Table(
             title=title,
             caption=(
-                f"whole stream, test-then-train; example-based F1 = {empty} for two empty "
-                f"label sets{other}"
+                f"whole stream, {how}; example-based F1 = {empty} for two empty label sets{other}"
             ),
         )
         table.add_column("metric")
@@ -225,6 +230,7 @@ def prequential(
     plot: str | None = None,
     trace_memory: bool = False,
     empty_f1: float = 1.0,
+    batch: int = 1,
 ) -> Result:
     """Test-then-train evaluation of a multi-label model over every instance of a stream.
 
@@ -262,6 +268,15 @@ def prequential(
         run down noticeably).
     empty_f1
         Score of two empty label sets in `example_f1`: 1 (default) or 0.
+    batch
+        Mini-batches of this many instances (river's mini-batch semantics): the model
+        predicts every instance of a batch, the predictions are scored, then it learns them
+        in order. A model with `predict_many` and `learn_many` gets each batch as pandas
+        DataFrames (`streamml.evaluate.batches`); any other model, `predict_one` on each
+        instance, then `learn_one` on each. 1 (the default) is instance by instance. A
+        prediction inside a batch does not benefit from the batch's earlier instances, so
+        the metrics are usually a little lower than instance by instance; the curve points
+        of a batch sample the partition once the batch is learned.
 
     Examples
     --------
@@ -288,6 +303,7 @@ def prequential(
     _check_count("window", window, allow_none=False)
     _check_count("curve_every", curve_every, allow_none=True)
     _check_count("total", total, allow_none=True)
+    _check_count("batch", batch, allow_none=False)
     if empty_f1 not in (0, 1):
         raise ValueError(f"empty_f1 must be 0 or 1, got {empty_f1!r}")
     every = curve_every if curve_every is not None else max(1, window // 5)
@@ -310,7 +326,7 @@ def prequential(
                 *(getattr(rolling, name) for name in METRICS),
                 n_clusters=len(model.partition) if has_partition else None,
             )
-        )
+        )  # inside a batch, n_clusters is set again once the batch is learned
 
     items = stream if limit is None else itertools.islice(stream, limit)
     bar = _Progress(total) if progress else None
@@ -324,29 +340,36 @@ def prequential(
     n = 0
     failed = True
     try:
-        for n, item in enumerate(items, start=1):
-            try:
-                x, y = item
-            except (TypeError, ValueError):
-                raise TypeError(f"instance {n - 1}: expected an (x, y) pair") from None
-            if not isinstance(y, collections.abc.Mapping):
-                raise TypeError(f"instance {n - 1}: y must be a dict, got {type(y).__name__}")
+        for chunk in _chunks(items, batch):
+            for k, item in enumerate(chunk):
+                _check_item(item, n + k)
+            first_point = len(curve)
             t0 = clock()
-            y_pred = model.predict_one(x)
-            t1 = clock()
-            if y_pred is None:
-                y_pred = {}
-            metrics.update(y, y_pred)
-            rolling.update(y, y_pred)
+            if batch == 1:
+                predictions = [model.predict_one(chunk[0][0])]
+            else:
+                predictions = predict_batch(model, [x for x, _ in chunk])
+            predict_seconds += clock() - t0
+            for (_, y), y_pred in zip(chunk, predictions):
+                n += 1
+                if y_pred is None:
+                    y_pred = {}
+                metrics.update(y, y_pred)
+                rolling.update(y, y_pred)
+                if n % every == 0:
+                    add_point(n - 1)
+                if bar is not None and n % _PROGRESS_EVERY == 0:
+                    bar.update(n, metrics.subset_accuracy)
             t2 = clock()
-            model.learn_one(x, y)
-            t3 = clock()
-            predict_seconds += t1 - t0
-            learn_seconds += t3 - t2
-            if n % every == 0:
-                add_point(n - 1)
-            if bar is not None and n % _PROGRESS_EVERY == 0:
-                bar.update(n, metrics.subset_accuracy)
+            if batch == 1:
+                model.learn_one(*chunk[0])
+            else:
+                learn_batch(model, chunk)
+            learn_seconds += clock() - t2
+            if has_partition:  # the points of this batch: the partition after learning it
+                clusters = len(model.partition)
+                for i in range(first_point, len(curve)):
+                    curve[i] = dataclasses.replace(curve[i], n_clusters=clusters)
         if n and n % every:
             add_point(n - 1)
         wall = clock() - start
@@ -378,12 +401,29 @@ def prequential(
         curve=curve,
         drift_events=list(events) if events is not None else [],
         partition=[frozenset(c) for c in model.partition] if has_partition else None,
+        batch=batch,
     )
     if plot is not None:
         from .plot import plot as plot_result
 
         plot_result(result, plot)
     return result
+
+
+def _chunks(items, size: int):
+    """Lists of up to `size` consecutive items."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _check_item(item, index: int) -> None:
+    try:
+        _, y = item
+    except (TypeError, ValueError):
+        raise TypeError(f"instance {index}: expected an (x, y) pair") from None
+    if not isinstance(y, collections.abc.Mapping):
+        raise TypeError(f"instance {index}: y must be a dict, got {type(y).__name__}")
 
 
 class _Progress:

@@ -14,6 +14,7 @@ from . import protocols
 from .cluster import Cluster, cluster_seed
 from .parameters import check_parameters
 from .rise import LabelRise
+from .state import PartitionState
 
 __all__ = ["IHOMER"]
 
@@ -24,7 +25,7 @@ def _default_learner() -> base.MultiLabelClassifier:
     return MLHAT()
 
 
-class IHOMER(base.Wrapper, base.MultiLabelClassifier):
+class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     """Incremental hierarchy of multi-label classifiers over an online partition of the labels.
 
     LabelODAC[^1] clusters the labels online by the Jaccard distance of their occurrences, with
@@ -296,41 +297,6 @@ class IHOMER(base.Wrapper, base.MultiLabelClassifier):
         return True
 
     # -- public state ---------------------------------------------------------------------
-
-    @property
-    def partition(self) -> list[frozenset]:
-        """The clusters answering now (a list of frozensets of labels)."""
-        return list(self._clusters)
-
-    @property
-    def target_partition(self) -> list[frozenset]:
-        """The partition the model is moving to; equal to `partition` outside a handover."""
-        return list(self._target)
-
-    @property
-    def drift_events(self) -> list[DriftEvent]:
-        """Every drift event so far, oldest first."""
-        return list(self._events)
-
-    @property
-    def n_restructurings(self) -> int:
-        """How many times the partition of the learners changed."""
-        return self._n_restructurings
-
-    @property
-    def n_learned(self) -> int:
-        """Instances learned so far."""
-        return self._n
-
-    @property
-    def labels(self) -> list[str]:
-        """Every label seen so far, in order of appearance."""
-        return list(self._labels)
-
-    @property
-    def odac(self) -> LabelODAC:
-        """The label partitioner (read it, do not feed it)."""
-        return self._odac
 
     def cluster_summary(self) -> list[dict]:
         """One record per answering cluster: its labels, recent Hamming loss, instances seen

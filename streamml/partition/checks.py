@@ -27,9 +27,10 @@ import numpy as np
 
 from ..bounds import hoeffding_bound
 from .counts import independent_jaccard, jaccard
+from .sparse import PairDistances, gap_excess_sparse, sparse_statistics, unrelated_sparse
 from .split import association_excess, gap_excess, leaf_statistics, pair_bounds
 
-__all__ = ["LeafResult", "SmallLeaves", "check_leaf", "check_small_leaves"]
+__all__ = ["LeafResult", "SmallLeaves", "check_large_leaf", "check_leaf", "check_small_leaves"]
 
 
 _TESTS = (None, "odac", "gap", "unrelated")
@@ -74,6 +75,7 @@ class LeafResult:
     n: float
     test: str | None  # the split test that fired, if any
     dist: np.ndarray | None = None  # the leaf's distance matrix when it should split
+    pairs: PairDistances | None = None  # or its distances as pairs (large leaves)
 
 
 def check_leaf(
@@ -121,6 +123,33 @@ def check_leaf(
     return LeafResult(d1, pivots, eps, n, test, dist if test is not None else None)
 
 
+def check_large_leaf(
+    pairs: PairDistances,
+    since: float,
+    n: float,
+    delta: float,
+    tau: float,
+    gap_test: bool,
+    split_unrelated: bool,
+) -> LeafResult:
+    """`check_leaf` from the pairs of the leaf that co-occurred (see `partition.sparse`)."""
+    size = pairs.k
+    d1, pivots, _, d0, avg = sparse_statistics(pairs, need_d2=False)
+    eps = hoeffding_bound(n, delta)
+    test = None
+    if size >= 3:
+        confident = tau > eps or d1 - sparse_statistics(pairs, need_d2=True)[2] > eps
+        if confident:
+            if (d1 - d0) * abs(d1 + d0 - 2.0 * avg) > eps:
+                test = "odac"
+            elif gap_test and gap_excess_sparse(pairs, *pivots, since, n, delta / size) > 0:
+                test = "gap"
+    if test is None and split_unrelated and since > 0:
+        if unrelated_sparse(pairs, since, n, delta):
+            test = "unrelated"
+    return LeafResult(d1, pivots, eps, n, test, None, pairs if test is not None else None)
+
+
 def _support(counts, since, n) -> np.ndarray:
     """Effective number of instances in which either label of each pair is positive."""
     pos = counts.diagonal()
@@ -131,19 +160,23 @@ def _support(counts, since, n) -> np.ndarray:
 
 
 def check_small_leaves(
-    counts: np.ndarray,
-    leaves: list[tuple[int, int, np.ndarray | None, float, float]],
+    co: np.ndarray,
+    ks: np.ndarray,
+    since: np.ndarray,
+    n: np.ndarray,
     delta: float,
     tau: float,
     gap_test: bool,
     split_unrelated: bool,
 ) -> SmallLeaves:
-    """Check leaves given as (lo, k, snapshot or None, since, n) over the counts array."""
-    m = len(leaves)
-    ks = np.array([leaf[1] for leaf in leaves], dtype=np.intp)
-    los = np.array([leaf[0] for leaf in leaves], dtype=np.intp)
-    since = np.array([leaf[3] for leaf in leaves])
-    n = np.array([leaf[4] for leaf in leaves])
+    """Check leaves of `ks` labels whose counts since their creation are laid end to end in
+    `co` (leaf after leaf, each a k x k block in row order, positives on the diagonal), with
+    their instances since creation (`since`, in the units of the counts) and their effective
+    numbers of instances (`n`)."""
+    ks = np.asarray(ks, dtype=np.intp)
+    since = np.asarray(since, dtype=float)
+    n = np.asarray(n, dtype=float)
+    m = len(ks)
     cells = ks * ks
     starts = np.r_[0, np.cumsum(cells)[:-1]]
     total = int(cells.sum())
@@ -151,14 +184,6 @@ def check_small_leaves(
     k_of = ks[leaf_of]
     offset = np.arange(total) - starts[leaf_of]
     row, col = np.divmod(offset, k_of)
-    width = counts.shape[1]
-    co = counts.reshape(-1)[(los[leaf_of] + row) * width + los[leaf_of] + col]
-    snapshots = [leaf[2].reshape(-1) if leaf[2] is not None else None for leaf in leaves]
-    if any(s is not None for s in snapshots):
-        co = co - np.concatenate(
-            [s if s is not None else np.zeros(c) for s, c in zip(snapshots, cells)]
-        )
-        np.maximum(co, 0.0, out=co)
     diag = row == col
     first_cell = starts[leaf_of]
     pos_row = co[first_cell + row * k_of + row]

@@ -1,4 +1,4 @@
-"""Faded label co-occurrence counts: dense storage, sparse per-instance updates."""
+"""Faded label co-occurrence counts, stored sparsely: labels and the pairs that co-occurred."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ __all__ = ["CoCounts", "jaccard", "independent_jaccard"]
 
 # Scaled weights grow as fading ** -t; everything is divided back down past this value.
 _RESCALE_AT = 1e100
+# Instances between two looks for negligible pairs (with fading).
+_PRUNE_EVERY = 1000
 
 
 def jaccard(co: np.ndarray) -> np.ndarray:
@@ -54,18 +56,25 @@ def independent_jaccard(rates: np.ndarray) -> np.ndarray:
 
 
 class CoCounts:
-    """Exponentially faded counts of label positives and label pairs that were positive together.
+    """Exponentially faded counts of label positives and of label pairs positive together.
 
-    The counts of all labels live in one dense square array indexed by *position* (the
-    partitioner keeps every cluster on a contiguous range of positions, so a cluster's block is
-    a view, not a copy). The diagonal holds the positives of each label. An instance touches
-    only the cells of its positive labels: a² cells for a positive labels, whatever the number of
-    labels. Fading is applied lazily: the instance at time t adds fading ** -t (a growing scale),
-    so old counts shrink relative to new ones without touching them; the arrays are divided back
-    down from time to time.
+    Labels are numbered by their id (order of arrival). The positives of every label are an
+    array; a pair of labels has a cell only once it has been positive together (a pair key in
+    a dictionary, its count in an array), so memory grows with the labels and the pairs that
+    co-occurred, never with the square of the labels. An instance with a positive labels
+    touches a + a(a-1)/2 cells. Fading is applied lazily: the instance at time t adds
+    fading ** -t (a growing scale), so old counts shrink relative to new ones without touching
+    them; the arrays are divided back down from time to time.
 
-    Statistics "since" an earlier moment are the counts minus a snapshot taken at that moment:
-    this is how each cluster gets counts since its creation with a single shared array.
+    Statistics "since" the creation of a node of the label tree are the counts minus a
+    baseline taken then: every label and every pair has one baseline, that of the node that
+    holds it (the leaves are disjoint and a leaf's labels never change while it lives), so the
+    baselines of all the leaves together cost one array per kind of cell.
+
+    With fading, a pair whose faded count has become negligible against the positives of its
+    labels (below `PRUNE_RATIO` of the instances where either is positive: its Jaccard
+    similarity is below 1e-12) is dropped from time to time, so the pairs kept are those that
+    co-occurred within a few times the fading window.
 
     Parameters
     ----------
@@ -74,74 +83,155 @@ class CoCounts:
 
     """
 
+    #: A pair whose count is below this share of the union of its labels' positives is dropped.
+    PRUNE_RATIO = 1e-12
+
     def __init__(self, fading: float = 1.0):
         self.fading = fading
         self._size = 0
-        self._counts = np.zeros((0, 0))
-        self._flat = self._counts.reshape(-1)
+        self._pos = np.zeros(0)  # positives by label id (scaled)
+        self._pos_base = np.zeros(0)  # their baseline (the node that holds the label)
+        self._index: dict[int, int] = {}  # pair key -> slot
+        self._a = np.zeros(0, dtype=np.int64)  # smaller label id of the pair in each slot
+        self._b = np.zeros(0, dtype=np.int64)
+        self._val = np.zeros(0)  # count of the pair (scaled)
+        self._base = np.zeros(0)  # its baseline
+        self._used = 0  # slots in use
         self._weight = 1.0  # scaled weight of the next instance
         self._total = 0.0  # scaled, faded number of instances
-        self._snapshots: dict[int, tuple[np.ndarray | None, float]] = {}
+        self._totals: dict[int, float] = {}  # node -> total at its baseline
+        self._counted = 0  # instances counted
+        self._pruned_at = 0
+        self._triu: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        del state["_flat"]  # a view: pickle would make it a separate copy
+        state["_triu"] = {}
         return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._flat = self._counts.reshape(-1)
 
     # ---- size -------------------------------------------------------------------------------
 
     @property
     def size(self) -> int:
-        """Number of labels (positions in use)."""
+        """Number of labels."""
         return self._size
 
+    @property
+    def n_pairs(self) -> int:
+        """Number of label pairs with a cell (they were positive together)."""
+        return self._used
+
     def grow(self, n_new: int) -> None:
-        """Add `n_new` labels at the end, with zero counts."""
-        size = self._size + n_new
-        capacity = self._counts.shape[0]
-        if size > capacity:
-            capacity = max(size, 2 * capacity, 16)
-            counts = np.zeros((capacity, capacity))
-            counts[: self._size, : self._size] = self._counts[: self._size, : self._size]
-            self._counts = counts
-            self._flat = counts.reshape(-1)
-        self._size = size
+        """Add `n_new` labels, with zero counts."""
+        self._size += n_new
+        if self._size > len(self._pos):
+            capacity = max(self._size, 2 * len(self._pos), 16)
+            self._pos = _resized(self._pos, capacity)
+            self._pos_base = _resized(self._pos_base, capacity)
 
     # ---- updates ----------------------------------------------------------------------------
 
-    def update(self, positions: np.ndarray) -> None:
-        """Count one instance whose positive labels sit at `positions` (distinct integers)."""
+    def update(self, ids: np.ndarray) -> None:
+        """Count one instance whose positive labels have these ids (distinct integers)."""
         weight = self._weight
-        if len(positions):
-            cells = positions[:, None] * self._counts.shape[0] + positions[None, :]
-            self._flat[cells.reshape(-1)] += weight
+        k = len(ids)
+        if k:
+            self._pos[ids] += weight
+        if k > 1:
+            first, second = self._pairs_of(k)
+            lo = ids[first]
+            hi = ids[second]
+            keys = (np.minimum(lo, hi) << 32 | np.maximum(lo, hi)).tolist()
+            get = self._index.get
+            slots = [get(key, -1) for key in keys]
+            if -1 in slots:
+                self._new_slots(keys, slots)
+            self._val[slots] += weight
         self._total += weight
+        self._counted += 1
         if self.fading != 1.0:
             weight /= self.fading
             if weight > _RESCALE_AT:
                 self._rescale(1.0 / weight)
                 weight = 1.0
             self._weight = weight
+            if self._counted - self._pruned_at >= _PRUNE_EVERY:
+                self.prune()
+
+    def _pairs_of(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        pairs = self._triu.get(k)
+        if pairs is None:
+            pairs = self._triu[k] = np.triu_indices(k, 1)
+        return pairs
+
+    def _new_slots(self, keys: list[int], slots: list[int]) -> None:
+        """Give cells to the pairs of `keys` whose slot is -1 (in place)."""
+        new = [i for i, slot in enumerate(slots) if slot < 0]
+        start = self._used
+        end = start + len(new)
+        if end > len(self._val):
+            capacity = max(64, 2 * len(self._val), end)
+            for name in ("_a", "_b", "_val", "_base"):
+                setattr(self, name, _resized(getattr(self, name), capacity))
+        index = self._index
+        for slot, i in enumerate(new, start):
+            index[keys[i]] = slot
+            slots[i] = slot
+        fresh = np.array([keys[i] for i in new], dtype=np.int64)
+        self._a[start:end] = fresh >> 32
+        self._b[start:end] = fresh & 0xFFFFFFFF
+        self._used = end
 
     def _rescale(self, factor: float) -> None:
-        n = self._size
-        self._counts[:n, :n] *= factor
+        used = self._used
+        for array in (self._pos, self._pos_base):
+            array *= factor
+        self._val[:used] *= factor
+        self._base[:used] *= factor
         self._total *= factor
-        for key, (block, total) in self._snapshots.items():
-            if block is not None:
-                block *= factor
-            self._snapshots[key] = (block, total * factor)
+        for key, total in self._totals.items():
+            self._totals[key] = total * factor
 
-    def permute(self, lo: int, hi: int, order: np.ndarray) -> None:
-        """Reorder positions lo..hi-1: the new position lo + i holds the old lo + order[i]."""
-        n = self._size
-        idx = lo + np.asarray(order)
-        self._counts[lo:hi, :n] = self._counts[idx, :n]
-        self._counts[:n, lo:hi] = self._counts[:n, idx]
+    def prune(self) -> int:
+        """Drop the pairs whose count is negligible (see the class); returns how many."""
+        self._pruned_at = self._counted
+        used = self._used
+        a, b, val = self._a[:used], self._b[:used], self._val[:used]
+        union = self._pos[a] + self._pos[b] - val
+        drop = val < self.PRUNE_RATIO * union
+        n_drop = int(np.count_nonzero(drop))
+        if n_drop < max(1, used // 4):  # rebuilding the index costs: wait for enough
+            return 0
+        keep = np.flatnonzero(~drop)
+        for name in ("_a", "_b", "_val", "_base"):
+            array = getattr(self, name)
+            array[: len(keep)] = array[keep]
+            array[len(keep) : used] = 0
+        self._used = len(keep)
+        keys = (self._a[: len(keep)] << 32 | self._b[: len(keep)]).tolist()
+        self._index = dict(zip(keys, range(len(keys))))
+        return n_drop
+
+    # ---- baselines --------------------------------------------------------------------------
+
+    def snapshot(self, key: int, ids: np.ndarray) -> None:
+        """Take the counts among these labels now as the baseline of node `key`."""
+        self._totals[key] = self._total
+        if self._total == 0.0 or not len(ids):
+            return
+        self._pos_base[ids] = self._pos[ids]
+        inside = self.inside(ids)
+        self._base[inside] = self._val[inside]
+
+    def inside(self, ids: np.ndarray) -> np.ndarray:
+        """Slots of the pairs whose two labels are both among `ids`."""
+        mark = np.zeros(self._size, dtype=bool)
+        mark[ids] = True
+        used = self._used
+        return np.flatnonzero(mark[self._a[:used]] & mark[self._b[:used]])
+
+    def drop(self, key: int) -> None:
+        self._totals.pop(key, None)
 
     # ---- statistics -------------------------------------------------------------------------
 
@@ -155,65 +245,78 @@ class CoCounts:
         # last instance was counted with weight fading * (weight of the next one)
         return 1.0 / (self.fading * self._weight) if self.fading != 1.0 else 1.0
 
-    def block(self, lo: int, hi: int) -> np.ndarray:
-        """Counts among positions lo..hi-1 since the beginning (a view, scaled)."""
-        return self._counts[lo:hi, lo:hi]
+    def since_totals(self, key: int) -> tuple[float, float]:
+        """Instances since the baseline of node `key`: scaled (the units of the counts) and
+        effective (faded)."""
+        since = self._total - self._totals[key]
+        return since, since * self._scale()
 
-    def snapshot(self, key: int, lo: int, hi: int) -> None:
-        """Remember the counts of block lo..hi-1 now, under `key`."""
-        if self._total == 0.0:
-            self._snapshots[key] = (None, 0.0)
-        else:
-            self._snapshots[key] = (self._counts[lo:hi, lo:hi].copy(), self._total)
+    def positives_since(self) -> np.ndarray:
+        """Positives of every label since the baseline of its node (scaled, by id)."""
+        n = self._size
+        out = self._pos[:n] - self._pos_base[:n]
+        return np.maximum(out, 0.0, out=out)
 
-    def extend_snapshot(self, key: int, n_new: int) -> None:
-        """Pad the snapshot under `key` with `n_new` labels that had no counts yet."""
-        block, total = self._snapshots[key]
-        if block is not None:
-            block = np.pad(block, ((0, n_new), (0, n_new)))
-        self._snapshots[key] = (block, total)
+    def pairs_since(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, count) of every pair with a cell, counts since the baseline of the node that
+        holds both labels (meaningless for pairs across nodes)."""
+        used = self._used
+        co = self._val[:used] - self._base[:used]
+        return self._a[:used], self._b[:used], np.maximum(co, 0.0, out=co)
 
-    def drop(self, key: int) -> None:
-        self._snapshots.pop(key, None)
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, count) of every pair with a cell, over all the (faded) instances."""
+        used = self._used
+        return self._a[:used], self._b[:used], self._val[:used]
 
-    def since(self, key: int, lo: int, hi: int) -> tuple[np.ndarray, float, float]:
-        """Counts of block lo..hi-1 since the snapshot `key`.
-
-        Returns the counts (scaled), the number of instances in the same scaled units (so
-        that diagonal / total are positive rates) and the effective number of instances.
-        """
-        block, total = self._snapshots[key]
-        counts = self._counts[lo:hi, lo:hi]
-        if block is not None:
-            counts = counts - block
-            np.maximum(counts, 0.0, out=counts)
-        since = self._total - total
-        return counts, since, since * self._scale()
-
-    @property
-    def array(self) -> np.ndarray:
-        """The whole (scaled) counts array, capacity included."""
-        return self._counts
-
-    def snapshot_of(self, key: int) -> tuple[np.ndarray | None, float, float]:
-        """The snapshot block under `key`, and the scaled and effective instances since."""
-        block, total = self._snapshots[key]
-        since = self._total - total
-        return block, since, since * self._scale()
+    def positives(self) -> np.ndarray:
+        """Positives of every label over all the (faded) instances (scaled, by id)."""
+        return self._pos[: self._size]
 
     def rates(self) -> np.ndarray:
-        """Faded positive rate of every label (by position)."""
-        n = self._size
+        """Faded positive rate of every label (by id)."""
         if self._total == 0.0:
-            return np.zeros(n)
-        return self._counts.diagonal()[:n] / self._total
+            return np.zeros(self._size)
+        return self._pos[: self._size] / self._total
 
-    def distances(self) -> np.ndarray:
-        """Jaccard distances between all labels (by position) over the faded counts."""
-        n = self._size
-        return jaccard(np.array(self._counts[:n, :n]))
+    def block(self, ids) -> np.ndarray:
+        """Dense counts among these labels (rows and columns in the order of `ids`; positives
+        on the diagonal), over all instances. For small sets: it is len(ids)² floats."""
+        return self._dense(np.asarray(ids, dtype=np.int64), *self.pairs(), self.positives())
+
+    def since(self, key: int, ids) -> tuple[np.ndarray, float, float]:
+        """Dense counts among the labels of node `key` since its baseline, with the scaled
+        and effective instances since (see `block`)."""
+        a, b, co = self.pairs_since()
+        block = self._dense(np.asarray(ids, dtype=np.int64), a, b, co, self.positives_since())
+        return (block, *self.since_totals(key))
+
+    def _dense(self, ids, a, b, co, pos) -> np.ndarray:
+        where = np.full(self._size, -1, dtype=np.int64)
+        where[ids] = np.arange(len(ids))
+        block = np.zeros((len(ids), len(ids)))
+        i, j = where[a], where[b]
+        ok = (i >= 0) & (j >= 0)
+        block[i[ok], j[ok]] = co[ok]
+        block[j[ok], i[ok]] = co[ok]
+        block[np.arange(len(ids)), np.arange(len(ids))] = pos[ids]
+        return block
+
+    def distances(self, order) -> np.ndarray:
+        """Jaccard distances between all labels (rows in the order of the ids `order`) over the
+        faded counts: a dense matrix of the square of the labels."""
+        return jaccard(self.block(order))
 
     def n_nonzero(self) -> int:
-        """Number of non-zero cells (labels and label pairs that were ever counted)."""
-        n = self._size
-        return int(np.count_nonzero(self._counts[:n, :n]))
+        """Number of non-zero cells of the symmetric label x label counts (positives and both
+        cells of every pair that was counted)."""
+        used = self._used
+        return int(np.count_nonzero(self._pos[: self._size])) + 2 * int(
+            np.count_nonzero(self._val[:used])
+        )
+
+
+def _resized(array: np.ndarray, capacity: int) -> np.ndarray:
+    out = np.zeros(capacity, dtype=array.dtype)
+    out[: len(array)] = array
+    return out

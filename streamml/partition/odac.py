@@ -8,9 +8,10 @@ import itertools
 import numpy as np
 from river import base
 
-from .checks import LeafResult, check_leaf, check_small_leaves
+from .checks import LeafResult, check_large_leaf, check_small_leaves
 from .records import StructureChange, TreeNode
-from .split import assign_to_pivots
+from .sparse import PairDistances
+from .split import assign_sparse, assign_to_pivots
 from .tree import LabelTree, Node
 
 __all__ = ["LabelODAC"]
@@ -215,19 +216,24 @@ class LabelODAC(base.Base):
 
     def _check(self) -> None:
         tree = self._tree
-        due, small = [], []
-        for node in tree.nodes.values():
-            if node.children is None and node.size >= 2 and self._n - node.born >= self.n_min:
-                (small if node.size <= _SMALL else due).append(node)
+        due = [
+            node
+            for node in tree.nodes.values()
+            if node.children is None and node.size >= 2 and self._n - node.born >= self.n_min
+        ]
+        if not due:
+            return
+        small = [node for node in due if node.size <= _SMALL]
+        large = [node for node in due if node.size > _SMALL]
         splits, aggregations = [], []
+        cells, groups = self._gather(small, large)
         if small:
-            leaves = []
-            for node in small:
-                snapshot, since, n = tree.counts.snapshot_of(node.id)
-                leaves.append((node.lo, node.size, snapshot, since, n))
+            totals = [tree.counts.since_totals(node.id) for node in small]
             checked = check_small_leaves(
-                tree.counts.array,
-                leaves,
+                cells,
+                [node.size for node in small],
+                [since for since, _ in totals],
+                [n for _, n in totals],
                 self.delta,
                 self.tau,
                 self.gap_test,
@@ -251,8 +257,11 @@ class LabelODAC(base.Base):
                 splits.append((-float(checked.d1[i]), small[i].id, checked, int(i)))
             for i in np.flatnonzero(undo):
                 aggregations.append((float(checked.d1[i]), small[i].id, float(checked.eps[i])))
-        for node in due:
-            result = self._check_leaf(node)
+        for node, pairs in zip(large, groups):
+            since, n = tree.counts.since_totals(node.id)
+            result = check_large_leaf(
+                pairs, since, n, self.delta, self.tau, self.gap_test, self.split_unrelated
+            )
             node.n = result.n
             node.last = (result.n, result.d1, result.eps)
             if result.test is not None:
@@ -270,14 +279,52 @@ class LabelODAC(base.Base):
             d1, node_id, eps = min(aggregations)
             self._aggregate(tree.nodes[node_id], d1, eps)
 
-    def _check_leaf(self, node: Node) -> LeafResult:
-        counts, since, n = self._tree.counts.since(node.id, node.lo, node.hi)
-        return check_leaf(
-            counts, since, n, self.delta, self.tau, self.gap_test, self.split_unrelated
-        )
+    def _gather(self, small: list[Node], large: list[Node]) -> tuple:
+        """The counts since their creation of the leaves to check: the cells of the small
+        leaves end to end (see `check_small_leaves`), and the co-occurring pairs of each large
+        leaf (`PairDistances`)."""
+        tree = self._tree
+        counts = tree.counts
+        a, b, co = counts.pairs_since()
+        pos = counts.positives_since()
+        leaf_of = np.full(counts.size, -1, dtype=np.int64)
+        local = np.zeros(counts.size, dtype=np.int64)
+        for k, node in enumerate(small + large):
+            ids = tree.ids(node)
+            leaf_of[ids] = k
+            local[ids] = np.arange(node.size)
+        la = leaf_of[a]
+        inside = np.flatnonzero((la >= 0) & (la == leaf_of[b]))
+        la, ia, ib, co = la[inside], local[a[inside]], local[b[inside]], co[inside]
+
+        ks = np.array([node.size for node in small], dtype=np.int64)
+        starts = np.r_[0, np.cumsum(ks * ks)[:-1]].astype(np.int64)
+        cells = np.zeros(int((ks * ks).sum()))
+        mine = la < len(small)
+        leaf, i, j = la[mine], ia[mine], ib[mine]
+        cells[starts[leaf] + i * ks[leaf] + j] = co[mine]
+        cells[starts[leaf] + j * ks[leaf] + i] = co[mine]
+        for k, node in enumerate(small):
+            ids = tree.ids(node)
+            cells[starts[k] + np.arange(node.size) * (node.size + 1)] = pos[ids]
+
+        groups = []
+        order = np.argsort(la, kind="stable")
+        bounds = np.searchsorted(la[order], np.arange(len(small), len(small) + len(large) + 1))
+        for k, node in enumerate(large):
+            take = order[bounds[k] : bounds[k + 1]]
+            groups.append(
+                PairDistances.from_counts(
+                    node.size, ia[take], ib[take], co[take], pos[tree.ids(node)]
+                )
+            )
+        return cells, groups
 
     def _split(self, node: Node, result: LeafResult) -> None:
-        side = assign_to_pivots(result.dist, *result.pivots, self.refine_passes)
+        if result.pairs is not None:
+            side = assign_sparse(result.pairs, *result.pivots, self.refine_passes)
+        else:
+            side = assign_to_pivots(result.dist, *result.pivots, self.refine_passes)
         left, right = self._tree.split(node, side, self._n)
         node.d1, node.eps = result.d1, result.eps
         parts = (self._tree.members(left), self._tree.members(right))
@@ -365,8 +412,9 @@ class LabelODAC(base.Base):
         return self.tree()
 
     def distances(self) -> tuple[list, np.ndarray]:
-        """The labels and the Jaccard distances between them over all (faded) instances."""
-        return self._tree.labels_by_position(), self._tree.counts.distances()
+        """The labels and the Jaccard distances between them over all (faded) instances (a
+        dense matrix of the square of the labels)."""
+        return self._tree.labels_by_position(), self._tree.counts.distances(self._tree.order)
 
     @property
     def n_effective(self) -> float:
@@ -399,7 +447,7 @@ class LabelODAC(base.Base):
             labels,
             dist,
             self.n_effective,
-            rates=self._tree.counts.rates(),
+            rates=self._tree.counts.rates()[self._tree.order],
             min_size=min_size,
             max_size=max_size,
             delta=self.delta if delta is None else delta,

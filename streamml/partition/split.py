@@ -9,6 +9,7 @@ from ..bounds import hoeffding_bound
 __all__ = [
     "leaf_statistics",
     "assign_to_pivots",
+    "assign_sparse",
     "gap_excess",
     "association_excess",
     "pair_bounds",
@@ -105,6 +106,68 @@ def assign_to_pivots(dist: np.ndarray, a: int, b: int, passes: int) -> np.ndarra
         if not moved:
             break
     return side
+
+
+def assign_sparse(pairs, a: int, b: int, passes: int) -> np.ndarray:
+    """`assign_to_pivots` for a leaf given as `sparse.PairDistances` (pairs with no cell are
+    at distance 1), in time linear in the labels and the stored pairs per pass.
+
+    The sum of a label's distances to a side is the side's other labels minus the sum of
+    1 - d over its stored pairs with them; only the latter is kept, and a move updates it
+    for the moving label's stored pairs only. Sums of distances are exact for labels with
+    no stored pair, as in the dense computation; for the others they may differ from it in
+    the last bits (the order of the sums).
+    """
+    k = pairs.k
+    near_a, near_b = pairs.to_pivot(a), pairs.to_pivot(b)
+    side = [0] * k
+    side[b] = 1
+    sizes = [1, 1]
+    for label, da, db in zip(range(k), near_a.tolist(), near_b.tolist()):
+        if label == a or label == b:
+            continue
+        if da < db or (da == db and sizes[0] <= sizes[1]):
+            sizes[0] += 1
+        else:
+            side[label] = 1
+            sizes[1] += 1
+    if passes <= 0 or k <= 3:
+        return np.array(side, dtype=np.int8)
+    start, others, weights = pairs.neighbours()
+    sides = np.array(side, dtype=np.int8)
+    w = 1.0 - pairs.d
+    # close[s][l]: the sum of 1 - d over the stored pairs of label l with the labels of side s
+    close = [
+        np.bincount(pairs.i, w * (sides[pairs.j] == s), k)
+        + np.bincount(pairs.j, w * (sides[pairs.i] == s), k)
+        for s in (0, 1)
+    ]
+    has_pairs = (start[1:] > start[:-1]).tolist()
+    for _ in range(passes):
+        moved = False
+        for label in range(k):
+            if label == a or label == b:
+                continue
+            own = side[label]
+            other = 1 - own
+            n_own = sizes[own] - 1  # without the label itself
+            if has_pairs[label]:
+                mean_own = (n_own - float(close[own][label])) / n_own
+                mean_other = (sizes[other] - float(close[other][label])) / sizes[other]
+            else:
+                mean_own = mean_other = 1.0
+            if mean_other < mean_own or (mean_other == mean_own and sizes[other] < n_own):
+                side[label] = other
+                sizes[own] -= 1
+                sizes[other] += 1
+                near = others[start[label] : start[label + 1]]
+                step = weights[start[label] : start[label + 1]]
+                close[own][near] -= step
+                close[other][near] += step
+                moved = True
+        if not moved:
+            break
+    return np.array(side, dtype=np.int8)
 
 
 def pair_bounds(support: np.ndarray, delta: float) -> np.ndarray:

@@ -36,10 +36,10 @@ class Node:
 class LabelTree:
     """Labels, their positions, the nodes, and the shared counts.
 
-    Every node covers a contiguous range of positions, so the counts of a leaf are a block of
-    the shared array. A split reorders the positions of the leaf so that each child is again
-    contiguous; nothing outside the leaf's range moves. Every leaf has a snapshot of its block
-    taken when it was created: its statistics are the counts since then.
+    Every node covers a contiguous range of positions. A split reorders the positions of the
+    leaf so that each child is again contiguous; nothing outside the leaf's range moves. The
+    counts are kept by label id (`CoCounts`); every leaf takes a baseline of the counts among
+    its labels when it is created: its statistics are the counts since then.
 
     Parameters
     ----------
@@ -62,8 +62,11 @@ class LabelTree:
     def count(self, positives: list) -> None:
         """Count one instance given its positive labels (all known)."""
         index = self.index
-        ids = np.fromiter((index[label] for label in positives), np.intp, len(positives))
-        self.counts.update(self.pos[ids])
+        self.counts.update(np.fromiter((index[label] for label in positives), np.int64))
+
+    def ids(self, node: Node) -> np.ndarray:
+        """The ids of the labels of a node, in the order of their positions."""
+        return self.order[node.lo : node.hi]
 
     def add_labels(self, new: list, now: int) -> None:
         """New labels: into the root while it is a leaf, else as one new leaf beside the root."""
@@ -81,8 +84,7 @@ class LabelTree:
             return
         root = self.nodes[self.root]
         if root.children is None:
-            root.hi = size
-            self.counts.extend_snapshot(root.id, len(new))
+            root.hi = size  # the new labels have no counts: the root's baseline holds
             return
         for node in self.nodes.values():
             node.depth += 1
@@ -97,14 +99,13 @@ class LabelTree:
         self._next_id += 1
         self.nodes[node.id] = node
         if snapshot:
-            self.counts.snapshot(node.id, lo, hi)
+            self.counts.snapshot(node.id, self.order[lo:hi])
         return node
 
     def split(self, node: Node, side: np.ndarray, now: int) -> tuple[Node, Node]:
         """Split a leaf: labels with side 0 go left, side 1 right; fresh statistics."""
         order = np.concatenate([np.flatnonzero(side == 0), np.flatnonzero(side == 1)])
         lo, hi = node.lo, node.hi
-        self.counts.permute(lo, hi, order)
         self.order[lo:hi] = self.order[lo:hi][order]
         self.pos[self.order[lo:hi]] = np.arange(lo, hi)
         mid = lo + int(np.count_nonzero(side == 0))
@@ -129,7 +130,7 @@ class LabelTree:
         node.d1 = node.eps = None
         node.born = now
         node.last = None
-        self.counts.snapshot(node.id, node.lo, node.hi)
+        self.counts.snapshot(node.id, self.ids(node))
         parts.sort(key=lambda part: min(self.index[label] for label in part))
         return parts
 

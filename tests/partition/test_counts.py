@@ -1,4 +1,4 @@
-"""The shared co-occurrence counts: sparse updates, exact values, fading, snapshots."""
+"""The shared co-occurrence counts: sparse cells, exact values, fading, baselines, pruning."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ def test_an_instance_touches_only_its_positive_pairs():
     rng = np.random.default_rng(0)
     for _ in range(20):
         positive = np.sort(rng.choice(50, size=rng.integers(0, 8), replace=False))
-        before = counts.block(0, 50).copy()
+        before = counts.block(np.arange(50)).copy()
         counts.update(positive)
-        changed = np.argwhere(counts.block(0, 50) != before)
+        changed = np.argwhere(counts.block(np.arange(50)) != before)
         expected = {(int(i), int(j)) for i in positive for j in positive}
         assert {tuple(map(int, cell)) for cell in changed} == expected  # a² cells, no more
 
@@ -32,7 +32,7 @@ def test_counts_equal_the_dense_products():
     for row in y:
         counts.update(np.flatnonzero(row))
     dense = y.T.astype(float) @ y.astype(float)
-    assert np.array_equal(counts.block(0, 12), dense)
+    assert np.array_equal(counts.block(np.arange(12)), dense)
     assert counts.n == 300
     assert counts.n_nonzero() == np.count_nonzero(dense)
 
@@ -55,10 +55,10 @@ def test_counts_since_a_snapshot():
     counts = CoCounts(0.99)
     counts.grow(3)
     counts.update(np.array([0, 1]))
-    counts.snapshot(7, 0, 3)
+    counts.snapshot(7, np.arange(3))
     counts.update(np.array([1, 2]))
     counts.update(np.array([1, 2]))
-    block, since, n = counts.since(7, 0, 3)
+    block, since, n = counts.since(7, np.arange(3))
     assert np.isclose(n, 1 + 0.99)
     d = jaccard(block)
     assert d[1, 2] == 0.0 and d[0, 1] == 1.0  # the pair before the snapshot is forgotten
@@ -80,8 +80,8 @@ def test_pickled_counts_keep_counting():
     copy = pickle.loads(pickle.dumps(counts))
     for c in (counts, copy):
         c.update(np.array([1, 3]))
-    assert np.array_equal(counts.block(0, 4), copy.block(0, 4))
-    assert copy.block(0, 4)[1, 3] > 0  # the flat view still writes into the copy's array
+    assert np.array_equal(counts.block(np.arange(4)), copy.block(np.arange(4)))
+    assert copy.block(np.arange(4))[1, 3] > 0
 
 
 def test_label_odac_counts_match_a_naive_count():
@@ -179,3 +179,43 @@ def test_snapshots_from_the_start_extended_and_dropped():
     with pytest.raises(KeyError):
         counts.since(2, 0, 3)
     assert counts.snapshot_of(1)[2] == n + 0.25
+
+
+def test_only_pairs_that_co_occurred_have_a_cell():
+    counts = CoCounts()
+    counts.grow(10_000)
+    counts.update(np.array([3, 9_999, 17]))
+    counts.update(np.array([3, 17]))
+    assert counts.n_pairs == 3
+    assert counts.block(np.array([3, 17, 9_999]))[0].tolist() == [2.0, 2.0, 1.0]
+    assert counts.n_nonzero() == 3 + 2 * 3
+
+
+def test_baselines_of_disjoint_nodes_are_independent():
+    counts = CoCounts()
+    counts.grow(4)
+    counts.update(np.array([0, 1, 2, 3]))
+    counts.snapshot(1, np.array([0, 1]))
+    counts.update(np.array([0, 1, 2, 3]))
+    counts.snapshot(2, np.array([2, 3]))
+    counts.update(np.array([0, 1, 2, 3]))
+    left, since_left, _ = counts.since(1, np.array([0, 1]))
+    right, since_right, _ = counts.since(2, np.array([2, 3]))
+    assert left.tolist() == [[2.0, 2.0], [2.0, 2.0]] and since_left == 2.0
+    assert right.tolist() == [[1.0, 1.0], [1.0, 1.0]] and since_right == 1.0
+
+
+def test_faded_pairs_are_pruned_and_the_others_kept():
+    counts = CoCounts(0.99)
+    counts.grow(6)
+    counts.update(np.array([0, 1]))  # a pair that never comes back
+    for _ in range(4000):  # 0.99 ** 4000: 1e-18 of an instance
+        counts.update(np.array([2, 3]))
+        counts.update(np.array([0, 4]))
+        counts.update(np.array([1, 5]))
+    a, b, _ = counts.pairs()
+    assert {(int(i), int(j)) for i, j in zip(a, b)} == {(2, 3), (0, 4), (1, 5)}
+    block = counts.block(np.arange(6))
+    assert block[0, 1] == 0.0 and block[2, 3] > 0
+    counts.update(np.array([0, 1]))  # it comes back: a new cell
+    assert counts.block(np.arange(6))[0, 1] > 0

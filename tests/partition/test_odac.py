@@ -9,7 +9,17 @@ import pytest
 from river import datasets
 
 from streamml.partition import LabelODAC
-from streamml.partition.checks import check_small_leaves
+from streamml.partition.checks import _support, check_large_leaf, check_leaf, check_small_leaves
+from streamml.partition.counts import independent_jaccard, jaccard
+from streamml.partition.sparse import gap_excess_sparse, sparse_statistics, unrelated_sparse
+from streamml.partition.split import (
+    assign_sparse,
+    assign_to_pivots,
+    association_excess,
+    gap_excess,
+    leaf_statistics,
+    pair_bounds,
+)
 
 from .helpers import check_tree
 from .streams import group_stream, random_groups, regroup
@@ -131,32 +141,90 @@ def test_views_agree():
     assert frozenset().union(*refined) == frozenset(odac.labels)
 
 
-def test_small_and_large_leaves_are_tested_alike():
-    """The vectorised checks of small leaves give what the one-leaf-at-a-time path gives."""
+def _three_ways(odac: LabelODAC, nodes: list):
+    """Each leaf checked by the vectorised small-leaf path, the sparse large-leaf path and the
+    dense one-leaf check on the leaf's counts since its creation."""
+    tree = odac._tree
+    cells, _ = odac._gather(nodes, [])
+    totals = [tree.counts.since_totals(node.id) for node in nodes]
+    args = (odac.delta, odac.tau, True, True)
+    batch = check_small_leaves(cells, [node.size for node in nodes], *zip(*totals), *args)
+    _, groups = odac._gather([], nodes)
+    for i, node in enumerate(nodes):
+        counts, since, n = tree.counts.since(node.id, tree.ids(node))
+        dense = check_leaf(counts, since, n, *args)
+        sparse = check_large_leaf(groups[i], since, n, *args)
+        yield batch.result(i), sparse, dense
+
+
+def _same(one, other):
+    assert one.test == other.test and one.pivots == other.pivots
+    assert np.isclose(one.d1, other.d1) and np.isclose(one.eps, other.eps)
+    if one.test is not None:
+        dense = lambda r: r.dist if r.dist is not None else r.pairs.dense()  # noqa: E731
+        assert np.allclose(dense(one), dense(other))
+
+
+def test_small_large_and_dense_checks_agree():
+    """The vectorised checks of small leaves and the sparse checks of large leaves give what
+    the dense one-leaf check gives."""
     data = _data(4, 4000, n_groups=5)
     odac = LabelODAC(n_min=50)
     compared = 0
+    tests = set()
     for t, y in enumerate(data):
         odac.learn_one(y)
         if t % 97:
             continue
         nodes = [node for node in odac._tree.nodes.values() if node.children is None]
         nodes = [node for node in nodes if node.size > 1]
-        leaves = []
-        for node in nodes:
-            snapshot, since, n = odac._tree.counts.snapshot_of(node.id)
-            leaves.append((node.lo, node.hi - node.lo, snapshot, since, n))
-        batch = check_small_leaves(
-            odac._tree.counts.array, leaves, odac.delta, odac.tau, True, True
-        )
-        for i, node in enumerate(nodes):
-            one, alone = batch.result(i), odac._check_leaf(node)
-            assert one.test == alone.test and one.pivots == alone.pivots
-            assert np.isclose(one.d1, alone.d1) and np.isclose(one.eps, alone.eps)
-            if one.test is not None:
-                assert np.allclose(one.dist, alone.dist)
+        for batch, sparse, dense in _three_ways(odac, nodes):
+            _same(batch, dense)
+            _same(sparse, dense)
+            tests.add(dense.test)
             compared += 1
     assert compared > 100
+    assert {"odac", "unrelated", None} <= tests
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sparse_statistics_of_large_leaves_equal_the_dense_ones(seed):
+    """Leaves of up to 200 labels, most pairs never co-occurring: the statistics, the gap and
+    association tests and the assignment at a split, sparse and dense."""
+    rng = np.random.default_rng(seed)
+    groups = random_groups(rng, int(rng.integers(20, 50)), 2, 6)
+    odac = LabelODAC(n_min=100)
+    tree = odac._tree
+    compared = 0
+    for t, y in enumerate(group_stream(rng, groups, 1200, p_off=0.002)):
+        odac.learn_one(y)
+        if t % 50 or t < 100:
+            continue
+        nodes = [node for node in tree.nodes.values() if node.children is None]
+        nodes = [node for node in nodes if node.size > 2]
+        _, groups_of = odac._gather([], nodes)
+        for node, pairs in zip(nodes, groups_of):
+            counts, since, n = tree.counts.since(node.id, tree.ids(node))
+            dist = jaccard(counts)
+            d1, pivots, d2, d0, avg = leaf_statistics(dist)
+            assert np.array_equal(pairs.dense(), dist)
+            sd1, spivots, sd2, sd0, savg = sparse_statistics(pairs)
+            assert (sd1, spivots, sd2, sd0) == (d1, pivots, d2, d0)
+            assert np.isclose(savg, avg, rtol=0, atol=1e-12)
+            delta = 0.05 / node.size
+            bounds = pair_bounds(_support(counts, since, n), delta)
+            dense_gap = gap_excess(dist, *pivots, bounds)
+            sparse_gap = gap_excess_sparse(pairs, *pivots, since, n, delta)
+            assert np.isclose(sparse_gap, dense_gap, rtol=0, atol=1e-9)
+            independent = independent_jaccard(counts.diagonal() / since)
+            bounds = pair_bounds(_support(counts, since, n), 0.05)
+            dense_unrelated = association_excess(dist, independent, bounds) <= 0
+            assert unrelated_sparse(pairs, since, n, 0.05) == dense_unrelated
+            for passes in (0, 5):
+                side = assign_to_pivots(dist, *pivots, passes)
+                assert np.array_equal(assign_sparse(pairs, *pivots, passes), side)
+            compared += 1
+    assert compared > 20
 
 
 def test_many_labels_use_the_large_leaf_path():

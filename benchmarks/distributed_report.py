@@ -1,0 +1,70 @@
+"""benchmarks/results/distributed.md from the record of `benchmarks.distributed`."""
+
+from __future__ import annotations
+
+import pathlib
+
+__all__ = ["write_report"]
+
+
+def _stream_table(stream: dict) -> list[str]:
+    runs = stream["runs"]
+    reference = runs[0] if "shards" not in runs[0] else None
+    default = next((r for r in runs if r["model"] == "IHOMER (default)"), None)
+    one = next((r for r in runs if r.get("shards") == 1), None)
+    lines = [
+        f"### {stream['stream']}: first {stream['n']:,} instances, {stream['labels']:,} labels, "
+        f"micro-batches of {stream['batch']:,}",
+        "",
+        f"Measured {stream['measured']} with a local Ray of {stream['num_cpus']} CPUs:",
+        "",
+        f"    {stream['command']}",
+        "",
+        "| model | instances/s | vs 1 shard | subset accuracy | micro-F1 | Δ micro-F1 vs "
+        "share=False | Δ vs default | clusters | moves | memory per shard (RSS / clusters' "
+        "state) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        speed = r["instances_per_second"]
+        ratio = f"{speed / one['instances_per_second']:.2f}x" if one else ""
+        memory = ", ".join(
+            f"{m['rss_mb']:,.0f} / {m['state_mb']:,.1f} MB" for m in r.get("shard_memory", [])
+        )
+        delta = f"{r['micro_f1'] - reference['micro_f1']:+.4f}" if reference else ""
+        versus = f"{r['micro_f1'] - default['micro_f1']:+.4f}" if default else ""
+        lines.append(
+            f"| {r['model']} | {speed:,.1f} | {ratio if 'shards' in r else ''} | "
+            f"{r['subset_accuracy']:.4f} | {r['micro_f1']:.4f} | {delta} | {versus} | "
+            f"{r['clusters']} | "
+            f"{r.get('moves', '')} | {memory} |"
+        )
+    part = stream["partition"]
+    lines += [
+        "",
+        f"LabelODAC alone on these label sets (in the driver): {part['ms_per_instance']:.3f} ms "
+        f"CPU per instance, {part['state_mb']:.1f} MB pickled, {part['leaves']} leaves.",
+        "",
+    ]
+    return lines
+
+
+def write_report(record: dict, path: pathlib.Path) -> None:
+    lines = [
+        "# iHOMER on K shards (Ray actors) against iHOMER in one process",
+        "",
+        "Written by `python -m benchmarks distributed` (see `benchmarks/distributed.py`), on "
+        "this machine (see machine.md; other jobs may share its 2 cores). The models run in "
+        "lockstep on the same micro-batches (each predicts a batch, then learns it), so the "
+        "speed ratios compare them under the same load. `IHOMER(share=False, fallback=False)` "
+        "computes what the shards compute, in one process: instance by instance (`learn_one`) "
+        "the sharded model predicts exactly as it (tested); on micro-batches they differ only "
+        "where the sharded model changes its partition, creates new labels' clusters or ends a "
+        "handover at the end of a batch instead of at the instance. The default IHOMER shares "
+        "one learner on all the labels between its clusters (it cannot be sharded by cluster).",
+        "",
+    ]
+    for stream in record["streams"]:
+        lines += _stream_table(stream)
+    lines += record.get("notes", [])
+    path.write_text("\n".join(lines) + "\n")

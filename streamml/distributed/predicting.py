@@ -1,0 +1,64 @@
+"""The predicting half of `ShardedIHOMER`: the union of the shards' answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .packing import pack_instances
+
+__all__ = ["Predicting"]
+
+
+class Predicting:
+    """`predict_one`, `predict_proba_one` and their mini-batch versions on DataFrames."""
+
+    def _predict_matrix(self, xs: list[dict]) -> np.ndarray:
+        """P(True) of every known label (columns, in order of arrival) for each instance."""
+        out = np.zeros((len(xs), len(self._labels)))
+        if not xs or not self._labels:
+            return out
+        shards = self._shards()
+        if self._encoded:
+            # Predictions do not add features to the index (what the model learns never
+            # depends on what it was asked).
+            vs = [self._features.encode(x, grow=False) for x in xs]
+            packed = shards.share(pack_instances(vs))
+            dicts = None
+        else:
+            packed, dicts = None, shards.share(list(xs))
+        answers = self._run([(i, "predict", packed, dicts) for i in range(len(shards))])
+        index = self._labels
+        for found in answers:
+            for key, probas in found.items():
+                labels = self._clusters.get(key)
+                if labels is not None:
+                    out[:, [index[label] for label in labels]] = probas
+        return out
+
+    def predict_proba_one(self, x: dict, **kwargs) -> dict:
+        p = self._predict_matrix([x])[0].tolist()
+        return {label: {False: 1.0 - q, True: q} for label, q in zip(self._labels, p)}
+
+    def predict_one(self, x: dict, **kwargs) -> dict:
+        p = self._predict_matrix([x])[0] > 0.5
+        return dict(zip(self._labels, p.tolist()))
+
+    def predict_batch(self, xs: list[dict]) -> list[dict]:
+        """The predicted label sets of a micro-batch of dicts (one call to every shard)."""
+        decided = self._predict_matrix(xs) > 0.5
+        labels = list(self._labels)
+        return [dict(zip(labels, row)) for row in decided.tolist()]
+
+    def predict_proba_many(self, X):
+        """P(True) of every label (a column each) for every row of the DataFrame X."""
+        import pandas as pd
+
+        from ..evaluate.batches import records_of
+
+        return pd.DataFrame(
+            self._predict_matrix(records_of(X)), index=X.index, columns=list(self._labels)
+        )
+
+    def predict_many(self, X):
+        """The predicted label sets (a boolean column per label) for the rows of X."""
+        return self.predict_proba_many(X) > 0.5
