@@ -134,7 +134,11 @@ def run_stream(
 
     runs = []
     if reference:
-        runs.append(_Scored(REFERENCE, IHOMER(share=False, fallback=False, seed=seed)))
+        runs.append(
+            _Scored(
+                REFERENCE, IHOMER(share=False, fallback=False, label_drift_delta=None, seed=seed)
+            )
+        )
     if default:
         runs.append(_Scored("IHOMER (default)", IHOMER(seed=seed)))
     for k in shards:

@@ -83,8 +83,8 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=1,
         metavar="B",
-        help="mini-batches of B instances: predict B, then learn them (default 1: instance by "
-        "instance)",
+        help="mini-batches of B instances: predict B, then learn them; 1 is instance by "
+        "instance (default 1)",
     )
     _sharding_arguments(ev)
     ev.add_argument(
@@ -161,8 +161,8 @@ def _sharding_arguments(parser: argparse.ArgumentParser, remembered: bool = Fals
         "--ray-address",
         default=None,
         metavar="A",
-        help="the Ray cluster of the shards, e.g. auto or ray://head:10001 (default: a local Ray "
-        "started on demand, with the machine's CPUs)",
+        help="the Ray cluster of the shards, e.g. auto or ray://head:10001; without it, a local "
+        "Ray is started on demand, with the machine's CPUs",
     )
 
 

@@ -28,11 +28,13 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     of their clusters (a new cluster is estimated from its labels times the features); a
     cluster is never split, and one that moves to another shard takes its state along.
 
-    Every cluster has a learner of its own: this is `IHOMER(share=False, fallback=False)`,
+    Every cluster has a learner of its own: this is `IHOMER(share=False, fallback=False,
+    label_drift_delta=None)`,
     whose clusters need nothing from each other, so they can run anywhere. (The default
     IHOMER shares one learner on all the labels between its clusters: that learner's cost
     grows with all the labels and cannot be cut by cluster.) With `learn_one`, it learns and
-    predicts exactly as `IHOMER(share=False, fallback=False)` with the same parameters; with
+    predicts exactly as `IHOMER(share=False, fallback=False, label_drift_delta=None)` with the
+    same parameters; with
     `learn_many`, the partition, the new labels' clusters and the end of a handover change at
     the end of a micro-batch only (IHOMER may change them at any instance), which is the only
     difference (see the README's "Scaling out" for the measured effect).
@@ -65,6 +67,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     share = False
     fallback = False
     selection_margin = 0.0
+    label_drift_delta = None  # the shards watch their clusters with ADWIN only
 
     def __init__(
         self,
@@ -88,7 +91,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         retire_after: int | None = 500,
         adapt: bool = True,
         adapt_learners: list[base.MultiLabelClassifier] | None = None,
-        adapt_rate: float = 2.0,
+        adapt_rate: float = 4.0,
         adapt_window: int = 100,
         seed: int | None = None,
     ):

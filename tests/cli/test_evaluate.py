@@ -155,7 +155,7 @@ def test_options_reach_the_evaluation_and_blas_runs_on_one_thread(capsys, monkey
         assert run(capsys, "evaluate", "--model", "majority", "--limit", "50", "--json")[0] == 0
     assert run(capsys, "evaluate", "--window", "20", "--plot", "run.png", "--limit", "9")[0] == 0
     (first, pools), (second, _) = seen
-    assert first == {"limit": 50, "window": 500, "progress": False, "plot": None}
-    assert second == {"limit": 9, "window": 20, "progress": True, "plot": "run.png"}
+    assert first == {"limit": 50, "window": 500, "progress": False, "plot": None, "batch": 1}
+    assert second == {"limit": 9, "window": 20, "progress": True, "plot": "run.png", "batch": 1}
     assert (tmp_path / "run.png").exists()
     assert pools and all(pool["num_threads"] == 1 for pool in pools)

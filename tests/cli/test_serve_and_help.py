@@ -22,7 +22,15 @@ def test_serve_passes_its_options_to_the_service(capsys, monkeypatch, tmp_path):
     code, out, err = run(capsys, *argv, "--model", "mlhat", "--seed", "9")
     assert code == 0 and out == err == ""
     assert calls == [
-        {"host": "0.0.0.0", "port": 8123, "data_dir": str(tmp_path), "model": "mlhat", "seed": 9}
+        {
+            "host": "0.0.0.0",
+            "port": 8123,
+            "data_dir": str(tmp_path),
+            "model": "mlhat",
+            "seed": 9,
+            "shards": None,
+            "ray_address": None,
+        }
     ]
     code, _, _ = run(capsys, "serve")
     assert code == 0
@@ -32,6 +40,8 @@ def test_serve_passes_its_options_to_the_service(capsys, monkeypatch, tmp_path):
         "data_dir": "streamml-data",
         "model": cli.DEFAULT_MODEL,
         "seed": 42,
+        "shards": None,
+        "ray_address": None,
     }
 
 
@@ -95,4 +105,5 @@ def test_help_states_the_defaults_the_parser_uses():
             if match:
                 assert os.path.normpath(match.group(1)) == os.path.normpath(str(action.default))
                 stated += 1
-    assert stated == 8  # evaluate: model, seed, window; serve: host, port, data-dir, model, seed
+    # evaluate: model, seed, window, batch; serve: host, port, data-dir, model, seed
+    assert stated == 9
