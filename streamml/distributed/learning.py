@@ -67,14 +67,7 @@ class Learning:
         cluster_events = sorted(event for events in self._wait(learning) for event in events)
         self._record_events(cluster_events, structure_events)
         self._n += len(ys)
-        if self._shadow:
-            self._handover_left -= len(ys)
-            if self._handover_left <= 0:
-                self._complete_handover()
-        if self._recheck and self._may_restructure():
-            self._recheck = False
-            self._last_check = self._n
-            self._restructure()
+        self._advance(len(ys))
         self._maybe_rebalance()
 
     def _record_events(self, cluster_events: list, structure_events: list) -> None:

@@ -475,14 +475,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
             self._adapt(rising)
         if self._rearm and self._rearm[0][0] <= self._n:
             self._rearm_watches()
-        if self._shadow:
-            self._handover_left -= 1
-            if self._handover_left <= 0:
-                self._complete_handover()
-        if self._recheck and self._may_restructure():
-            self._recheck = False
-            self._last_check = self._n
-            self._restructure()
+        self._advance(1)
 
     def _score_clusters(self, x, v, root, own, alternates, truth) -> tuple:
         """Score the learners of every cluster that has its own learner or alternates on this

@@ -1,4 +1,5 @@
-"""The public read-only state of a model with a label partition (IHOMER, ShardedIHOMER)."""
+"""What the models with a label partition share (IHOMER, ShardedIHOMER): their public read-only
+state, and the step that follows learning (handover, restructuring)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ __all__ = ["PartitionState"]
 
 class PartitionState:
     """Properties over `_clusters`, `_target`, `_events`, `_n_restructurings`, `_n`, `_labels`
-    and `_odac`, which the model keeps."""
+    and `_odac`, which the model keeps; `_advance` calls its `_complete_handover`,
+    `_may_restructure` and `_restructure`."""
 
     @property
     def partition(self) -> list[frozenset]:
@@ -46,3 +48,15 @@ class PartitionState:
     def odac(self) -> LabelODAC:
         """The label partitioner (read it, do not feed it)."""
         return self._odac
+
+    def _advance(self, n: int) -> None:
+        """After `n` more instances were learned: count the handover down (a new partition
+        takes over when it ends) and restructure if a recheck is due and allowed."""
+        if self._shadow:
+            self._handover_left -= n
+            if self._handover_left <= 0:
+                self._complete_handover()
+        if self._recheck and self._may_restructure():
+            self._recheck = False
+            self._last_check = self._n
+            self._restructure()
