@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from .odac import LabelODAC
 from .records import StructureChange, TreeNode
-from .refine import refine
+from .refine import refine, refine_counts
 
-__all__ = ["LabelODAC", "StructureChange", "TreeNode", "refine"]
+__all__ = ["LabelODAC", "StructureChange", "TreeNode", "refine", "refine_counts"]

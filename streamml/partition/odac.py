@@ -424,7 +424,8 @@ class LabelODAC(base.Base):
     def refined_partition(
         self, min_size: int | None = None, max_size: int | None = None, delta: float | None = None
     ) -> list[frozenset]:
-        """The leaves merged into a valid partition by `streamml.partition.refine`.
+        """The leaves merged into a valid partition by `streamml.partition.refine` (from the
+        sparse counts: `partition.refine_counts`).
 
         Parameters
         ----------
@@ -437,17 +438,21 @@ class LabelODAC(base.Base):
             Confidence of the merge test (default: the partitioner's `delta`).
 
         """
-        from .refine import refine
+        from .refine import refine_counts
 
         if min_size is None:
             min_size = max(1, self.cardinality_mode)
-        labels, dist = self.distances()
-        return refine(
+        tree = self._tree
+        counts = tree.counts
+        a, b, co = counts.pairs()
+        # Everything by position (the order of `distances()`), as the tree's nodes list them.
+        return refine_counts(
             self.tree(),
-            labels,
-            dist,
+            tree.labels_by_position(),
+            (tree.pos[a], tree.pos[b], co),
+            counts.positives()[tree.order],
+            counts.rates()[tree.order],
             self.n_effective,
-            rates=self._tree.counts.rates()[self._tree.order],
             min_size=min_size,
             max_size=max_size,
             delta=self.delta if delta is None else delta,

@@ -6,12 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..bounds import hoeffding_bound
-from .counts import independent_jaccard
 from .records import TreeNode
-from .split import pair_bounds
+from .unit_sums import UnitSums
 
-__all__ = ["refine"]
+__all__ = ["refine", "refine_counts"]
 
 
 class _Tree:
@@ -140,73 +138,128 @@ def refine(
 
     """
     labels = list(labels)
-    index = {label: i for i, label in enumerate(labels)}
-    if len(index) != len(labels):
-        raise ValueError("labels must be distinct")
     dist = np.array(distances, dtype=float)
     if dist.shape != (len(labels), len(labels)):
         raise ValueError(f"distances must be {len(labels)} x {len(labels)}, got {dist.shape}")
-    if min_size < 1 or (max_size is not None and max_size < 1):
-        raise ValueError("min_size and max_size must be at least 1")
-    np.fill_diagonal(dist, 0.0)
-    if not labels and not nodes:
-        return []
-    tree = _Tree(nodes)
-
-    unit_of = np.full(len(labels), -1, dtype=np.intp)
-    anchors: list[int] = []
-    for node in nodes:
-        if node.is_leaf:
-            for label in node.members:
-                i = index.get(label)
-                if i is None or unit_of[i] >= 0:
-                    raise ValueError(f"label {label!r} is unknown or in two leaves")
-                unit_of[i] = len(anchors)
-            anchors.append(node.id)
-    if (unit_of < 0).any():
-        raise ValueError("the leaves do not cover every label")
-
-    association = None
-    bounds = np.full_like(dist, hoeffding_bound(n, delta))
     if rates is not None:
         rates = np.asarray(rates, dtype=float)
         if rates.shape != (len(labels),):
             raise ValueError(f"rates must have {len(labels)} values, got shape {rates.shape}")
-        association = independent_jaccard(rates) - dist
-        support = n * (rates[:, None] + rates[None, :]) / (2.0 - dist)
-        bounds = pair_bounds(support, delta)
-    for matrix in (association, bounds):
-        if matrix is not None:
-            np.fill_diagonal(matrix, 0.0)
-    _merge_cut(dist, unit_of, bounds, max_size, association)
-    _merge_small(tree, dist, unit_of, anchors, min_size, max_size)
-    _merge_cut(dist, unit_of, bounds, max_size, association)
-
-    groups: dict[int, list] = {}
-    for i, unit in enumerate(unit_of):
-        groups.setdefault(int(unit), []).append(labels[i])
-    partition = [frozenset(group) for group in groups.values()]
-    assert sum(map(len, partition)) == len(labels), "clusters overlap or miss labels"
-    assert frozenset().union(*partition) == frozenset(labels), "clusters miss labels"
-    return partition
+    leaves = _Leaves(nodes, labels, min_size, max_size)
+    if leaves.tree is None:
+        return []
+    np.fill_diagonal(dist, 0.0)
+    sums = UnitSums.dense(dist, leaves.unit_of, len(leaves.anchors), n, rates, delta)
+    return leaves.merged(sums, min_size, max_size)
 
 
-def _merge_small(tree, dist, unit_of, anchors, min_size, max_size) -> None:
-    """Phase 1, in place on `unit_of` (label -> unit) and `anchors` (unit -> tree node)."""
+def refine_counts(
+    nodes: Sequence[TreeNode],
+    labels: Sequence,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    positives: np.ndarray,
+    rates: np.ndarray,
+    n: float,
+    *,
+    min_size: int = 1,
+    max_size: int | None = None,
+    delta: float = 0.05,
+) -> list[frozenset]:
+    """`refine` with the distances given by sparse co-occurrence counts instead of a matrix.
+
+    The result is `refine`'s with the Jaccard distances of these counts and these `rates`
+    (up to rounding, and up to the binning of the rates beyond
+    `unit_sums.EXACT_UP_TO` labels), at a cost that grows with the labels and the pairs that
+    co-occurred, not with the square of the labels.
+
+    Parameters
+    ----------
+    pairs
+        Three arrays: the indices (in `labels`) of the two labels of each pair that co-occurred
+        (each pair once), and how often (faded counts, on the scale of `positives`).
+    positives
+        Positives of each label, on the scale of the pair counts.
+    rates
+        Positive rate of each label.
+
+    """
+    labels = list(labels)
+    leaves = _Leaves(nodes, labels, min_size, max_size)
+    if leaves.tree is None:
+        return []
+    a, b, co = (np.asarray(array) for array in pairs)
+    sums = UnitSums.sparse(
+        leaves.unit_of,
+        len(leaves.anchors),
+        a,
+        b,
+        np.asarray(co, dtype=float),
+        np.asarray(positives, dtype=float),
+        np.asarray(rates, dtype=float),
+        n,
+        delta,
+    )
+    return leaves.merged(sums, min_size, max_size)
+
+
+class _Leaves:
+    """The leaves of a label tree as the first units: each label's leaf, each leaf's node."""
+
+    def __init__(self, nodes, labels, min_size, max_size):
+        index = {label: i for i, label in enumerate(labels)}
+        if len(index) != len(labels):
+            raise ValueError("labels must be distinct")
+        if min_size < 1 or (max_size is not None and max_size < 1):
+            raise ValueError("min_size and max_size must be at least 1")
+        self.labels = labels
+        self.tree = None
+        if not labels and not nodes:
+            return
+        self.tree = _Tree(nodes)
+        unit_of = np.full(len(labels), -1, dtype=np.intp)
+        anchors: list[int] = []
+        for node in nodes:
+            if node.is_leaf:
+                for label in node.members:
+                    i = index.get(label)
+                    if i is None or unit_of[i] >= 0:
+                        raise ValueError(f"label {label!r} is unknown or in two leaves")
+                    unit_of[i] = len(anchors)
+                anchors.append(node.id)
+        if (unit_of < 0).any():
+            raise ValueError("the leaves do not cover every label")
+        self.unit_of, self.anchors = unit_of, anchors
+
+    def merged(self, sums: UnitSums, min_size: int, max_size: int | None) -> list[frozenset]:
+        """The merges of `refine` on the leaves' sums: cut groups, small units, cut groups."""
+        owner = np.arange(len(self.anchors))  # leaf -> unit
+        first = np.full(len(self.anchors), len(self.unit_of))
+        np.minimum.at(first, self.unit_of, np.arange(len(self.unit_of)))
+        _merge_cut(sums, owner, first, max_size)
+        _merge_small(self.tree, sums, owner, list(self.anchors), first, min_size, max_size)
+        _merge_cut(sums, owner, first, max_size)
+        groups: dict[int, list] = {}
+        for i, leaf in enumerate(self.unit_of):
+            groups.setdefault(int(owner[leaf]), []).append(self.labels[i])
+        partition = [frozenset(group) for group in groups.values()]
+        assert sum(map(len, partition)) == len(self.labels), "clusters overlap or miss labels"
+        assert frozenset().union(*partition) == frozenset(self.labels), "clusters miss labels"
+        return partition
+
+
+def _merge_small(tree, sums, owner, anchors, first, min_size, max_size) -> None:
+    """Phase 1, in place on `sums`, `owner` (leaf -> unit) and `anchors` (unit -> tree node);
+    `first` is each unit's first label."""
     if min_size <= 1:
         return
-    sizes = np.bincount(unit_of, minlength=len(anchors))
-    alive = sizes > 0
+    sizes, alive = sums.sizes, sums.alive
     stuck = np.zeros(len(anchors), dtype=bool)
-    first = np.full(len(anchors), len(unit_of))
-    np.minimum.at(first, unit_of, np.arange(len(unit_of)))
     while True:
         small = np.flatnonzero(alive & ~stuck & (sizes < min_size))
         if not len(small):
             return
         s = min(small, key=lambda u: (sizes[u], -tree.depth[anchors[u]], first[u]))
-        members = unit_of == s
-        cross = np.bincount(unit_of, weights=dist[members].sum(axis=0), minlength=len(anchors))
+        cross = sums.dist[s]
         target, level = -1, anchors[s]
         while True:
             best = None
@@ -227,33 +280,21 @@ def _merge_small(tree, dist, unit_of, anchors, min_size, max_size) -> None:
         if target < 0:
             stuck[s] = True
             continue
-        unit_of[members] = target
+        owner[owner == s] = target
         anchors[target] = tree.common(anchors[target], anchors[s])
-        sizes[target] += sizes[s]
         first[target] = min(first[target], first[s])
-        sizes[s] = 0
-        alive[s] = False
+        sums.merge(target, s)
         stuck[:] = False  # a bigger unit may now take a stuck one
 
 
-def _merge_cut(dist, unit_of, bounds, max_size, association) -> None:
-    """Phase 2, in place on `unit_of`."""
-    units, compact = np.unique(unit_of, return_inverse=True)
-    k = len(units)
-    if k < 2:
+def _merge_cut(sums, owner, first, max_size) -> None:
+    """Phase 2, in place on `sums`, `owner` (leaf -> unit) and `first` (unit -> its first
+    label)."""
+    alive, sizes = sums.alive, sums.sizes
+    if alive.sum() < 2:
         return
-    order = np.argsort(compact, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(compact[order]) != 0])
-
-    def unit_sums(matrix):
-        rows = np.add.reduceat(matrix[order], starts, axis=0)
-        return np.add.reduceat(rows[:, order], starts, axis=1)
-
-    cross = unit_sums(dist)  # unit x unit sums of distances
-    bound = unit_sums(bounds)
-    assoc = None if association is None else unit_sums(association)
-    sizes = np.bincount(compact).astype(float)
-    alive = np.ones(k, dtype=bool)
+    k = len(sizes)
+    cross, bound, assoc = sums.dist, sums.bound, sums.assoc
 
     def scores(rows):
         """Excess of cross over inside distance of units `rows` against every unit; inf where
@@ -285,15 +326,9 @@ def _merge_cut(dist, unit_of, bounds, max_size, association) -> None:
         if not np.isfinite(score[i, j]):
             break
         i, j = min(i, j), max(i, j)
-        for sums in (cross, bound) if assoc is None else (cross, bound, assoc):
-            sums[i, :] += sums[j, :]
-            sums[:, i] += sums[:, j]
-            sums[j, :] = sums[:, j] = 0.0
-        sizes[i] += sizes[j]
-        sizes[j] = 0.0
-        alive[j] = False
-        compact[compact == j] = i
+        sums.merge(i, j)
+        owner[owner == j] = i
+        first[i] = min(first[i], first[j])
         score[j, :] = score[:, j] = np.inf
         row = scores(np.array([i]))[0]
         score[i, :] = score[:, i] = row
-    unit_of[:] = units[compact]
