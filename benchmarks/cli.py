@@ -134,7 +134,7 @@ def _build() -> argparse.ArgumentParser:
     di.add_argument(
         "--no-reference",
         action="store_true",
-        help="leave out IHOMER(share=False, fallback=False) too (speed of the shards only)",
+        help="leave out IHOMER(share=False) too (speed of the shards only)",
     )
 
     ma = sub.add_parser("machine", help="describe this machine in machine.md")

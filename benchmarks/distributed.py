@@ -5,11 +5,11 @@ Every model sees the same stream in micro-batches of `batch` instances: it predi
 instance of a batch, then learns them in order. The models run in lockstep, batch after batch
 (the reference, then K = 1, 2, 4 shards), so a change of the machine's load hits them alike;
 each one's wall-clock time (its shards work in other processes) gives its instances/s. The
-references are `IHOMER(share=False, fallback=False)` (what the shards compute, in one process:
-the same predictions, instance by instance) and the default `IHOMER` (which shares one learner
-on all the labels between its clusters). Per shard: the resident memory of its actor and the
-pickled size of its clusters. The partition (LabelODAC, in the driver) is timed alone on the
-same label sets.
+references are `IHOMER(share=False, label_drift_delta=None)` (what the shards compute, in one
+process: the same predictions, instance by instance) and the default `IHOMER` (which shares one
+learner on all the labels between its clusters, and tests each label's error). Per shard: the
+resident memory of its actor and the pickled size of its clusters. The partition (LabelODAC,
+in the driver) is timed alone on the same label sets.
 
 Run (`pip install -e ".[bench,ray]"`):
 
@@ -29,7 +29,7 @@ import time
 __all__ = ["run_distributed"]
 
 SHARDED = "sharded"
-REFERENCE = "IHOMER(share=False, fallback=False)"
+REFERENCE = "IHOMER(share=False)"
 
 
 def _load(data: pathlib.Path, name: str, limit: int) -> list:
@@ -134,11 +134,7 @@ def run_stream(
 
     runs = []
     if reference:
-        runs.append(
-            _Scored(
-                REFERENCE, IHOMER(share=False, fallback=False, label_drift_delta=None, seed=seed)
-            )
-        )
+        runs.append(_Scored(REFERENCE, IHOMER(share=False, label_drift_delta=None, seed=seed)))
     if default:
         runs.append(_Scored("IHOMER (default)", IHOMER(seed=seed)))
     for k in shards:

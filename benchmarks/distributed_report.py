@@ -7,6 +7,13 @@ import pathlib
 __all__ = ["write_report"]
 
 
+def _deltas(run: dict, other: dict | None) -> str:
+    if other is None:
+        return ""
+    subset = run["subset_accuracy"] - other["subset_accuracy"]
+    return f"{subset:+.4f} / {run['micro_f1'] - other['micro_f1']:+.4f}"
+
+
 def _stream_table(stream: dict) -> list[str]:
     runs = stream["runs"]
     reference = runs[0] if "shards" not in runs[0] else None
@@ -20,9 +27,9 @@ def _stream_table(stream: dict) -> list[str]:
         "",
         f"    {stream['command']}",
         "",
-        "| model | instances/s | vs 1 shard | subset accuracy | micro-F1 | Δ micro-F1 vs "
-        "share=False | Δ vs default | clusters | moves | memory per shard (RSS / clusters' "
-        "state) |",
+        "| model | instances/s | vs 1 shard | subset accuracy | micro-F1 | Δ subset / micro-F1 "
+        "vs share=False | Δ subset / micro-F1 vs default | clusters | moves | memory per shard "
+        "(RSS / clusters' state) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
@@ -31,8 +38,8 @@ def _stream_table(stream: dict) -> list[str]:
         memory = ", ".join(
             f"{m['rss_mb']:,.0f} / {m['state_mb']:,.1f} MB" for m in r.get("shard_memory", [])
         )
-        delta = f"{r['micro_f1'] - reference['micro_f1']:+.4f}" if reference else ""
-        versus = f"{r['micro_f1'] - default['micro_f1']:+.4f}" if default else ""
+        delta = _deltas(r, reference)
+        versus = _deltas(r, default)
         lines.append(
             f"| {r['model']} | {speed:,.1f} | {ratio if 'shards' in r else ''} | "
             f"{r['subset_accuracy']:.4f} | {r['micro_f1']:.4f} | {delta} | {versus} | "
@@ -56,12 +63,15 @@ def write_report(record: dict, path: pathlib.Path) -> None:
         "Written by `python -m benchmarks distributed` (see `benchmarks/distributed.py`), on "
         "this machine (see machine.md; other jobs may share its 2 cores). The models run in "
         "lockstep on the same micro-batches (each predicts a batch, then learns it), so the "
-        "speed ratios compare them under the same load. `IHOMER(share=False, fallback=False)` "
-        "computes what the shards compute, in one process: instance by instance (`learn_one`) "
-        "the sharded model predicts exactly as it (tested); on micro-batches they differ only "
-        "where the sharded model changes its partition, creates new labels' clusters or ends a "
-        "handover at the end of a batch instead of at the instance. The default IHOMER shares "
-        "one learner on all the labels between its clusters (it cannot be sharded by cluster).",
+        "speed ratios compare them under the same load. `IHOMER(share=False)` (with "
+        "`label_drift_delta=None`) computes what the shards compute, in one process: instance "
+        "by instance (`learn_one`) the sharded model predicts exactly as it (tested); on "
+        "micro-batches they differ only where the sharded model changes its partition, creates "
+        "new labels' clusters or ends a handover at the end of a batch instead of at the "
+        "instance, and where its clusters score the learner on all the labels by its "
+        "predictions made before the batch. The default IHOMER shares one learner on all the "
+        "labels between its clusters (it cannot be sharded by cluster) and tests each label's "
+        "error.",
         "",
     ]
     for stream in record["streams"]:

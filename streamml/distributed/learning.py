@@ -6,6 +6,7 @@ import itertools
 
 from ..events import DriftEvent
 from .packing import pack_instances
+from .shard import BASE
 
 __all__ = ["Learning"]
 
@@ -49,9 +50,11 @@ class Learning:
         packed = shards.share(pack_instances(vs) if vs is not None else None)
         dicts = None if self._encoded else shards.share(list(xs))
         start, width = self._n, len(index)
+        root = shards.share(self._root_before(xs, packed, dicts)) if self.fallback else None
+        self._root_cache = None
         # The shards learn while the driver updates the partition.
         learning = self._start(
-            [(i, "learn", packed, dicts, positives, start, width) for i in range(len(shards))]
+            [(i, "learn", packed, dicts, positives, start, width, root) for i in range(len(shards))]
         )
         structure_events = []
         for t, y in enumerate(ys):
@@ -90,7 +93,8 @@ class Learning:
 
     def _add_labels(self, ys: list[dict]) -> None:
         """New labels, as IHOMER takes them: the first instance's labels form one cluster,
-        every later new label a cluster of its own; they answer at once."""
+        every later new label a cluster of its own; they answer at once. With `fallback`, the
+        learner on all the labels is told of them (and made on the first)."""
         specs = []
         for y in ys:
             if y.keys() <= self._labels.keys():
@@ -104,19 +108,45 @@ class Learning:
                 self._clusters[key] = labels
                 self._target.append(key)
                 specs.append((labels, True))
+        if specs and self.fallback:
+            self._root_cache = None  # it has no column for the new labels
+            home = self._placement.home
+            shard = home.get(BASE)
+            size = len(self._labels) * self._width()
+            if shard is None:
+                shard = self._placement.place(BASE, size)
+            self._placement.size[BASE] = size
+            labels = tuple(self._labels)
+            self._run([(shard, "set_base", labels, list(range(len(labels))), self._n)])
         self._place_new(specs)
 
+    def _width(self) -> int:
+        return max(1, len(self._features)) if self._features is not None else 1
+
     def _place_new(self, specs: list[tuple]) -> None:
-        """Create clusters (labels, answering) on the shards, each on the least loaded."""
+        """Create clusters (labels, answering) on the shards, each on the least loaded; with
+        `fallback`, one with every label is a view of the learner on all the labels."""
         if not specs:
             return
-        width = max(1, len(self._features)) if self._features is not None else 1
+        width = self._width()
+        everything = len(self._labels)
         by_shard: dict[int, list] = {}
         for labels, answering in specs:
             shard = self._placement.place(frozenset(labels), len(labels) * width)
             cols = [self._labels[label] for label in labels]
-            by_shard.setdefault(shard, []).append((labels, cols, answering))
+            view = self.fallback and len(labels) == everything
+            by_shard.setdefault(shard, []).append((labels, cols, answering, view))
         self._run([(shard, "create", made, self._n) for shard, made in by_shard.items()])
+
+    def _root_before(self, xs: list[dict], packed, dicts):
+        """P(True) of every label from the learner on all the labels, for each of `xs`, before
+        it learns them: from the last prediction if it was of these xs (and their encodings
+        were complete), else asked of its shard."""
+        cache = self._root_cache
+        if cache is not None and cache[2] and cache[0] == xs:
+            return cache[1]
+        (found,) = self._run([(self._placement.home[BASE], "predict_base", packed, dicts)])
+        return found
 
     # -- restructuring (as IHOMER's, at the end of a micro-batch) --------------------------
 

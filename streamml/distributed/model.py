@@ -13,7 +13,7 @@ from .backends import ShardLost, make_shards
 from .learning import Learning
 from .placement import Placement
 from .predicting import Predicting
-from .shard import ShardConfig
+from .shard import BASE, ShardConfig
 
 __all__ = ["ShardedIHOMER"]
 
@@ -28,16 +28,21 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     of their clusters (a new cluster is estimated from its labels times the features); a
     cluster is never split, and one that moves to another shard takes its state along.
 
-    Every cluster has a learner of its own: this is `IHOMER(share=False, fallback=False,
-    label_drift_delta=None)`,
-    whose clusters need nothing from each other, so they can run anywhere. (The default
-    IHOMER shares one learner on all the labels between its clusters: that learner's cost
-    grows with all the labels and cannot be cut by cluster.) With `learn_one`, it learns and
-    predicts exactly as `IHOMER(share=False, fallback=False, label_drift_delta=None)` with the
-    same parameters; with
+    With `fallback` (the default, as in IHOMER), a learner on all the labels trains beside
+    the clusters, on one of the shards like a cluster; each cluster answers for its labels
+    with whichever of its own learner and that one has scored better recently (IHOMER's
+    `fallback`, `selection_window`, `selection_margin`). Its cost is that of one more
+    learner, and it keeps the accuracy of the default IHOMER where a joint model is better
+    than the clusters' (e.g. bibtex, delicious). Every other cluster has a learner of its
+    own: IHOMER's shared learner (`share`) cannot be cut by cluster, and the per-label rise
+    test (`label_drift_delta`) is not run by the shards, which watch their clusters with
+    ADWIN only. So, with `learn_one`, this model learns and predicts exactly as
+    `IHOMER(share=False, label_drift_delta=None)` with the same parameters. With
     `learn_many`, the partition, the new labels' clusters and the end of a handover change at
-    the end of a micro-batch only (IHOMER may change them at any instance), which is the only
-    difference (see the README's "Scaling out" for the measured effect).
+    the end of a micro-batch only (IHOMER may change them at any instance), and the clusters
+    score the learner on all the labels by its predictions made before the batch was
+    learned; these are the only differences (see the README's "Scaling out" for the measured
+    effect).
 
     Parameters
     ----------
@@ -57,16 +62,14 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     rebalance_every
         Instances between two looks at the measured loads.
     n_min, delta, tau, min_cluster_size, max_cluster_size, warmup, cooldown, handover,
-    drift_delta, selection_window, retire_after, adapt, adapt_learners, adapt_rate,
-    adapt_window, seed
+    drift_delta, fallback, selection_window, selection_margin, retire_after, adapt,
+    adapt_learners, adapt_rate, adapt_window, seed
         As for `IHOMER`.
 
     """
 
     # IHOMER's parameters that sharding fixes (for the shared parameter checks).
     share = False
-    fallback = False
-    selection_margin = 0.0
     label_drift_delta = None  # the shards watch their clusters with ADWIN only
 
     def __init__(
@@ -87,7 +90,9 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         cooldown: int | None = None,
         handover: int = 200,
         drift_delta: float = 0.01,
+        fallback: bool = True,
         selection_window: int = 200,
+        selection_margin: float = 0.1,
         retire_after: int | None = 500,
         adapt: bool = True,
         adapt_learners: list[base.MultiLabelClassifier] | None = None,
@@ -111,7 +116,9 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         self.cooldown = cooldown
         self.handover = handover
         self.drift_delta = drift_delta
+        self.fallback = fallback
         self.selection_window = selection_window
+        self.selection_margin = selection_margin
         self.retire_after = retire_after
         self.adapt = adapt
         self.adapt_learners = adapt_learners
@@ -155,6 +162,9 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         self._backend = None
         self._parked: list[tuple] = []  # (shard, its pickled clusters) while no shard runs
         self._broken: str | None = None
+        # (copies of the xs of the last predicted batch, their P(True) from the learner on all
+        # the labels, whether their encodings were complete): the clusters' choices need it.
+        self._root_cache: tuple | None = None
 
     # -- river plumbing -------------------------------------------------------------------
 
@@ -169,9 +179,17 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_backend"] = None
+        state["_root_cache"] = None
         if self._backend is not None:
             state["_parked"] = self._collect()
         return state
+
+    def __setstate__(self, state):
+        # Pickled before the learner on all the labels could be sharded.
+        state.setdefault("fallback", False)
+        state.setdefault("selection_margin", 0.0)
+        state.setdefault("_root_cache", None)
+        self.__dict__.update(state)
 
     def __del__(self):
         try:
@@ -203,6 +221,8 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
                 self.selection_window,
                 self.retire_after,
                 self.seed,
+                self.fallback,
+                self.selection_margin,
             )
             kwargs = options if self.backend == "ray" else {}
             self._backend = make_shards(self.backend, self.shards, config, **kwargs)
@@ -244,7 +264,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
 
     def placement(self) -> dict[frozenset, int]:
         """The shard of every cluster (answering or in handover)."""
-        return dict(self._placement.home)
+        return {key: shard for key, shard in self._placement.home.items() if key != BASE}
 
     def move(self, cluster, shard: int) -> None:
         """Move a cluster (given by its labels) to another shard, its state along.
@@ -266,8 +286,9 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
 
     def shard_memory(self) -> list[dict]:
         """Per shard: resident memory of its process now and at peak (`rss_mb`, `peak_rss_mb`;
-        with `backend="local"`, this process's), its clusters' pickled size (`state_mb`) and
-        their number."""
+        with `backend="local"`, this process's), its clusters' pickled size (`state_mb`),
+        their number (`clusters`) and whether it holds the learner on all the labels
+        (`all_labels`)."""
         backend = self._shards()
         return self._run([(i, "memory") for i in range(len(backend))])
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ihomer.alternates import mix
 from .packing import pack_instances
+from .shard import BASE
 
 __all__ = ["Predicting"]
 
@@ -18,6 +20,7 @@ class Predicting:
         if not xs or not self._labels:
             return out
         shards = self._shards()
+        vs = None
         if self._encoded:
             # Predictions do not add features to the index (what the model learns never
             # depends on what it was asked).
@@ -27,12 +30,21 @@ class Predicting:
         else:
             packed, dicts = None, shards.share(list(xs))
         answers = self._run([(i, "predict", packed, dicts) for i in range(len(shards))])
+        found = {key: answer for shard in answers for key, answer in shard.items()}
+        root = found.pop(BASE, (None,))[0]
+        if self.fallback:
+            complete = vs is None or all(v.complete for v in vs)
+            self._root_cache = ([dict(x) for x in xs], root, complete)
         index = self._labels
-        for found in answers:
-            for key, probas in found.items():
-                labels = self._clusters.get(key)
-                if labels is not None:
-                    out[:, [index[label] for label in labels]] = probas
+        for key, (own, alternates, weights) in found.items():
+            labels = self._clusters.get(key)
+            if labels is None:
+                continue
+            cols = [index[label] for label in labels]
+            answer = root[:, cols] if own is None else own
+            if alternates is not None:
+                answer = mix(weights, answer, alternates)
+            out[:, cols] = answer
         return out
 
     def predict_proba_one(self, x: dict, **kwargs) -> dict:

@@ -7,7 +7,7 @@ import numpy as np
 from ..learners.mixing import mixture_weights
 from . import protocols
 
-__all__ = ["Alternates"]
+__all__ = ["Alternates", "mix"]
 
 #: Instances an alternate is scored on before it votes.
 WARMUP = 20
@@ -81,11 +81,7 @@ class Alternates:
 
     def mix(self, answer: np.ndarray, probas: list[np.ndarray], rate: float) -> np.ndarray:
         """The mixture of the answer's and the alternates' P(True)."""
-        w = self.weights(rate)
-        out = w[0] * answer
-        for weight, p in zip(w[1:].tolist(), probas):
-            out = out + weight * p
-        return out
+        return mix(self.weights(rate), answer, probas)
 
     def score(self, answer: np.ndarray, probas: list[np.ndarray], truth: np.ndarray, decay: float):
         """Update the recent Brier scores with the true labels (a 0/1 float vector)."""
@@ -119,3 +115,12 @@ class Alternates:
             self.behind = self.behind[keep]
             self._weights = None
         return len(self.learners)
+
+
+def mix(weights: np.ndarray, answer: np.ndarray, probas: list[np.ndarray]) -> np.ndarray:
+    """The mixture of an answer's and alternates' P(True) (vectors, or matrices with a row per
+    instance) with these weights (the answer's first)."""
+    out = weights[0] * answer
+    for weight, p in zip(weights[1:].tolist(), probas):
+        out = out + weight * p
+    return out

@@ -148,7 +148,12 @@ class Cluster:
     def learn(self, x: dict, v, y: dict[str, bool]) -> None:
         """Train the cluster's own learner and its alternates on its labels (absent labels are
         False)."""
-        y_sub = {label: y.get(label, False) for label in self.labels}
+        labels = self.labels
+        if len(y) < len(labels):  # e.g. the positives only (a shard's): look up the fewer
+            y_sub = dict.fromkeys(labels, False)
+            y_sub.update((label, value) for label, value in y.items() if label in y_sub)
+        else:
+            y_sub = {label: y.get(label, False) for label in labels}
         if self.learner is not None:
             protocols.learn(self.learner, self.kind, x, v, y_sub)
         if self.alternates is not None:

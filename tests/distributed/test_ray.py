@@ -30,13 +30,13 @@ def _pids(model) -> set[int]:
 
 
 def test_on_ray_it_is_the_model_with_its_shards_here():
-    """Instance by instance it is IHOMER(share=False, fallback=False); then, on the same
+    """Instance by instance it is IHOMER(share=False); then, on the same
     micro-batches, the Ray shards, which move clusters to balance their measured costs, give
     what one shard in this process gives; and a cluster moved by hand predicts as before.
     (One model: starting the actors costs seconds.)"""
     data = groups(1600)
     first, rest = data[:150], data[150:]
-    single = IHOMER(share=False, fallback=False, label_drift_delta=None, seed=7)
+    single = IHOMER(share=False, label_drift_delta=None, seed=7)
     local = ShardedIHOMER(shards=1, backend="local", seed=7)
     model = _on_ray(rebalance=1.0, rebalance_every=200)
     try:

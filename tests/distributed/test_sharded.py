@@ -1,5 +1,5 @@
-"""ShardedIHOMER with its shards in this process: the same model as IHOMER(share=False,
-fallback=False), whatever the number of shards and wherever its clusters are."""
+"""ShardedIHOMER with its shards in this process: the same model as IHOMER(share=False),
+whatever the number of shards and wherever its clusters are."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ def _sharded(shards=2, **params):
 
 
 @pytest.mark.parametrize("stream", [yeast, groups])
-def test_instance_by_instance_it_is_ihomer_without_sharing(stream):
+@pytest.mark.parametrize("fallback", [True, False])
+def test_instance_by_instance_it_is_ihomer_without_sharing(stream, fallback):
     data = stream(1200)
-    single = IHOMER(share=False, fallback=False, label_drift_delta=None, seed=7)
-    sharded = _sharded(shards=3)
+    single = IHOMER(share=False, fallback=fallback, label_drift_delta=None, seed=7)
+    sharded = _sharded(shards=3, fallback=fallback)
     assert run_one(sharded, data) == run_one(single, data)
     assert sharded.drift_events == single.drift_events
     assert set(sharded.partition) == set(single.partition)
@@ -79,7 +80,7 @@ def test_a_pickled_model_continues_as_the_original():
 @pytest.mark.slow
 def test_micro_batches_change_the_partition_at_their_end_only():
     data = groups()
-    single = IHOMER(share=False, fallback=False, label_drift_delta=None, seed=7)
+    single = IHOMER(share=False, label_drift_delta=None, seed=7)
     batched = _sharded()
     truth = [y for _, y in data]
     a, b = run_one(single, data), run_batches(batched, data, 100)
@@ -169,3 +170,48 @@ def test_predict_batch_is_predict_one_on_each_and_memory_is_reported():
     assert sum(m["clusters"] for m in memory) == len(model.placement())
     assert all(m["rss_mb"] > 0 and m["peak_rss_mb"] > 0 for m in memory)
     assert all(m["state_mb"] > 0 for m in memory if m["clusters"])
+
+
+def test_the_learner_on_all_the_labels_answers_where_it_is_better():
+    """With `fallback` (the default) it lives on one shard and some clusters answer with it:
+    on yeast, the clusters' own learners rarely beat it."""
+    model = _sharded(shards=2)
+    run_batches(model, yeast(900), 100)
+    memory = model.shard_memory()
+    assert sum(m["all_labels"] for m in memory) == 1
+    assert frozenset() not in model.placement()
+    without = _sharded(shards=2, fallback=False)
+    run_batches(without, yeast(900), 100)
+    xs = [x for x, _ in yeast(1000)[900:]]
+    assert model.predict_batch(xs) != without.predict_batch(xs)
+    assert not any(m["all_labels"] for m in without.shard_memory())
+
+
+def test_a_batch_learned_without_predicting_it_learns_the_same():
+    """The clusters score the learner on all the labels by its predictions before the batch:
+    taken from the last prediction when it was of this batch, else asked of its shard."""
+    data = groups(900)
+    asked, told = _sharded(shards=2), _sharded(shards=2)
+    for start in range(0, 800, 100):
+        chunk = data[start : start + 100]
+        xs, ys = [x for x, _ in chunk], [y for _, y in chunk]
+        # Every other batch, the last prediction was of other instances: not to be used.
+        asked.predict_batch(xs if start % 200 == 0 else [x for x, _ in data[800:]])
+        asked.learn_batch(xs, ys)
+        told.learn_batch(xs, ys)
+    probes = [x for x, _ in data[800:]]
+    assert asked.predict_batch(probes) == told.predict_batch(probes)
+    assert asked.drift_events == told.drift_events
+
+
+def test_a_model_pickled_before_the_sharded_fallback_loads_without_it():
+    model = _sharded(shards=2, fallback=False)
+    run_batches(model, groups(300), 100)
+    state = pickle.loads(pickle.dumps(model.__getstate__()))  # a copy
+    for name in ("fallback", "selection_margin", "_root_cache"):
+        del state[name]
+    old = ShardedIHOMER.__new__(ShardedIHOMER)
+    old.__setstate__(state)
+    assert old.fallback is False
+    data = groups(600)[300:]
+    assert run_batches(old, data, 100) == run_batches(model, data, 100)

@@ -74,7 +74,7 @@ def test_a_killed_shard_loses_no_acknowledged_event(start_service, tmp_path):
     assert pids[1] not in new_pids
 
     # Exactly the uninterrupted model: every acknowledged event learned once, in order.
-    reference = IHOMER(share=False, fallback=False, label_drift_delta=None, seed=3)
+    reference = IHOMER(share=False, label_drift_delta=None, seed=3)
     feed(reference, stream)
     served = client.post("/v1/predict/batch", json=[{"features": x} for x in probes]).json()
     expected = [reference.predict_proba_one(x) for x in probes]
