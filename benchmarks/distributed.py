@@ -103,6 +103,40 @@ class _Scored:
         return out
 
 
+def _kernel(size: int, repeat: int) -> float:
+    """Seconds of `repeat` products of a vector by a 50 x `size` matrix (one BLAS thread)."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    matrix, vector = rng.random((50, size)), rng.random(50)
+    with threadpool_limits(1):
+        began = time.perf_counter()
+        for _ in range(repeat):
+            vector[0] = float((vector @ matrix)[0]) * 1e-12 + 0.5
+        return time.perf_counter() - began
+
+
+def parallel_capacity(rounds: int = 3) -> dict:
+    """How much work two processes get done at once against one (the median of `rounds`), on
+    two kernels: small products (compute) and products by a 4 MB matrix (memory). 2.0 on two
+    independent cores; less where the cores share their caches, memory or host (a virtual
+    machine), or other jobs take them."""
+    import statistics
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = {}
+    with ProcessPoolExecutor(2) as pool:
+        for name, size, repeat in (("compute", 400, 100_000), ("memory", 10_000, 4_000)):
+            ratios = []
+            for _ in range(rounds):
+                alone = _kernel(size, repeat)
+                both = list(pool.map(_kernel, [size, size], [repeat, repeat]))
+                ratios.append(2 * alone / max(both))
+            out[name] = statistics.median(ratios)
+    return out
+
+
 def _partition_cost(data: list) -> dict:
     """LabelODAC alone on the label sets: CPU seconds per instance and pickled size."""
     from streamml.partition import LabelODAC
@@ -175,6 +209,14 @@ def run_distributed(
     default: bool,
     reference: bool = True,
 ) -> None:
+    import os
+
+    # The actors (shards) inherit these: one BLAS thread each, as the driver, and the
+    # priority of the driver, where the single-process references run (Ray's workers
+    # otherwise run at niceness 15, behind any other job of the machine).
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    os.environ.setdefault("RAY_worker_niceness", "0")
     import ray
     from threadpoolctl import threadpool_limits
 
@@ -193,6 +235,7 @@ def run_distributed(
         # Without the default IHOMER: its learner on all 10,000 labels would take the time.
         streams.append(run_stream(name, stream, shards, batch, seed, False, reference))
     ray.shutdown()
+    capacity = parallel_capacity()
     folder = pathlib.Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     # The streams run now replace theirs in the record; the others are kept (their command
@@ -204,6 +247,7 @@ def run_distributed(
         stream.update(command=command, num_cpus=num_cpus, measured=when)
     names = {stream["stream"] for stream in streams}
     record["streams"] = [s for s in record["streams"] if s["stream"] not in names] + streams
+    record["capacity"] = dict(capacity, measured=when)
     path.write_text(json.dumps(record, indent=1) + "\n")
     from .distributed_report import write_report
 

@@ -74,6 +74,16 @@ def write_report(record: dict, path: pathlib.Path) -> None:
         "error.",
         "",
     ]
+    capacity = record.get("capacity")
+    if capacity:
+        lines += [
+            f"Two processes at once get {capacity['compute']:.2f}x the work of one done on "
+            f"small products of vectors by matrices, and {capacity['memory']:.2f}x on "
+            f"products by a 4 MB matrix (2.00x on two independent cores; measured "
+            f"{capacity['measured']}, `benchmarks.distributed.parallel_capacity`): that bounds "
+            "what 2 shards can gain over 1 here.",
+            "",
+        ]
     for stream in record["streams"]:
         lines += _stream_table(stream)
     lines += record.get("notes", [])
