@@ -193,3 +193,34 @@ def test_faded_pairs_are_pruned_and_the_others_kept():
     assert block[0, 1] == 0.0 and block[2, 3] > 0
     counts.update(np.array([0, 1]))  # it comes back: a new cell
     assert counts.block(np.arange(6))[0, 1] > 0
+
+
+def test_the_dense_slot_table_and_the_dictionary_count_alike(monkeypatch):
+    """Below 2,048 labels the pairs' slots are looked up in a dense table, above in a
+    dictionary: the same cells, through growth, pruning and a pickle."""
+    from streamml.partition import counts as counts_module
+
+    def run(dense: bool) -> CoCounts:
+        monkeypatch.setattr(counts_module, "_DENSE_UP_TO", 2048 if dense else 0)
+        rng = np.random.default_rng(4)
+        counts = CoCounts(fading=0.98)  # the pairs of the first 1,200 instances are pruned
+        counts.grow(20)
+        for t in range(3600):
+            if t in (500, 1500):
+                counts.grow(30)  # new labels: a bigger table
+            if t == 2500:
+                counts = pickle.loads(pickle.dumps(counts))
+            size = counts.size
+            if t < 1200 or t % 2:  # pairs among all the labels, then among the last 8 only
+                hot = rng.choice(size, size=6, replace=False) if t < 1200 else np.arange(42, 50)
+                counts.update(np.sort(rng.choice(hot, size=rng.integers(0, 6), replace=False)))
+            else:  # every label still occurs, alone: its old pairs become negligible
+                counts.update(np.array([t // 2 % size]))
+        return counts
+
+    with_table, with_dict = run(True), run(False)
+    assert with_dict.n_pairs <= 28 + 6  # the 8 labels of the end (and a few older pairs)
+    for got, expected in zip(with_table.pairs(), with_dict.pairs()):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(with_table.positives(), with_dict.positives())
+    assert with_dict.prune() == 0 and with_table.n_pairs == with_dict.n_pairs
