@@ -84,11 +84,17 @@ class LabelRise:
         # Plain means until a horizon is full, then faded ones (no bias towards 0 at the start).
         self._fast += (e - self._fast) / np.minimum(self._seen, self.fast)
         self._slow += (e - self._slow) / np.minimum(self._seen, self.slow)
-        p = np.clip(self._slow, self.floor, 0.5)
-        # A mean faded over a horizon w weighs as 2w - 1 plain instances; the difference of
-        # the two means has the variance of both.
-        bound = np.sqrt(2.0 * p * (1.0 - p) * self._log * self._spread) + self._log * self._range
-        return (self._fast - self._slow > bound) & (self._seen >= self.slow)
+        rise = self._fast - self._slow
+        # The bound is at least its second term: only the labels past it need the first.
+        near = np.flatnonzero((rise > self._log * self._range) & (self._seen >= self.slow))
+        hit = np.zeros(len(rise), dtype=bool)
+        if len(near):
+            p = np.clip(self._slow[near], self.floor, 0.5)
+            # A mean faded over a horizon w weighs as 2w - 1 plain instances; the difference
+            # of the two means has the variance of both.
+            bound = np.sqrt(2.0 * p * (1.0 - p) * self._log * self._spread)
+            hit[near] = rise[near] > bound + self._log * self._range
+        return hit
 
     def reset(self, cols: np.ndarray) -> None:
         """After an alarm on these labels: their reference is their recent rate."""
