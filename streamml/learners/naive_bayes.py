@@ -10,6 +10,9 @@ from .features import EncodedInstance
 
 __all__ = ["NaiveBayes"]
 
+#: Scaled weights grow as fading ** -t; the sums are divided back down past this value.
+_RESCALE_AT = 1e100
+
 
 class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
     """Binary relevance of Gaussian naive Bayes classifiers, vectorised over labels and features.
@@ -25,8 +28,9 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
     Learning an instance costs O(positive labels x non-zero features); a prediction O(labels x
     features). The Gaussians' parameters are recomputed from the sums when the number of
     instances has grown by a fraction `refresh` since they last were (each instance moves
-    them by about 1/n). Statistics are sums, so the model never forgets: it is meant to be
-    started afresh.
+    them by about 1/n). Statistics are sums: with `fading` 1 the model never forgets (it is
+    meant to be started afresh); below 1, every sum is faded, so the model follows a concept
+    that changes gradually, over a horizon of about 1 / (1 - `fading`) instances.
 
     Parameters
     ----------
@@ -38,7 +42,10 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         is shrunk towards; keeps the first predictions of a class seen a few times sensible.
     refresh
         Relative growth of the number of instances after which the parameters are recomputed
-        (0: at every instance, exactly).
+        (0: at every instance, exactly); with `fading`, of the number of instances or of the
+        horizon, whichever is smaller.
+    fading
+        Weight multiplier per instance of everything learned before (1: no forgetting).
 
     Examples
     --------
@@ -59,17 +66,28 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
     """
 
     def __init__(
-        self, var_smoothing: float = 1e-9, prior_weight: float = 1.0, refresh: float = 0.05
+        self,
+        var_smoothing: float = 1e-9,
+        prior_weight: float = 1.0,
+        refresh: float = 0.05,
+        fading: float = 1.0,
     ):
         self.var_smoothing = var_smoothing
         self.prior_weight = prior_weight
         self.refresh = refresh
+        self.fading = fading
         for name in ("var_smoothing", "prior_weight", "refresh"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        if isinstance(fading, bool) or not isinstance(fading, int | float) or not 0 < fading <= 1:
+            raise ValueError(f"fading must be a number in (0, 1], got {fading!r}")
         self._reset_encoding()
         self._n = 0
+        # Fading is lazy: instance t adds fading ** -t (`_w`), and the sums are read in units
+        # of the last instance; they are divided back down past _RESCALE_AT.
+        self._w = 1.0
+        self._total = 0.0  # scaled sum of the instances' weights
         self._pos = np.zeros(0)  # positives of each label
         self._s1 = np.zeros(0)  # sum of each feature over all instances
         self._s2 = np.zeros(0)  # sum of its square
@@ -82,6 +100,12 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
     def _unit_test_params(cls):
         yield {}
         yield {"var_smoothing": 1e-6, "prior_weight": 0.0, "refresh": 0.0}
+        yield {"fading": 0.99}
+
+    def __setstate__(self, state):
+        if "_w" not in state:  # pickled before fading
+            state.update(fading=1.0, _w=1.0, _total=float(state["_n"]))
+        self.__dict__.update(state)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -114,31 +138,52 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         self._grow(len(self._labels), v.width)
         cols, values = v.indices, v.values
         self._n += 1
-        self._s1[cols] += values
-        self._s2[cols] += values * values
+        w = self._w
+        self._total += w
+        weighted = values if w == 1.0 else w * values
+        self._s1[cols] += weighted
+        self._s2[cols] += weighted * values
         if positives:
-            self._pos[positives] += 1.0
+            self._pos[positives] += w
             rows = np.asarray(positives)[:, None]
-            self._s1p[rows, cols] += values
-            self._s2p[rows, cols] += values * values
+            self._s1p[rows, cols] += weighted
+            self._s2p[rows, cols] += weighted * values
+        if self.fading < 1.0:
+            self._w = w / self.fading
+            if self._w > _RESCALE_AT:
+                self._rescale(1.0 / self._w)
         params = self._params
-        if params is not None and (
-            self._n > self._params_n * (1.0 + self.refresh) or len(params[2]) != len(self._pos)
-        ):
+        if params is not None and (self._stale() or len(params[2]) != len(self._pos)):
             self._params = None
+
+    def _stale(self) -> bool:
+        """Whether the parameters have moved enough to be recomputed."""
+        since = self._n - self._params_n
+        if self.fading < 1.0:
+            return since > self.refresh * min(self._params_n, 1.0 / (1.0 - self.fading))
+        return self._n > self._params_n * (1.0 + self.refresh)
+
+    def _rescale(self, factor: float) -> None:
+        for name in ("_pos", "_s1", "_s2", "_s1p", "_s2p"):
+            setattr(self, name, getattr(self, name) * factor)
+        self._total *= factor
+        self._w *= factor
 
     def _parameters(self) -> tuple:
         """(means, precisions, log-odds without x) of both classes of every label, stacked:
         rows 0..L-1 for the positive class, L..2L-1 for the negative one."""
         if self._params is not None:
             return self._params
-        n = float(self._n)
-        pos = self._pos
+        # In units of the last instance (its weight is 1).
+        unit = 1.0 if self.fading == 1.0 else 1.0 / (self._w * self.fading)
+        n = float(self._n) if self.fading == 1.0 else self._total * unit
+        pos, s1_all, s2_all = self._pos * unit, self._s1 * unit, self._s2 * unit
+        s1p, s2p = self._s1p * unit, self._s2p * unit
         counts = np.concatenate([pos, n - pos])[:, None]
-        s1 = np.concatenate([self._s1p, self._s1 - self._s1p])
-        s2 = np.concatenate([self._s2p, self._s2 - self._s2p])
-        mean_all = self._s1 / n
-        var_all = np.maximum(self._s2 / n - mean_all * mean_all, 0.0)
+        s1 = np.concatenate([s1p, s1_all - s1p])
+        s2 = np.concatenate([s2p, s2_all - s2p])
+        mean_all = s1_all / n
+        var_all = np.maximum(s2_all / n - mean_all * mean_all, 0.0)
         eps = self.var_smoothing * float(var_all.max(initial=0.0)) + 1e-12
         k = self.prior_weight
         safe = np.maximum(counts, 1.0)

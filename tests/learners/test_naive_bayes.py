@@ -103,8 +103,77 @@ def test_refresh_recomputes_the_parameters_as_the_stream_grows():
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"var_smoothing": -1}, {"prior_weight": "a"}, {"refresh": -0.5}]
+    "kwargs",
+    [
+        {"var_smoothing": -1},
+        {"prior_weight": "a"},
+        {"refresh": -0.5},
+        {"fading": 0.0},
+        {"fading": 1.5},
+        {"fading": True},
+    ],
 )
 def test_bad_parameters(kwargs):
     with pytest.raises(ValueError):
         NaiveBayes(**kwargs)
+
+
+def test_fading_weighs_the_instances_exponentially_through_rescaling():
+    """The class means and the priors are those of the instances weighted fading ** age, also
+    after the scaled weights were divided back down (0.5 ** -400 > 1e100)."""
+    X, Y, xs, ys = _data(seed=3, n=400)
+    model = NaiveBayes(prior_weight=0.0, refresh=0.0, fading=0.5 ** (1 / 8))
+    for x, y in zip(xs, ys):
+        model.learn_one(x, y)
+    assert model._w < 1e100  # rescaled on the way
+    weights = model.fading ** np.arange(len(X) - 1, -1, -1.0)
+    mean, _, bias, _ = model._parameters()
+    cols = [model._index.column(f"f{j}") for j in range(6)]  # the model's order of the features
+    for k in range(3):
+        on = Y[:, k]
+        expected = (weights[on, None] * X[on]).sum(axis=0) / weights[on].sum()
+        np.testing.assert_allclose(mean[k, cols], expected, rtol=1e-9)
+        prior = np.log((weights[on].sum() + 1) / (weights[~on].sum() + 1))
+        assert np.isclose(bias[k] - _log_variance_term(model, k), prior)
+
+
+def _log_variance_term(model, k):
+    _, precision, _, _ = model._parameters()
+    m = len(precision) // 2
+    return 0.5 * (np.log(precision[k]).sum() - np.log(precision[m + k]).sum())
+
+
+def test_fading_follows_a_changed_concept():
+    """Labels that follow the opposite of their features after 1,500 instances: 300 instances
+    later a faded model predicts them far better than one that never forgets."""
+    _, _, xs, ys = _data(seed=4, n=1800)
+    flipped = [{k: not v for k, v in y.items()} for y in ys[1500:]]
+    stream = list(zip(xs[:1500], ys[:1500])) + list(zip(xs[1500:], flipped))
+    scores = {}
+    for fading in (1.0, 0.99):
+        model = NaiveBayes(fading=fading)
+        hits = []
+        for t, (x, y) in enumerate(stream):
+            if t >= 1650:
+                hits.append(model.predict_one(x) == y)
+            model.learn_one(x, y)
+        scores[fading] = np.mean(hits)
+    assert scores[0.99] > scores[1.0] + 0.15
+
+
+def test_without_fading_it_is_the_model_it_was():
+    """fading=1 learns the sums as before, and a model pickled before fading loads as one."""
+    _, _, xs, ys = _data(seed=5)
+    model = NaiveBayes()
+    for x, y in zip(xs, ys):
+        model.learn_one(x, y)
+    assert model._total == model.n_learned and model._w == 1.0
+    state = model.__getstate__()
+    for name in ("fading", "_w", "_total"):
+        del state[name]
+    old = NaiveBayes.__new__(NaiveBayes)
+    old.__setstate__(state)
+    assert old.fading == 1.0 and old._total == old.n_learned
+    assert [old.predict_proba_one(x) for x in xs[:50]] == [
+        model.predict_proba_one(x) for x in xs[:50]
+    ]
