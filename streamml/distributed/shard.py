@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from ..ihomer.alternates import default_alternates
 from ..ihomer.cluster import Cluster, cluster_seed
 from .packing import unpack_instances
 
@@ -282,9 +283,7 @@ class Shard:
                 seed = cluster_seed(config.seed, c.key, c.n_adapted + 1)
                 templates = config.adapt_learners
                 if templates is None:
-                    from ..learners import NaiveBayes
-
-                    templates = [NaiveBayes()]
+                    templates = default_alternates()
                 c.adapt([fresh(template, seed) for template in templates], n)
                 self.n_adaptations += 1
         if config.retire_after is not None:

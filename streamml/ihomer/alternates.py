@@ -7,10 +7,19 @@ import numpy as np
 from ..learners.mixing import mixture_weights
 from . import protocols
 
-__all__ = ["Alternates", "mix"]
+__all__ = ["Alternates", "default_alternates", "mix"]
 
 #: Instances an alternate is scored on before it votes.
 WARMUP = 20
+
+
+def default_alternates() -> list:
+    """The alternates a cluster grows by default: a naive Bayes model, good after few
+    instances, and one whose statistics fade over about 200 instances, which follows a
+    concept still changing (a gradual drift) rather than averaging the old and the new."""
+    from ..learners import NaiveBayes
+
+    return [NaiveBayes(), NaiveBayes(fading=0.995)]
 
 
 class Alternates:

@@ -11,6 +11,7 @@ from river import base
 from ..events import DriftEvent
 from ..partition import LabelODAC
 from . import protocols
+from .alternates import default_alternates
 from .cluster import Cluster, cluster_seed
 from .parameters import check_parameters
 from .rise import LabelRise
@@ -46,8 +47,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     old learners still answer for their labels, then take over.
     Inside each cluster, an ADWIN watches the per-instance Hamming loss of the cluster's answer.
     When it sees the error rise, that cluster, and only it, grows alternates: fresh learners on
-    its labels (`adapt_learners`: by default a naive Bayes model, which is good after few
-    instances, where a fresh tree needs thousands), trained in the background and mixed into its
+    its labels (`adapt_learners`: by default two naive Bayes models, good after few instances,
+    where a fresh tree needs thousands, one of which forgets, to follow a gradual change),
+    trained in the background and mixed into its
     answer by their recent Brier scores, so they take over its labels as soon as, and as much
     as, they predict them better; every other cluster keeps its learner, untouched. This is an
     adaptive tree's alternate subtree at the level of the label clusters: a learner on all the
@@ -128,9 +130,11 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         Whether clusters grow alternates when the error of their answer rises (and when a
         restructuring creates them). `False`: the clusters only watch.
     adapt_learners
-        The learners cloned for a cluster's alternates. `None`: `learners.NaiveBayes()`. Adding
-        the cluster learner (`[MLHAT(), NaiveBayes()]`) grows a fresh tree as well; on the drift
-        study it adds no accuracy, and on imdb it cost half the speed and 0.003 micro-F1.
+        The learners cloned for a cluster's alternates. `None`: two naive Bayes models
+        (`learners.NaiveBayes()` and `NaiveBayes(fading=0.995)`, which forgets over about 200
+        instances and follows a gradual drift). Adding the cluster learner
+        (`[MLHAT(), NaiveBayes()]`) grows a fresh tree as well; on the drift study it adds no
+        accuracy, and on imdb it cost half the speed and 0.003 micro-F1.
     adapt_rate
         How sharply a cluster's mixture follows the recent Brier scores of its answer and its
         alternates (each weighs its score to the power -`adapt_rate`).
@@ -553,9 +557,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         seed = cluster_seed(self.seed, c.key, c.n_adapted + 1)
         templates = self.adapt_learners
         if templates is None:
-            from ..learners import NaiveBayes
-
-            templates = [NaiveBayes()]
+            templates = default_alternates()
         learners = [_fresh(template, seed) for template in templates]
         c.adapt(learners, self._n)
         self._n_adaptations += 1
