@@ -33,6 +33,15 @@ def _counts(rng, n_labels, n_instances):
     return block, (a[keep], b[keep], block[a, b][keep])
 
 
+def _problem(seed, n_labels, n_instances, n_units):
+    """Counts (`_counts`), the labels' positives and rates, and a random unit per label."""
+    rng = np.random.default_rng(seed)
+    block, (a, b, co) = _counts(rng, n_labels, n_instances)
+    positives = block.diagonal().copy()
+    unit_of = rng.integers(0, n_units, size=n_labels)
+    return block, (a, b, co, positives, positives / n_instances), unit_of
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_equals_refine_on_the_dense_distances_of_the_same_counts(seed):
     rng = np.random.default_rng(seed)
@@ -67,13 +76,8 @@ def test_equals_refine_on_the_dense_distances_of_the_same_counts(seed):
 
 
 def test_binned_rates_give_sums_close_to_the_exact_ones(monkeypatch):
-    rng = np.random.default_rng(3)
-    n_labels, n_instances = 300, 2000
-    block, (a, b, co) = _counts(rng, n_labels, n_instances)
-    positives = block.diagonal().copy()
-    rates = positives / n_instances
-    unit_of = rng.integers(0, 12, size=n_labels)
-    args = (unit_of, 12, a, b, co, positives, rates, n_instances, 0.05)
+    _, counts, unit_of = _problem(3, 300, 2000, 12)
+    args = (unit_of, 12, *counts, 2000, 0.05)
     exact = UnitSums.sparse(*args)
     monkeypatch.setattr(unit_sums_module, "EXACT_UP_TO", 10)
     binned = UnitSums.sparse(*args)
@@ -86,31 +90,22 @@ def test_binned_rates_give_sums_close_to_the_exact_ones(monkeypatch):
 
 
 def test_dense_and_sparse_sums_agree():
-    rng = np.random.default_rng(5)
-    n_labels, n_instances = 60, 500
-    block, (a, b, co) = _counts(rng, n_labels, n_instances)
-    positives = block.diagonal().copy()
-    rates = positives / n_instances
-    unit_of = rng.integers(0, 7, size=n_labels)
+    block, counts, unit_of = _problem(5, 60, 500, 7)
     dist = jaccard(block)
     np.fill_diagonal(dist, 0.0)
-    dense = UnitSums.dense(dist, unit_of, 7, n_instances, rates, 0.05)
-    sparse = UnitSums.sparse(unit_of, 7, a, b, co, positives, rates, n_instances, 0.05)
+    dense = UnitSums.dense(dist, unit_of, 7, 500, counts[-1], 0.05)
+    sparse = UnitSums.sparse(unit_of, 7, *counts, 500, 0.05)
     for name in ("dist", "bound", "assoc"):
         np.testing.assert_allclose(getattr(sparse, name), getattr(dense, name), atol=1e-9)
     np.testing.assert_array_equal(sparse.sizes, dense.sizes)
 
 
 def test_merging_units_keeps_the_sums_of_their_labels():
-    rng = np.random.default_rng(1)
-    block, (a, b, co) = _counts(rng, 30, 200)
-    positives = block.diagonal().copy()
-    rates = positives / 200
-    unit_of = rng.integers(0, 5, size=30)
-    sums = UnitSums.sparse(unit_of, 5, a, b, co, positives, rates, 200, 0.05)
+    _, counts, unit_of = _problem(1, 30, 200, 5)
+    sums = UnitSums.sparse(unit_of, 5, *counts, 200, 0.05)
     sums.merge(1, 3)
     joined = np.where(unit_of == 3, 1, unit_of)
-    direct = UnitSums.sparse(joined, 5, a, b, co, positives, rates, 200, 0.05)
+    direct = UnitSums.sparse(joined, 5, *counts, 200, 0.05)
     for name in ("dist", "bound", "assoc"):
         np.testing.assert_allclose(getattr(sums, name), getattr(direct, name), atol=1e-9)
     assert not sums.alive[3] and sums.sizes[1] == np.sum(joined == 1)
