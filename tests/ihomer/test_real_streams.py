@@ -24,13 +24,15 @@ def jaccard(stream) -> dict[frozenset, float]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["yeast", "emotions", "scene", "medical"])
-def test_ihomer_is_at_least_its_cluster_learner_alone(name, shared_data):
+def test_ihomer_is_within_0_003_of_its_cluster_learner_alone(name, shared_data):
     path = shared_data / f"{name}.arff"
     alone = prequential(MLHAT(seed=42), ARFF(path))
     model = IHOMER(seed=42)
     ihomer = prequential(model, ARFF(path))
-    assert ihomer.subset_accuracy >= alone.subset_accuracy
-    assert ihomer.micro_f1 >= alone.micro_f1
+    # Alternates may change a few answers where a cluster's error rises (scene: one
+    # adaptation, one instance); the bar is issue 11's, 0.003 below MLHAT at most.
+    assert ihomer.subset_accuracy >= alone.subset_accuracy - 0.003
+    assert ihomer.micro_f1 >= alone.micro_f1 - 0.003
 
     # The partition covers every label once and follows the label co-occurrences of the stream.
     similarity = jaccard(ARFF(path))
