@@ -125,7 +125,7 @@ def _build() -> argparse.ArgumentParser:
     di.add_argument("--batch", type=int, default=500, help="instances per micro-batch")
     di.add_argument("--limit", type=int, default=4000, help="instances of each real stream")
     di.add_argument("--synthetic-labels", type=int, default=10000, help="labels of LabelGroups")
-    di.add_argument("--synthetic-n", type=int, default=1000, help="its instances (0: none)")
+    di.add_argument("--synthetic-n", type=int, default=6000, help="its instances (0: none)")
     di.add_argument("--seed", type=int, default=1)
     di.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray")
     di.add_argument(

@@ -13,7 +13,7 @@ in the driver) is timed alone on the same label sets.
 
 Run (`pip install -e ".[bench,ray]"`):
 
-    nice -n 5 python -m benchmarks distributed --limit 4000 --synthetic-n 1000
+    python -m benchmarks distributed --limit 4000 --synthetic-n 6000
 """
 
 from __future__ import annotations
