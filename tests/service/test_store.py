@@ -1,0 +1,156 @@
+"""The store on its own: what is written to the log and to pending.db is what is read back."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+
+import pytest
+
+import service.database
+from service import ServiceConfig
+from service.database import WalPolicy
+from service.store import Event, Pending, Store, labels_digest
+
+#: No checkpoint of the checkpointer thread while a test looks at the write-ahead logs.
+NO_CHECKPOINTS = WalPolicy(soft_bytes=2**30, hard_bytes=2**30, idle_seconds=3600, period=3600)
+
+
+@contextlib.contextmanager
+def opened(path, **options):
+    path.mkdir(exist_ok=True)
+    store = Store(path, **options)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def synchronous(connection) -> int:
+    """The `PRAGMA synchronous` of a connection (2 = FULL, 1 = NORMAL)."""
+    return connection.execute("PRAGMA synchronous").fetchone()[0]
+
+
+EVENTS = [
+    Event(1, "a", {"x": 1.5, "é": -2.0}, ["l1", "l2"], ["l1"]),
+    Event(2, None, {"x": 0.0}, [], None),
+    Event(3, "b", {}, ["l3"], []),
+    Event(4, "c", {"y": 3.25}, ["l1"], None),
+    Event(5, None, {"z": 1e-9}, ["l2", "l3"], ["l2", "l9"]),
+]
+
+
+def test_logged_events_are_read_back_whole_in_order_by_chunks(tmp_path):
+    with opened(tmp_path) as store:
+        store.write_log([("append", event) for event in EVENTS[:3]])
+        store.write_log_groups([[("append", event)] for event in EVENTS[3:]])
+        for chunk in (1, 2, 500):
+            assert list(store.events_after(0, chunk=chunk)) == EVENTS
+        assert list(store.events_after(3, chunk=1)) == EVENTS[3:]
+        assert list(store.events_after(5)) == []
+        assert [store.count_events_after(k) for k in (0, 2, 5)] == [5, 3, 0]
+        assert store.max_event_id() == 5
+        # the ids of the events with a key are remembered with their labels' digest
+        assert store.learned("a") == (1, labels_digest(["l2", "l1"]))
+        assert store.learned("c") == (4, labels_digest(["l1"]))
+        assert store.learned("nobody") is None
+        assert store.count_learned_ids() == 3
+        store.write_log([("forget", 1)])
+        assert store.count_learned_ids() == 2 and store.learned("a") is None
+        store.write_log([("compact", 3)])
+        assert [e.id for e in store.events_after(0)] == [4, 5]
+        assert store.get_meta("compacted_through") == "3"
+
+
+def test_metadata_is_kept_and_replaced(tmp_path):
+    with opened(tmp_path) as store:
+        assert store.get_meta("model") is None
+        store.write_log([("meta", "model", "ihomer"), ("meta", "other", "1")])
+        store.write_log([("meta", "model", "mlhat")])
+        assert (store.get_meta("model"), store.get_meta("other")) == ("mlhat", "1")
+    with opened(tmp_path) as store:  # committed: still there after reopening
+        assert store.get_meta("model") == "mlhat"
+
+
+def test_an_unknown_log_operation_is_refused_and_writes_nothing(tmp_path):
+    with opened(tmp_path) as store:
+        with pytest.raises(ValueError, match="unknown log operation 'bogus'"):
+            store.write_log([("append", EVENTS[0]), ("bogus", 1)])
+        assert store.max_event_id() == 0 and store.learned("a") is None
+
+
+def test_the_labels_digest_is_16_bytes_of_the_set_of_labels():
+    assert len(labels_digest(["a", "b"])) == 16 == len(labels_digest([]))
+    assert labels_digest(["b", "a", "b"]) == labels_digest(["a", "b"])
+    assert labels_digest(["a"]) != labels_digest(["a", "b"]) != labels_digest([])
+
+
+def test_predictions_are_read_back_until_they_expire(tmp_path):
+    p = Pending("p", {"x": 1.0, "y": -0.5}, ["l1"], {"l1": 0.75, "l2": 0.25}, 1000.5)
+    with opened(tmp_path) as store:
+        assert not store.has_expired(2000.0)
+        store.write_pending([("put", p)])
+        assert store.get_pending("p", 1000.0) == p
+        assert store.get_pending("p", 1000.5) == p  # still valid at its expiry time
+        assert store.get_pending("p", 1000.6) is None
+        assert store.get_pending("q", 0.0) is None
+        assert not store.has_expired(1000.5)
+        assert store.has_expired(1000.6)
+        assert store.write_pending([("expire", 1000.6)]) == (1, 0)
+        assert not store.has_expired(2000.0)
+
+
+def test_the_log_is_flushed_to_the_disk_unless_told_otherwise(tmp_path):
+    """By default (and by the service's default) the log's commits reach the disk (FULL);
+    pending.db's only reach the operating system (NORMAL), with or without `fsync`."""
+    defaults = ServiceConfig()
+    with opened(tmp_path / "default") as store:
+        assert synchronous(store.log.writer) == 2 and defaults.fsync
+        assert synchronous(store.waiting.writer) == 1
+        assert store.pending.max_rows == defaults.max_pending
+        assert store.pending.max_bytes == defaults.max_pending_bytes
+    with opened(tmp_path / "nofsync", fsync=False) as store:
+        assert synchronous(store.log.writer) == 1
+        assert synchronous(store.waiting.writer) == 1
+
+
+def test_wal_bytes_is_the_larger_write_ahead_log(tmp_path):
+    log, waiting = tmp_path / "streamml.db-wal", tmp_path / "pending.db-wal"
+    with opened(tmp_path, wal=NO_CHECKPOINTS) as store:
+        assert store.log.truncate_wal() and store.waiting.truncate_wal()
+        assert store.wal_bytes() == 0
+        big = {f"x{i}": float(i) for i in range(2000)}
+        store.write_pending([("put", Pending("p", big, [], {}, 1e12))])
+        assert store.wal_bytes() == waiting.stat().st_size > log.stat().st_size
+        store.write_log([("append", Event(k, None, big, [], None)) for k in range(1, 5)])
+        assert store.wal_bytes() == log.stat().st_size > waiting.stat().st_size
+
+
+def test_closing_survives_a_failing_checkpoint(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    store.write_log([("append", EVENTS[0])])
+
+    def busy():
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store.log, "truncate_wal", busy)
+    store.close()  # the data is committed: a checkpoint that fails loses nothing
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.log.writer.execute("SELECT 1")
+    with opened(tmp_path) as store:
+        assert list(store.events_after(0)) == EVENTS[:1]
+
+
+def test_a_group_commit_takes_groups_until_transaction_bytes(tmp_path, monkeypatch):
+    """A transaction ends after the group that brings its bytes (of text and blob values) to
+    `TRANSACTION_BYTES` or more."""
+    group = [("meta", "k", "v" * 9)]  # 10 bytes
+    for limit, expected in ((20, [2, 2, 2]), (21, [3, 3]), (31, [4, 2])):
+        monkeypatch.setattr(service.database, "TRANSACTION_BYTES", limit)
+        with opened(tmp_path / str(limit), fsync=False) as store:
+            runs = []
+            original = store.log.run
+            monkeypatch.setattr(store.log, "run", lambda s: runs.append(len(s)) or original(s))
+            store.write_log_groups([group] * 6)
+            assert runs == expected, limit
+            assert store.get_meta("k") == "v" * 9
