@@ -101,7 +101,7 @@ TARGETS = [
     Target(
         "handlers",
         "service/handlers.py",
-        _service("bad_input", "retries", "input_checks", "auth", "committer", "api"),
+        _service("requests", "bad_input", "retries", "input_checks", "auth", "committer", "api"),
         "service",
         0.85,
         pytest_args=_QUICK_API,
