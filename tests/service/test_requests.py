@@ -172,3 +172,50 @@ def test_labels_for_no_waiting_prediction_are_a_404(tmp_path):
         "(never made, expired or evicted, or already learned)"
     )
     assert r.committer.events == [] and r.next_event_id == 1
+
+
+def _refused(coroutine) -> ServiceError:
+    with pytest.raises(ServiceError) as error:
+        asyncio.run(coroutine)
+    return error.value
+
+
+def test_a_service_not_ready_refuses_with_a_503_and_when_to_retry(tmp_path):
+    r = Handlers(tmp_path)
+    r.state, r.reason = "loading", "replaying the log"
+    for call in (r.predict([({"f": 1.0}, None)]), r.learn([LearnItem(["x"], None, {"f": 1.0})])):
+        error = _refused(call)
+        assert (error.status, error.message) == (503, "not ready: replaying the log")
+        assert error.headers == {"Retry-After": "1"}
+    r.state, r._closing = "ready", True
+    error = _refused(r.predict([({"f": 1.0}, None)]))
+    assert (error.status, error.message) == (503, "the service is shutting down")
+    assert error.headers == {"Retry-After": "5"}
+    r._closing, r.committer.failure = False, OSError("disk on fire")
+    error = _refused(r.learn([LearnItem(["x"], None, {"f": 1.0})]))
+    assert (error.status, error.message) == (503, "not ready: the store failed (disk on fire)")
+    assert r.committer.events == [] and r.committer.pendings == {}
+
+
+def test_the_limits_admit_their_value_and_refuse_one_more(tmp_path):
+    r = Handlers(tmp_path)
+    r.config = ServiceConfig(data_dir=tmp_path, max_batch=2, max_features=3, max_labels=4)
+    r._known_labels = {"a", "b"}
+
+    async def accepted(call):
+        task = await _started(call)
+        r.committer.commit(len(r.committer.commits))
+        return await task
+
+    three = {"f": 1.0, "g": 2.0, "h": 3.0}
+    assert len(asyncio.run(accepted(r.predict([(three, None), (three, None)])))) == 2
+    error = _refused(r.predict([(three, None)] * 3))
+    assert (error.status, error.message) == (413, "too many items: 3 > max_batch=2")
+    error = _refused(r.learn([LearnItem(["a"], None, {**three, "i": 4.0})]))
+    assert (error.status, error.message) == (422, "too many features: 4 > max_features=3")
+    error = _refused(r.learn([LearnItem(["c", "d", "e"], None, three)]))
+    assert error.status == 422
+    assert error.message == "too many labels: the label space would grow to 5 > max_labels=4"
+    assert r.committer.events == []
+    asyncio.run(accepted(r.learn([LearnItem(["c", "d"], None, three)])))
+    assert r._known_labels == {"a", "b", "c", "d"} and len(r.committer.events) == 1
