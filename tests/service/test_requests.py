@@ -175,8 +175,9 @@ def test_labels_for_no_waiting_prediction_are_a_404(tmp_path):
 
 
 def _refused(coroutine) -> ServiceError:
+    """The error of a request (which, accepted, would wait for a commit that never comes)."""
     with pytest.raises(ServiceError) as error:
-        asyncio.run(coroutine)
+        asyncio.run(asyncio.wait_for(coroutine, 5.0))
     return error.value
 
 
