@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 
 import pytest
 
@@ -154,3 +155,17 @@ def test_a_group_commit_takes_groups_until_transaction_bytes(tmp_path, monkeypat
             store.write_log_groups([group] * 6)
             assert runs == expected, limit
             assert store.get_meta("k") == "v" * 9
+
+
+def test_a_prediction_whose_id_is_learned_is_removed_on_opening(tmp_path):
+    """A crash between the two steps of a label (log, then pending.db) heals on restart."""
+    store = Store(tmp_path)
+    expires = time.time() + 60
+    store.write_pending([("put", Pending(k, {"a": 1.0}, [], {}, expires)) for k in ("p", "q")])
+    store.write_log([("append", Event(1, "p", {"a": 1.0}, ["x"], []))])
+    store.close()
+    store = Store(tmp_path)
+    assert store.get_pending("p", time.time()) is None
+    assert store.get_pending("q", time.time()) is not None and store.pending.rows == 1
+    assert store.learned("p") == (1, labels_digest(["x"]))
+    store.close()
