@@ -11,6 +11,7 @@ import pytest
 import service.database
 from service import ServiceConfig
 from service.database import WalPolicy
+from service.pending import dumps
 from service.store import Event, Pending, Store, labels_digest
 
 #: No checkpoint of the checkpointer thread while a test looks at the write-ahead logs.
@@ -169,3 +170,75 @@ def test_a_prediction_whose_id_is_learned_is_removed_on_opening(tmp_path):
     assert store.get_pending("q", time.time()) is not None and store.pending.rows == 1
     assert store.learned("p") == (1, labels_digest(["x"]))
     store.close()
+
+
+def _row_bytes(p: Pending) -> int:
+    """What a prediction weighs: its id and the compact JSON of the rest, in UTF-8."""
+    texts = [p.id, *(dumps(v) for v in (p.features, p.labels, p.probabilities))]
+    return sum(len(text.encode()) for text in texts)
+
+
+def _totals(store) -> tuple[int, int]:
+    return store.waiting.one("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM pending")
+
+
+def test_the_pending_totals_follow_every_write_and_survive_reopening(tmp_path):
+    ps = [
+        Pending(f"p{k}", {"x": k / 3, "é": 1.0}, ["l"] * k, {"l": 0.5}, 100.0 + k) for k in range(6)
+    ]
+    with opened(tmp_path) as store:
+        assert store.write_pending([("put", p) for p in ps]) == (0, 0)
+        assert (store.pending.rows, store.pending.bytes) == (6, sum(map(_row_bytes, ps)))
+        replaced = Pending("p0", {"y": 2.0}, [], {}, 1e12)  # p0 again, with other values
+        store.write_pending([("delete", "p1"), ("put", replaced), ("delete", "nobody")])
+        kept = [replaced, *ps[2:]]
+        assert (store.pending.rows, store.pending.bytes) == (5, sum(map(_row_bytes, kept)))
+        assert store.write_pending([("expire", 103.5)]) == (2, 0)  # p2 and p3
+        kept = [replaced, *ps[4:]]
+        assert (store.pending.rows, store.pending.bytes) == (3, sum(map(_row_bytes, kept)))
+        assert _totals(store) == (3, sum(map(_row_bytes, kept)))
+    with opened(tmp_path) as store:
+        assert (store.pending.rows, store.pending.bytes) == (3, sum(map(_row_bytes, kept)))
+        assert store.get_pending("p0", 0.0) == replaced
+
+
+def test_an_unknown_pending_operation_is_refused_and_writes_nothing(tmp_path):
+    p = Pending("p", {"x": 1.0}, [], {}, 1e12)
+    with opened(tmp_path) as store:
+        with pytest.raises(ValueError, match="unknown pending operation 'bogus'"):
+            store.write_pending([("put", p), ("bogus", "p")])
+        assert (store.pending.rows, store.pending.bytes) == (0, 0) == _totals(store)
+        assert store.get_pending("p", 0.0) is None
+
+
+@pytest.mark.parametrize(("rows_cap", "bytes_cap"), [(3, None), (None, 4), (2, 5)])
+def test_the_oldest_predictions_go_beyond_either_cap(tmp_path, rows_cap, bytes_cap):
+    """Caps of rows, and of bytes (here in rows of equal size)."""
+    ps = [Pending(f"p{k}", {"x": float(k)}, [], {}, 1e12) for k in range(6)]
+    size = _row_bytes(ps[0])
+    caps = {"max_pending": rows_cap or 10**6, "max_pending_bytes": (bytes_cap or 10**6) * size}
+    keep = min(rows_cap or 6, bytes_cap or 6)
+    with opened(tmp_path, **caps) as store:
+        assert store.write_pending([("put", p) for p in ps[:keep]]) == (0, 0)
+        assert store.write_pending([("put", p) for p in ps[keep:]]) == (0, 6 - keep)
+        assert [store.get_pending(p.id, 0.0) for p in ps] == [None] * (6 - keep) + ps[6 - keep :]
+        assert (store.pending.rows, store.pending.bytes) == (keep, keep * size) == _totals(store)
+        assert store.pending.evicted == 6 - keep
+        store.write_pending([("put", Pending("last", {"x": 9.0}, [], {}, 1e12))])
+        assert store.pending.evicted == 7 - keep  # counted since opening
+
+
+def test_a_pending_write_takes_rows_until_transaction_bytes(tmp_path, monkeypatch):
+    ps = [Pending(f"p{k}", {"x": 1.0}, [], {}, 1e12) for k in range(6)]
+    size = _row_bytes(ps[0])
+    for limit, expected in ((2 * size, 3), (2 * size + 1, 2), (6 * size, 1)):
+        monkeypatch.setattr(service.database, "TRANSACTION_BYTES", limit)
+        with opened(tmp_path / str(limit)) as store:
+            transactions = []
+            begin = store.waiting.transaction
+            monkeypatch.setattr(
+                store.waiting, "transaction", lambda: transactions.append(1) or begin()
+            )
+            assert store.write_pending([("put", p) for p in ps]) == (0, 0)
+            assert len(transactions) == expected, limit
+            assert store.pending.rows == 6 == _totals(store)[0]
