@@ -86,7 +86,7 @@ TARGETS = [
     Target(
         "database",
         "service/database.py",
-        _service("store", "storage", "committer"),
+        _service("database", "store", "storage", "committer"),
         "service",
         0.85,
         pytest_args=_NO_KILL9,
