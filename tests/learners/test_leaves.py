@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -234,3 +236,27 @@ def test_knn_split_and_restricted_windows_vote_as_windows_of_their_instances():
         restricted.track(restricted.votes(cols, vals, full, True), _ybin([0], 2))
     np.testing.assert_array_equal(knn.votes(cols, vals, full, True), before)
     assert knn._loss.tolist() != restricted._loss.tolist()
+
+
+def test_a_restricted_logistic_regression_goes_on_as_the_original_on_its_labels():
+    rng = np.random.default_rng(7)
+
+    def instance():
+        x = rng.normal(size=4) * (rng.random(4) < 0.7)
+        y = _ybin([j for j, on in enumerate((x[0] > 0, x[1] + x[2] > 0, x[3] < 0.2)) if on], 3)
+        cols = np.flatnonzero(x)
+        return cols, x[cols], False, y
+
+    lr = BaggedLogisticRegression(4, 3, 6, (0.5, 2.0), (0.01, 1.0), 8, np.random.default_rng(0))
+    for _ in range(203):  # (3 instances waiting for the next batch update)
+        cols, z, full, y = instance()
+        lr.learn(cols, z, full, y, lr.forward(cols, z, full))
+    labels = np.array([2, 0])
+    sub = lr.restricted(labels, copy.deepcopy(lr.rng))
+    assert sub.n_labels == 2
+    for _ in range(300):
+        cols, z, full, y = instance()
+        forward, sub_forward = lr.forward(cols, z, full), sub.forward(cols, z, full)
+        np.testing.assert_allclose(sub.predict(sub_forward), lr.predict(forward)[labels], rtol=1e-5)
+        lr.learn(cols, z, full, y, forward)
+        sub.learn(cols, z, full, y[labels], sub_forward)
