@@ -224,7 +224,7 @@ def test_the_oldest_predictions_go_beyond_either_cap(tmp_path, rows_cap, bytes_c
         assert [store.get_pending(p.id, 0.0) for p in ps] == [None] * (6 - keep) + ps[6 - keep :]
         assert (store.pending.rows, store.pending.bytes) == (keep, keep * size) == _totals(store)
         assert store.pending.evicted == 6 - keep
-        store.write_pending([("put", Pending("last", {"x": 9.0}, [], {}, 1e12))])
+        store.write_pending([("put", Pending("p6", {"x": 6.0}, [], {}, 1e12))])  # as large
         assert store.pending.evicted == 7 - keep  # counted since opening
 
 
