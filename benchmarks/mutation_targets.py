@@ -187,7 +187,7 @@ TARGETS = [
     Target(
         "nodes",
         "streamml/learners/nodes.py",
-        _learners("mlhat", "sharing", "mixture", "leaves"),
+        _learners("split_tests", "mlhat", "sharing", "mixture", "leaves"),
         _TREE,
         0.70,
         pytest_args=_QUICK_TREE,
