@@ -200,6 +200,8 @@ def test_the_pending_totals_follow_every_write_and_survive_reopening(tmp_path):
     with opened(tmp_path) as store:
         assert (store.pending.rows, store.pending.bytes) == (3, sum(map(_row_bytes, kept)))
         assert store.get_pending("p0", 0.0) == replaced
+        assert store.write_pending([("expire", 104.5), ("expire", 105.5)]) == (2, 0)  # p4, p5
+        assert (store.pending.rows, store.pending.bytes) == (1, _row_bytes(replaced))
 
 
 def test_an_unknown_pending_operation_is_refused_and_writes_nothing(tmp_path):
