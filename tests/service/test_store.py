@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import sqlite3
 import time
 
@@ -11,7 +13,6 @@ import pytest
 import service.database
 from service import ServiceConfig
 from service.database import WalPolicy
-from service.pending import dumps
 from service.store import Event, Pending, Store, labels_digest
 
 #: No checkpoint of the checkpointer thread while a test looks at the write-ahead logs.
@@ -174,7 +175,8 @@ def test_a_prediction_whose_id_is_learned_is_removed_on_opening(tmp_path):
 
 def _row_bytes(p: Pending) -> int:
     """What a prediction weighs: its id and the compact JSON of the rest, in UTF-8."""
-    texts = [p.id, *(dumps(v) for v in (p.features, p.labels, p.probabilities))]
+    compact = {"ensure_ascii": False, "separators": (",", ":")}
+    texts = [p.id, *(json.dumps(v, **compact) for v in (p.features, p.labels, p.probabilities))]
     return sum(len(text.encode()) for text in texts)
 
 
@@ -190,7 +192,8 @@ def test_the_pending_totals_follow_every_write_and_survive_reopening(tmp_path):
         assert store.write_pending([("put", p) for p in ps]) == (0, 0)
         assert (store.pending.rows, store.pending.bytes) == (6, sum(map(_row_bytes, ps)))
         replaced = Pending("p0", {"y": 2.0}, [], {}, 1e12)  # p0 again, with other values
-        store.write_pending([("delete", "p1"), ("put", replaced), ("delete", "nobody")])
+        ops = [("delete", "p1"), ("put", replaced), ("delete", "nobody")]
+        assert store.write_pending(ops) == (0, 0)  # neither expired nor evicted
         kept = [replaced, *ps[2:]]
         assert (store.pending.rows, store.pending.bytes) == (5, sum(map(_row_bytes, kept)))
         assert store.write_pending([("expire", 103.5)]) == (2, 0)  # p2 and p3
@@ -204,9 +207,11 @@ def test_the_pending_totals_follow_every_write_and_survive_reopening(tmp_path):
         assert (store.pending.rows, store.pending.bytes) == (1, _row_bytes(replaced))
 
 
-def test_an_unknown_pending_operation_is_refused_and_writes_nothing(tmp_path):
+def test_an_unknown_pending_operation_or_a_nan_is_refused_and_writes_nothing(tmp_path):
     p = Pending("p", {"x": 1.0}, [], {}, 1e12)
     with opened(tmp_path) as store:
+        with pytest.raises(ValueError, match="Out of range float values are not JSON"):
+            store.write_pending([("put", p), ("put", Pending("q", {}, [], {"l": math.nan}, 1e12))])
         with pytest.raises(ValueError, match="unknown pending operation 'bogus'"):
             store.write_pending([("put", p), ("bogus", "p")])
         assert (store.pending.rows, store.pending.bytes) == (0, 0) == _totals(store)
@@ -244,3 +249,10 @@ def test_a_pending_write_takes_rows_until_transaction_bytes(tmp_path, monkeypatc
             assert store.write_pending([("put", p) for p in ps]) == (0, 0)
             assert len(transactions) == expected, limit
             assert store.pending.rows == 6 == _totals(store)[0]
+            transactions.clear()  # deletes write no rows: all in one transaction
+            assert store.write_pending([("delete", p.id) for p in ps]) == (0, 0)
+            assert len(transactions) == 1 and store.pending.rows == 0
+    monkeypatch.setattr(service.database, "TRANSACTION_BYTES", 2 * size)
+    with opened(tmp_path / "capped", max_pending=2) as store:  # evictions in 2 of 3 transactions
+        assert store.write_pending([("put", p) for p in ps]) == (0, 4)
+        assert [store.get_pending(p.id, 0.0) for p in ps] == [None] * 4 + ps[4:]
