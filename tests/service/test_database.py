@@ -37,6 +37,7 @@ def test_the_connections_are_set_as_the_module_says(tmp_path):
         assert db.wal_path == tmp_path / "a.db-wal"
     finally:
         db.close()
+    assert not db.wal_path.exists() and db.wal_bytes() == 0  # closed: no write-ahead log
 
 
 def test_a_failed_transaction_writes_nothing_and_the_next_one_commits(tmp_path):
@@ -70,7 +71,8 @@ def test_a_checkpoint_is_wanted_over_the_soft_limit_or_when_idle(tmp_path):
     policy = WalPolicy(soft_bytes=20_000, hard_bytes=2**30, idle_seconds=0.2, period=3600.0)
     db = Database(tmp_path / "a.db", SCHEMA, "NORMAL", policy)
     db.truncate_wal()
-    assert not db.wants_checkpoint()  # nothing to checkpoint, even idle
+    time.sleep(0.25)
+    assert db.wal_bytes() == 0 and not db.wants_checkpoint()  # nothing to checkpoint, even idle
     db.run([(INSERT, (1, "x"))])
     assert 0 < db.wal_bytes() <= 20_000 and not db.wants_checkpoint()  # small, just written
     time.sleep(0.25)
