@@ -165,7 +165,8 @@ class Requests:
                     )
                     waits.add(seq)
                     continue
-                pending, _ = (None, None) if key in consumed else self.committer.pending(key, now)
+                # (an id labelled earlier in this batch was answered above, as a duplicate)
+                pending, _ = self.committer.pending(key, now)
                 if pending is not None:
                     consumed.append(key)
                     predicted = pending.labels

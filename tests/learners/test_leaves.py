@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
+import pytest
 
 from streamml.learners.leaves import BaggedLogisticRegression, KNNWindow, Standardiser
 
@@ -115,3 +118,145 @@ def test_logistic_regression_grows_and_copies_independently():
     for _ in range(8):
         twin.learn(cols, z, True, _ybin([1], 3), twin.forward(cols, z, True))
     np.testing.assert_allclose(lr.predict(lr.forward(cols, z, True)), after)
+
+
+def _reference_votes(window, query, k, short, cosine):
+    """The kNN votes computed directly: `window` is [(x, y)] oldest first (dense arrays)."""
+
+    def distance(x):
+        if cosine:
+            nq, nx = np.linalg.norm(query), np.linalg.norm(x)
+            cos = query @ x / (nq * nx) if nq > 0 and nx > 0 else 0.0
+            d2 = 2.0 - 2.0 * cos
+        else:
+            d2 = float((query - x) @ (query - x))
+        return np.sqrt(max(d2, 1e-24))
+
+    def vote(items):
+        nearest = sorted(items, key=lambda item: distance(item[0]))[:k]
+        weights = np.array([1.0 / distance(x) for x, _ in nearest])
+        return weights @ np.array([y for _, y in nearest]) / weights.sum()
+
+    recent = window[-short:] if 0 < short < len(window) else window
+    return np.array([vote(window), vote(recent)])
+
+
+def _instance(rng, n_features):
+    row = rng.normal(0.0, 1.0, n_features) * (rng.random(n_features) < 0.5)
+    row[rng.integers(n_features)] = rng.normal(0.0, 1.0)  # never 0
+    if rng.random() < 0.2:
+        row *= 0.1  # norms under 1 too
+    return row
+
+
+@pytest.mark.parametrize("cosine", [True, False])
+@pytest.mark.parametrize(("k", "short"), [(3, 8), (3, 1), (4, 4), (5, 0)])
+def test_knn_votes_match_a_direct_computation(cosine, k, short):
+    """Sparse and dense rows, a zero row (one at a time: no ties), a ring that wraps around,
+    queries of any norm."""
+    rng = np.random.default_rng(4)
+    n_features, n_labels, size = 6, 3, 12
+    knn = KNNWindow(n_features, n_labels, window_size=size, k=k, short_window=short)
+    assert knn.votes(np.array([0]), np.array([1.0]), False, cosine) is None
+    seen = []
+    for i in range(40):
+        row = np.zeros(n_features) if i % 13 == 4 else _instance(rng, n_features)
+        y = _ybin(list(np.flatnonzero(rng.random(n_labels) < 0.4)), n_labels)
+        cols, vals, full = _sparse(row)
+        knn.add(cols, vals, full, y, (cols, vals))
+        seen.append((row, y))
+        window = seen[-size:]
+        queries = [rng.normal(0.0, 1.0, n_features) * rng.choice([0.1, 1.0])]  # no zero
+        if not cosine:  # (all as far from 0 by the cosine distance, or from a sparse query)
+            queries.append(np.zeros(n_features))
+        for query in queries:
+            cols, vals, full = _sparse(query)
+            got = knn.votes(cols, vals, full, cosine)
+            expected = _reference_votes(window, query, k, short, cosine)
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert knn.labelsets() == [tuple(np.flatnonzero(y).tolist()) for _, y in seen[-size:]]
+
+
+def test_knn_predicts_with_the_vote_of_smaller_recent_loss():
+    rng = np.random.default_rng(5)
+    knn = KNNWindow(4, 2, window_size=30, k=3, short_window=5, loss_decay=0.1)
+    assert knn.predict(None, 3).tolist() == [0.0, 0.0, 0.0]  # an empty window
+    losses = np.zeros(2)
+    for i in range(200):
+        row = _instance(rng, 4)
+        y = _ybin([(i // 20) % 2], 2)
+        cols, vals, full = _sparse(row)
+        votes = knn.votes(cols, vals, full, cosine=False)
+        if votes is not None:
+            chosen = votes[1] if losses[1] < losses[0] else votes[0]  # the whole on a tie
+            assert knn.predict(votes, 3).tolist() == [*chosen.tolist(), 0.0]
+            assert knn.recent == (losses[1] < losses[0])
+            wrong = ((votes > 0.5) != y).any(axis=1)
+            losses += 0.1 * (wrong - losses)
+        knn.track(votes, y)
+        knn.add(cols, vals, full, y, (cols, vals))
+    assert knn.recent and losses[1] < losses[0]
+
+
+def test_knn_split_and_restricted_windows_vote_as_windows_of_their_instances():
+    rng = np.random.default_rng(6)
+    knn = KNNWindow(3, 3, window_size=10, k=3, short_window=4)
+    rows = []
+    for i in range(25):
+        row = np.array([float(i % 7), *np.abs(rng.normal(0, 1, 2))])
+        y = _ybin([i % 3], 3)
+        rows.append((row, y))
+        cols, vals, full = _sparse(row)
+        knn.add(cols, vals, full, y, (cols, vals))
+    left, right = knn.split(0, 3.0)  # feature 0 at exactly 3.0 goes left
+    window = rows[-10:]
+    for child, side in (
+        (left, [r for r in window if r[0][0] <= 3.0]),
+        (right, [r for r in window if r[0][0] > 3.0]),
+    ):
+        fresh = KNNWindow(3, 3, window_size=10, k=3, short_window=4)
+        for row, y in side:
+            cols, vals, full = _sparse(row)
+            fresh.add(cols, vals, full, y, (cols, vals))
+        assert len(child) == len(side) and child.labelsets() == fresh.labelsets()
+        for cosine in (True, False):
+            query = np.array([2.0, 0.5, 1.0])
+            cols, vals, full = _sparse(query)
+            np.testing.assert_allclose(
+                child.votes(cols, vals, full, cosine), fresh.votes(cols, vals, full, cosine)
+            )
+    restricted = knn.restricted(np.array([2, 0]))
+    cols, vals, full = _sparse(np.array([1.0, 0.2, 0.3]))
+    np.testing.assert_allclose(
+        restricted.votes(cols, vals, full, True), knn.votes(cols, vals, full, True)[:, [2, 0]]
+    )
+    before = knn.votes(cols, vals, full, True)
+    for _ in range(10):  # the copy learns on its own
+        restricted.add(cols, vals * 2, full, _ybin([0, 1], 2), (cols, vals * 2))
+        restricted.track(restricted.votes(cols, vals, full, True), _ybin([0], 2))
+    np.testing.assert_array_equal(knn.votes(cols, vals, full, True), before)
+    assert knn._loss.tolist() != restricted._loss.tolist()
+
+
+def test_a_restricted_logistic_regression_goes_on_as_the_original_on_its_labels():
+    rng = np.random.default_rng(7)
+
+    def instance():
+        x = rng.normal(size=4) * (rng.random(4) < 0.7)
+        y = _ybin([j for j, on in enumerate((x[0] > 0, x[1] + x[2] > 0, x[3] < 0.2)) if on], 3)
+        cols = np.flatnonzero(x)
+        return cols, x[cols], False, y
+
+    lr = BaggedLogisticRegression(4, 3, 6, (0.5, 2.0), (0.01, 1.0), 8, np.random.default_rng(0))
+    for _ in range(203):  # (3 instances waiting for the next batch update)
+        cols, z, full, y = instance()
+        lr.learn(cols, z, full, y, lr.forward(cols, z, full))
+    labels = np.array([2, 0])
+    sub = lr.restricted(labels, copy.deepcopy(lr.rng))
+    assert sub.n_labels == 2
+    for _ in range(300):
+        cols, z, full, y = instance()
+        forward, sub_forward = lr.forward(cols, z, full), sub.forward(cols, z, full)
+        np.testing.assert_allclose(sub.predict(sub_forward), lr.predict(forward)[labels], rtol=1e-5)
+        lr.learn(cols, z, full, y, forward)
+        sub.learn(cols, z, full, y[labels], sub_forward)

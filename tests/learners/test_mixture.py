@@ -7,6 +7,7 @@ import pytest
 from river import datasets
 
 from streamml.learners import MLHAT
+from streamml.learners.mixing import mixture_weights
 from streamml.learners.nodes import KNN, LR, MIXING_DECAY, Leaf
 
 
@@ -122,6 +123,19 @@ def test_extreme_and_zero_scores():
     leaf.mixing_rate = 0.0
     leaf.mixing_loss = np.array([0.2, 0.4])
     assert leaf.knn_weight == 0.5
+
+
+@pytest.mark.parametrize(
+    "scores", [[0.2, 0.4, 0.8], [1e-5, 2e-5, 4e-5], [3e4, 6e4, 1.2e5], [1e-200, 2e-200, 4e-200]]
+)
+def test_mixture_weights_are_powers_of_the_score_ratios_at_any_scale(scores):
+    """Many predictors (IHOMER's alternates): weight proportional to score ** -rate, whatever
+    the scale of the scores (no overflow of the exponentials)."""
+    for rate in (1.0, 10.0, 50.0):
+        w = mixture_weights(np.array(scores), rate)
+        expected = np.array([1.0, 2.0**-rate, 4.0**-rate])
+        assert w == pytest.approx(expected / expected.sum(), rel=1e-9, abs=1e-300)
+        assert w.sum() == pytest.approx(1.0)
 
 
 def test_the_scores_are_recent_brier_scores():

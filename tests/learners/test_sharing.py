@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 from river import datasets
 
 from streamml.learners import MLHAT, FeatureIndex, SplitWatch
@@ -111,26 +112,142 @@ def test_split_watch_waits_while_the_bound_cannot_pass():
     assert gaps.min() >= 50 and gaps.max() <= 200 and gaps[-5:].mean() > 50
 
 
-def test_split_watch_reading_a_shared_log_decides_as_one_fed_instance_by_instance():
+def _separable(n, one_set_first=0, seed=0):
+    """Label 0 ON iff feature a > 0.5 (ON always for the first `one_set_first`), and noise b."""
+    rng = np.random.default_rng(seed)
+    for k in range(n):
+        a = float(rng.random())
+        yield {"a": a, "b": float(rng.random())}, (0,) if (k < one_set_first or a > 0.5) else ()
+
+
+def _weak(n, seed=0):
+    """Label 0 ON with probability 0.55 if feature a > 0.5, else 0.45."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        a = float(rng.random())
+        on = rng.random() < (0.55 if a > 0.5 else 0.45)
+        yield {"a": a, "b": float(rng.random())}, (0,) if on else ()
+
+
+def _first_split(watch, stream, index):
+    for k, (x, positives) in enumerate(stream, start=1):
+        decision = watch.learn(index.encode(x), positives)
+        if decision is not None:
+            return k, decision
+    return None
+
+
+def test_split_watch_tests_every_grace_period_two_label_sets_included():
+    index = FeatureIndex()
+    k, (feature, threshold, _) = _first_split(
+        SplitWatch(1, 50, 10, 0.01, 1e-7, 0.05), _separable(1000), index
+    )
+    assert (k, feature) == (50, index.column("a")) and 0.4 < threshold < 0.6
+    # one label set at the first test (no test of the split): the next test comes a grace
+    # period later, as the second label set appears
+    k, (feature, _, _) = _first_split(
+        SplitWatch(1, 50, 10, 0.01, 1e-7, 0.05), _separable(1000, one_set_first=60), index
+    )
+    assert (k, feature) == (100, index.column("a"))
+
+
+def test_split_watch_waits_longer_while_the_lead_is_far_below_the_bound():
+    """Between two rejected tests, the watch waits until the bound could pass the lead, at least
+    one and at most `max_wait` (default 10) grace periods."""
+    index, watch, tests = FeatureIndex(), SplitWatch(1, 50, 10, 0.01, 1e-7, 0.05), []
+    for x, positives in _weak(20000):
+        before = watch.next_test
+        decision = watch.learn(index.encode(x), positives)
+        if watch.next_test != before or decision is not None:
+            tests.append(watch.n)
+        if decision is not None:
+            break
+    assert decision is not None and decision[0] == index.column("a")
+    gaps = np.diff(tests)
+    assert gaps.min() >= 50 and gaps.max() == 500
+    assert any(50 < gap < 500 for gap in gaps)  # waited for the bound, not for the cap
+
+
+def test_a_pickled_split_watch_goes_on_as_the_original():
+    index = FeatureIndex()
+    stream = list(_weak(6000, seed=2))
+    original = SplitWatch(1, 50, 10, 0.01, 1e-7, 0.05)
+    for x, positives in stream[:1000]:
+        original.learn(index.encode(x), positives)
+    copy = pickle.loads(pickle.dumps(original))
+    assert [copy.learn(index.encode(x), p) for x, p in stream[1000:]] == [
+        original.learn(index.encode(x), p) for x, p in stream[1000:]
+    ]
+    assert copy.n == original.n == 6000
+
+
+def _shared_log_and_alone(stream, start: int, extra_log: int = 0):
+    """Decisions and test instants of a watch fed instance by instance and of one reading a
+    caller's log that starts at instance `start` (the log holds up to `extra_log` instances
+    more than the test reads)."""
     index = FeatureIndex()
     alone = SplitWatch(2, 50, 10, 0.01, 1e-7, 0.05)
     shared = SplitWatch(2, 50, 10, 0.01, 1e-7, 0.05)
-    shared.tested = 7  # it starts at instance 7 of the caller's log
-    log, offset = [], 7
-    decisions_alone, decisions_shared = [], []
-    for t, (x, y) in enumerate(_two_concepts(1500, seed=3), start=7):
-        v = index.encode(x)
-        positives = tuple(i for i, label in enumerate(("z0", "z1")) if y[label])
-        decisions_alone.append(alone.learn(v, positives))
-        log.append((v.indices, v.values))
+    if start:
+        shared.tested = start  # it starts at instance `start` of the caller's log
+    encoded = [(index.encode(x), positives) for x, positives in stream]
+    log, offset = [], start
+    results = {"alone": [], "shared": []}
+    for t, (v, positives) in enumerate(encoded, start=start):
+        before = alone.next_test
+        decision = alone.learn(v, positives)
+        results["alone"].append((decision, alone.next_test != before))
+        if len(log) + offset == t:
+            log.append((v.indices, v.values))
         if positives:
             shared.note(t, positives)
-        decision = None
-        if shared.due(t + 1):
-            decision = shared.test_log(log, offset, t + 1, v.width)
+        for i in range(len(log) + offset, min(t + 1 + extra_log, start + len(encoded))):
+            log.append((encoded[i - start][0].indices, encoded[i - start][0].values))
+        due = shared.due(t + 1)
+        decision = shared.test_log(log, offset, t + 1, v.width) if due else None
+        results["shared"].append((decision, due))
+        if due:
+            assert shared.n == alone.n  # instances seen
+        if due:
             del log[: shared.tested - offset]
             offset = shared.tested
-        decisions_shared.append(decision)
-    assert decisions_shared == decisions_alone
-    assert any(d is not None for d in decisions_alone)
-    assert shared.labelsets == alone.labelsets and len(log) < 1500
+    assert shared.labelsets == alone.labelsets
+    return results["shared"], results["alone"]
+
+
+def _split_found(stream, labels):
+    for x, y in stream:
+        yield x, tuple(i for i, label in enumerate(labels) if y[label])
+
+
+@pytest.mark.parametrize("start", [0, 7])
+@pytest.mark.parametrize("extra_log", [0, 3])
+def test_split_watch_reading_a_shared_log_decides_as_one_fed_instance_by_instance(start, extra_log):
+    for stream in (
+        _split_found(_two_concepts(1500, seed=3), ("z0", "z1")),  # splits at once
+        ((x, p) for x, p in _weak(3000, seed=1)),  # tests many times first
+        ((x, p or (1,)) for x, p in _weak(1000, seed=4)),  # never an empty label set
+    ):
+        shared, alone = _shared_log_and_alone(list(stream), start, extra_log)
+        assert shared == alone
+
+
+def test_notes_beyond_the_instances_tested_are_kept_for_the_next_test():
+    index = FeatureIndex()
+    stream = list(_separable(40, seed=5))
+    log = [(v.indices, v.values) for v in (index.encode(x) for x, _ in stream)]
+    first = next(t for t in range(20, 40) if stream[t][1])  # the next test starts ON
+    on_time, early = (SplitWatch(1, 1000, 10, 0.01, 1e-7, 0.05) for _ in range(2))
+    for start, t in ((0, first), (first, 40)):
+        for i in range(start, t):
+            if stream[i][1]:
+                on_time.note(i, stream[i][1])
+        on_time.test_log(log, 0, t, 2)
+    for i, (_, positives) in enumerate(stream):  # all the notes before the first test
+        if positives:
+            early.note(i, positives)
+    early.test_log(log, 0, first, 2)
+    early.test_log(log, 0, 40, 2)
+    assert early.stats.n.tolist() == on_time.stats.n.tolist()
+    assert early.stats.n[2] == sum(1 for _, p in stream if p) > 0  # label 0 ON
+    assert early.n == on_time.n == 40

@@ -321,19 +321,3 @@ def test_a_data_dir_has_one_owner(start_service, tmp_path):
     start_service(tmp_path / "d", model="majority")
     with pytest.raises(OSError, match="in use"):
         Runtime(ServiceConfig(data_dir=tmp_path / "d", model="majority")).open()
-
-
-def test_a_prediction_whose_id_is_learned_is_removed_on_opening(tmp_path):
-    """A crash between the two steps of a label (log, then pending.db) heals on restart."""
-    from service.store import Event, Pending, Store, labels_digest
-
-    store = Store(tmp_path)
-    expires = time.time() + 60
-    store.write_pending([("put", Pending(k, {"a": 1.0}, [], {}, expires)) for k in ("p", "q")])
-    store.write_log([("append", Event(1, "p", {"a": 1.0}, ["x"], []))])
-    store.close()
-    store = Store(tmp_path)
-    assert store.get_pending("p", time.time()) is None
-    assert store.get_pending("q", time.time()) is not None
-    assert store.learned("p") == (1, labels_digest(["x"]))
-    store.close()

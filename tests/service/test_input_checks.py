@@ -1,5 +1,5 @@
 """The token is checked before the body; labels with NUL characters are refused; odd model
-answers become probabilities and a model's error a 422."""
+answers become probabilities, a model's error a 422 and a shard it cannot restore a 503."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import math
 
 import pytest
 from river import base
+
+from streamml.distributed import ShardLost
 
 from .test_bad_input import db_rows
 
@@ -104,4 +106,26 @@ def test_model_answers_become_probabilities_and_its_errors_a_422(start_service, 
     refused = client.post("/v1/predict", json={"id": "q", "features": {"bad": 1.0}})
     assert refused.status_code == 422
     assert refused.json()["detail"] == "the model cannot use these features: 'bad'"
+    assert db_rows(tmp_path / "data") == before
+
+
+class LostShards(OddAnswers):
+    """A sharded model whose shards die on feature "lost", even after a restore."""
+
+    def predict_proba_one(self, x):
+        if "lost" in x:
+            raise ShardLost("shard 1 died")
+        return super().predict_proba_one(x)
+
+
+def test_a_shard_that_cannot_be_restored_is_a_503_and_stores_nothing(start_service, tmp_path):
+    client = start_service(model="lost", model_factory=LostShards)
+    assert client.post("/v1/predict", json={"id": "p", "features": {"x": 1.0}}).status_code == 200
+    before = db_rows(tmp_path / "data")
+    out = client.post(
+        "/v1/predict/batch",
+        json=[{"id": "q", "features": {"x": 1.0}}, {"id": "r", "features": {"lost": 1.0}}],
+    )
+    assert out.status_code == 503
+    assert out.json()["detail"] == "the model lost a shard and cannot restore it: shard 1 died"
     assert db_rows(tmp_path / "data") == before
