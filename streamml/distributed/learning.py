@@ -87,10 +87,6 @@ class Learning:
         ]
         self._events.extend(event for _, event in sorted(keyed, key=lambda item: item[0]))
 
-    def _ordered(self, members) -> tuple[str, ...]:
-        members = set(members)
-        return tuple(label for label in self._labels if label in members)
-
     def _add_labels(self, ys: list[dict]) -> None:
         """New labels, as IHOMER takes them: the first instance's labels form one cluster,
         every later new label a cluster of its own; they answer at once. With `fallback`, the
@@ -150,22 +146,9 @@ class Learning:
 
     # -- restructuring (as IHOMER's, at the end of a micro-batch) --------------------------
 
-    def _may_restructure(self) -> bool:
-        if self._n < self.warmup:
-            return False
-        if self._last_check is not None and self._n - self._last_check < 2 * self.n_min:
-            return False
-        cooldown = 2 * self.n_min if self.cooldown is None else self.cooldown
-        return self._last_restructure is None or self._n - self._last_restructure >= cooldown
-
     def _restructure(self) -> None:
-        refined = self._odac.refined_partition(
-            min_size=self.min_cluster_size, max_size=self.max_cluster_size
-        )
-        placed = set().union(*refined) if refined else set()
-        missing = [label for label in self._labels if label not in placed]
-        partition = [self._ordered(s) for s in refined] + [(label,) for label in missing]
-        if {frozenset(s) for s in partition} == set(self._target):
+        partition = self._refined()
+        if partition is None:
             return
         if self._shadow:
             self._complete_handover()

@@ -652,10 +652,6 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
             self._n_own_learners += 1
         return Cluster(labels, cols, learner, self.drift_delta, self._encoded, self._n, watch)
 
-    def _ordered(self, members) -> tuple[str, ...]:
-        members = set(members)
-        return tuple(label for label in self._labels if label in members)
-
     def _add_labels(self, new: list[str]):
         first = not self._labels
         for label in new:
@@ -703,27 +699,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
 
     # -- restructuring --------------------------------------------------------------------
 
-    def _may_restructure(self) -> bool:
-        """Past the warm-up, `cooldown` instances after the last restructuring, and `2 n_min`
-        instances after the last look at the refined partition (computing it costs as much as
-        a few hundred instances on a thousand labels)."""
-        if self._n < self.warmup:
-            return False
-        if self._last_check is not None and self._n - self._last_check < 2 * self.n_min:
-            return False
-        cooldown = 2 * self.n_min if self.cooldown is None else self.cooldown
-        return self._last_restructure is None or self._n - self._last_restructure >= cooldown
-
     def _restructure(self):
-        refined = self._odac.refined_partition(
-            min_size=self.min_cluster_size, max_size=self.max_cluster_size
-        )
-        # Labels the partitioner has not placed yet stay where they are.
-        placed = set().union(*refined) if refined else set()
-        missing = [label for label in self._labels if label not in placed]
-        partition = [self._ordered(s) for s in refined] + [(label,) for label in missing]
-        new_keys = {frozenset(s) for s in partition}
-        if new_keys == set(self._target):
+        partition = self._refined()
+        if partition is None:
             return
         if self._shadow:
             self._complete_handover()

@@ -11,8 +11,8 @@ __all__ = ["PartitionState"]
 
 class PartitionState:
     """Properties over `_clusters`, `_target`, `_events`, `_n_restructurings`, `_n`, `_labels`
-    and `_odac`, which the model keeps; `_advance` calls its `_complete_handover`,
-    `_may_restructure` and `_restructure`."""
+    and `_odac`, which the model keeps (with `warmup`, `cooldown`, `n_min`, `_last_check` and
+    `_last_restructure`); `_advance` calls its `_complete_handover` and `_restructure`."""
 
     @property
     def partition(self) -> list[frozenset]:
@@ -48,6 +48,35 @@ class PartitionState:
     def odac(self) -> LabelODAC:
         """The label partitioner (read it, do not feed it)."""
         return self._odac
+
+    def _ordered(self, members) -> tuple[str, ...]:
+        """These labels, in the order the model first saw them."""
+        members = set(members)
+        return tuple(label for label in self._labels if label in members)
+
+    def _refined(self) -> list[tuple[str, ...]] | None:
+        """The clusters of LabelODAC's refined partition (labels it has not placed yet stay
+        alone), or None if they are those of the partition being moved to."""
+        refined = self._odac.refined_partition(
+            min_size=self.min_cluster_size, max_size=self.max_cluster_size
+        )
+        placed = set().union(*refined) if refined else set()
+        missing = [label for label in self._labels if label not in placed]
+        partition = [self._ordered(s) for s in refined] + [(label,) for label in missing]
+        if {frozenset(s) for s in partition} == set(self._target):
+            return None
+        return partition
+
+    def _may_restructure(self) -> bool:
+        """Past the warm-up, `cooldown` instances after the last restructuring, and `2 n_min`
+        instances after the last look at the refined partition (computing it costs as much as
+        a few hundred instances on a thousand labels)."""
+        if self._n < self.warmup:
+            return False
+        if self._last_check is not None and self._n - self._last_check < 2 * self.n_min:
+            return False
+        cooldown = 2 * self.n_min if self.cooldown is None else self.cooldown
+        return self._last_restructure is None or self._n - self._last_restructure >= cooldown
 
     def _advance(self, n: int) -> None:
         """After `n` more instances were learned: count the handover down (a new partition
