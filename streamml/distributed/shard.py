@@ -20,8 +20,7 @@ import time
 
 import numpy as np
 
-from ..ihomer.alternates import default_alternates
-from ..ihomer.cluster import Cluster, cluster_seed
+from ..ihomer.cluster import Cluster, cluster_seed, fresh_learner
 from .packing import unpack_instances
 
 __all__ = ["BASE", "Shard", "ShardConfig"]
@@ -65,14 +64,6 @@ class ShardConfig:
         state.setdefault("fallback", False)  # pickled before the learner on all the labels
         state.setdefault("selection_margin", 0.0)
         self.__dict__.update(state)
-
-
-def fresh(template, seed: int | None):
-    """A fresh clone of `template`, with this seed if it takes one."""
-    learner = template.clone()
-    if "seed" in learner._get_params():
-        learner = learner.clone({"seed": seed})
-    return learner
 
 
 class Shard:
@@ -125,7 +116,9 @@ class Shard:
         config = self.config
         for labels, cols, answering, view in specs:
             key = frozenset(labels)
-            learner = None if view else fresh(config.prototype, cluster_seed(config.seed, key))
+            learner = (
+                None if view else fresh_learner(config.prototype, cluster_seed(config.seed, key))
+            )
             self.clusters[key] = Cluster(
                 tuple(labels), cols, learner, config.drift_delta, config.encoded, born
             )
@@ -138,7 +131,7 @@ class Shard:
         base = self.clusters.get(BASE)
         if base is None:
             config = self.config
-            learner = fresh(config.prototype, config.seed)
+            learner = fresh_learner(config.prototype, config.seed)
             base = Cluster(labels, cols, learner, config.drift_delta, config.encoded, born)
             base.key = BASE
             self.clusters[BASE] = base
@@ -280,11 +273,7 @@ class Shard:
         config = self.config
         for c in rising:
             if c.alternates is None or n - c.alternates.started >= config.selection_window:
-                seed = cluster_seed(config.seed, c.key, c.n_adapted + 1)
-                templates = config.adapt_learners
-                if templates is None:
-                    templates = default_alternates()
-                c.adapt([fresh(template, seed) for template in templates], n)
+                c.adapt(config.adapt_learners, config.seed, n)
                 self.n_adaptations += 1
         if config.retire_after is not None:
             for c in self.clusters.values():

@@ -8,10 +8,10 @@ import numpy as np
 from river import base, drift
 
 from . import protocols
-from .alternates import Alternates
+from .alternates import Alternates, default_alternates
 from .selection import Selection
 
-__all__ = ["Cluster", "cluster_seed"]
+__all__ = ["Cluster", "cluster_seed", "fresh_learner"]
 
 
 def cluster_seed(seed: int | None, labels: frozenset[str], k: int = 0) -> int | None:
@@ -24,6 +24,14 @@ def cluster_seed(seed: int | None, labels: frozenset[str], k: int = 0) -> int | 
         return None
     digest = zlib.crc32("\x1f".join(sorted(labels)).encode())
     return (seed * 1_000_003 + digest + 7919 * k) % (2**31 - 1)
+
+
+def fresh_learner(template: base.MultiLabelClassifier, seed: int | None):
+    """A fresh clone of `template`, with this seed if it takes one."""
+    learner = template.clone()
+    if "seed" in learner._get_params():
+        learner = learner.clone({"seed": seed})
+    return learner
 
 
 class Cluster:
@@ -176,8 +184,14 @@ class Cluster:
         self.window = (total + loss, count + 1)
         return False
 
-    def adapt(self, learners: list, started: int) -> None:
-        """Start fresh alternates (replacing any current ones)."""
+    def adapt(self, templates: list | None, seed: int | None, started: int) -> None:
+        """Start fresh alternates (replacing any current ones): clones of `templates` (None:
+        `alternates.default_alternates()`) whose seed derives from the model's `seed`, the
+        labels and how many times the cluster adapted."""
+        if templates is None:
+            templates = default_alternates()
+        seed = cluster_seed(seed, self.key, self.n_adapted + 1)
+        learners = [fresh_learner(template, seed) for template in templates]
         kinds = [protocols.kind_of(learner, self.encoded) for learner in learners]
         self.alternates = Alternates(learners, kinds, started)
         self.n_adapted += 1

@@ -11,8 +11,7 @@ from river import base
 from ..events import DriftEvent
 from ..partition import LabelODAC
 from . import protocols
-from .alternates import default_alternates
-from .cluster import Cluster, cluster_seed
+from .cluster import Cluster, cluster_seed, fresh_learner
 from .parameters import check_parameters
 from .rise import LabelRise
 from .state import PartitionState
@@ -554,12 +553,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
             self._index_clusters()
 
     def _start_alternates(self, c: Cluster):
-        seed = cluster_seed(self.seed, c.key, c.n_adapted + 1)
-        templates = self.adapt_learners
-        if templates is None:
-            templates = default_alternates()
-        learners = [_fresh(template, seed) for template in templates]
-        c.adapt(learners, self._n)
+        c.adapt(self.adapt_learners, self.seed, self._n)
         self._n_adaptations += 1
 
     def _watch(self, v, positives: list[int]):
@@ -633,7 +627,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         self._events.append(DriftEvent(self._n, level, tuple(labels), detector))
 
     def _new_learner(self, seed: int | None) -> base.MultiLabelClassifier:
-        return _fresh(self._prototype, seed)
+        return fresh_learner(self._prototype, seed)
 
     def _new_cluster(self, labels: tuple[str, ...]) -> Cluster:
         """A cluster for these labels: a view of the all-labels learner when learners are
@@ -733,11 +727,3 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         self._handover_left = 0
         self._index_clusters()
         self._cache = None
-
-
-def _fresh(template: base.MultiLabelClassifier, seed: int | None) -> base.MultiLabelClassifier:
-    """A fresh clone of `template`, with this seed if it takes one."""
-    learner = template.clone()
-    if "seed" in learner._get_params():
-        learner = learner.clone({"seed": seed})
-    return learner
