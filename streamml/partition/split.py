@@ -49,6 +49,24 @@ def leaf_statistics(dist: np.ndarray, need_d2: bool = True):
     return d1, (min(i, j), max(i, j)), d2, d0, avg
 
 
+def _closest_pivot(near_a: np.ndarray, near_b: np.ndarray, a: int, b: int) -> tuple[list, list]:
+    """Every label's side when each (pivots excepted) joins the closer of pivots a and b, in
+    index order, ties going to the side with fewer labels (side 0 on equal sizes); and the
+    sizes of the two sides. `near_a`, `near_b`: the labels' distances to each pivot."""
+    side = [0] * len(near_a)
+    side[b] = 1
+    sizes = [1, 1]
+    for label, (da, db) in enumerate(zip(near_a.tolist(), near_b.tolist())):
+        if label == a or label == b:
+            continue
+        if da < db or (da == db and sizes[0] <= sizes[1]):
+            sizes[0] += 1
+        else:
+            side[label] = 1
+            sizes[1] += 1
+    return side, sizes
+
+
 def assign_to_pivots(dist: np.ndarray, a: int, b: int, passes: int) -> np.ndarray:
     """Side (0 for pivot a, 1 for pivot b) of every label of a leaf that splits.
 
@@ -68,20 +86,8 @@ def assign_to_pivots(dist: np.ndarray, a: int, b: int, passes: int) -> np.ndarra
 
     """
     k = dist.shape[0]
-    side = np.zeros(k, dtype=np.int8)
-    side[b] = 1
-    sizes = [1, 1]
-    near_a = dist[:, a]
-    near_b = dist[:, b]
-    for label in range(k):
-        if label == a or label == b:
-            continue
-        da, db = near_a[label], near_b[label]
-        if da < db or (da == db and sizes[0] <= sizes[1]):
-            sizes[0] += 1
-        else:
-            side[label] = 1
-            sizes[1] += 1
+    first, sizes = _closest_pivot(dist[:, a], dist[:, b], a, b)
+    side = np.array(first, dtype=np.int8)
     if passes <= 0 or k <= 3:
         return side
     sums = [dist[:, side == 0].sum(axis=1), dist[:, side == 1].sum(axis=1)]
@@ -119,18 +125,7 @@ def assign_sparse(pairs, a: int, b: int, passes: int) -> np.ndarray:
     the last bits (the order of the sums).
     """
     k = pairs.k
-    near_a, near_b = pairs.to_pivot(a), pairs.to_pivot(b)
-    side = [0] * k
-    side[b] = 1
-    sizes = [1, 1]
-    for label, da, db in zip(range(k), near_a.tolist(), near_b.tolist()):
-        if label == a or label == b:
-            continue
-        if da < db or (da == db and sizes[0] <= sizes[1]):
-            sizes[0] += 1
-        else:
-            side[label] = 1
-            sizes[1] += 1
+    side, sizes = _closest_pivot(pairs.to_pivot(a), pairs.to_pivot(b), a, b)
     if passes <= 0 or k <= 3:
         return np.array(side, dtype=np.int8)
     start, others, weights = pairs.neighbours()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..bounds import hoeffding_bound
+from .counts import independent_jaccard
+from .split import pair_bounds
 
 __all__ = ["UnitSums"]
 
@@ -57,9 +59,6 @@ class UnitSums:
             bounds = np.full_like(dist, hoeffding_bound(n, delta))
             association = None
         else:
-            from .counts import independent_jaccard
-            from .split import pair_bounds
-
             association = independent_jaccard(rates) - dist
             bounds = pair_bounds(n * (rates[:, None] + rates[None, :]) / (2.0 - dist), delta)
         for matrix in (association, bounds):
