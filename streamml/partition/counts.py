@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 __all__ = ["CoCounts", "jaccard", "independent_jaccard"]
@@ -13,6 +15,8 @@ _PRUNE_EVERY = 1000
 # Up to this many labels (by capacity), a dense table of the pairs' slots (4 bytes a cell)
 # replaces the dictionary lookups of `update`: at most 16 MiB.
 _DENSE_UP_TO = 2048
+# Instances whose labels wait to be added to the arrays, at most (see `CoCounts.update`).
+_PENDING_UP_TO = 256
 
 
 def jaccard(co: np.ndarray) -> np.ndarray:
@@ -79,6 +83,9 @@ class CoCounts:
     similarity is below 1e-12) is dropped from time to time, so the pairs kept are those that
     co-occurred within a few times the fading window.
 
+    Instances are added to the arrays in batches, when the counts are next read (or every
+    256 instances): the same sums, in the same order, for far fewer array operations.
+
     Parameters
     ----------
     fading
@@ -107,8 +114,10 @@ class CoCounts:
         self._pruned_at = 0
         self._triu: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._slots: np.ndarray | None = None  # dense pair -> slot table (-1: no cell), or None
+        self._pending: list[tuple] = []  # (positive ids, weight) not yet in the arrays
 
     def __getstate__(self):
+        self._flush()
         state = self.__dict__.copy()
         state["_triu"] = {}
         state["_slots"] = None  # rebuilt on demand
@@ -116,6 +125,7 @@ class CoCounts:
 
     def __setstate__(self, state):
         state.setdefault("_slots", None)
+        state.setdefault("_pending", [])
         self.__dict__.update(state)
 
     # ---- size -------------------------------------------------------------------------------
@@ -128,10 +138,12 @@ class CoCounts:
     @property
     def n_pairs(self) -> int:
         """Number of label pairs with a cell (they were positive together)."""
+        self._flush()
         return self._used
 
     def grow(self, n_new: int) -> None:
         """Add `n_new` labels, with zero counts."""
+        self._flush()
         self._size += n_new
         if self._size > len(self._pos):
             capacity = max(self._size, 2 * len(self._pos), 16)
@@ -140,30 +152,13 @@ class CoCounts:
 
     # ---- updates ----------------------------------------------------------------------------
 
-    def update(self, ids: np.ndarray) -> None:
+    def update(self, ids) -> None:
         """Count one instance whose positive labels have these ids (distinct integers)."""
         weight = self._weight
-        k = len(ids)
-        if k:
-            self._pos[ids] += weight
-        if k > 1:
-            first, second = self._pairs_of(k)
-            lo = ids[first]
-            hi = ids[second]
-            a, b = np.minimum(lo, hi), np.maximum(lo, hi)
-            table = self._slot_table()
-            if table is not None:
-                slots = table[a, b]
-                if (slots < 0).any():
-                    slots = slots.tolist()
-                    self._new_slots((a << 32 | b).tolist(), slots)
-            else:
-                keys = (a << 32 | b).tolist()
-                get = self._index.get
-                slots = [get(key, -1) for key in keys]
-                if -1 in slots:
-                    self._new_slots(keys, slots)
-            self._val[slots] += weight
+        if len(ids):
+            self._pending.append((ids, weight))
+            if len(self._pending) >= _PENDING_UP_TO:
+                self._flush()
         self._total += weight
         self._counted += 1
         if self.fading != 1.0:
@@ -175,10 +170,67 @@ class CoCounts:
             if self._counted - self._pruned_at >= _PRUNE_EVERY:
                 self.prune()
 
+    def _flush(self) -> None:
+        """Add the pending instances to the arrays: every cell gets its weights in the order
+        of the instances (`np.add.at`), and new pairs get their slots in the order they first
+        occurred, exactly as one instance at a time would."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        lengths = np.fromiter(map(len, (ids for ids, _ in pending)), np.int64, len(pending))
+        weights = np.fromiter((w for _, w in pending), float, len(pending))
+        flat = np.fromiter(
+            itertools.chain.from_iterable(ids for ids, _ in pending), np.int64, int(lengths.sum())
+        )
+        np.add.at(self._pos, flat, np.repeat(weights, lengths))
+        lo, hi, instance = self._pending_pairs(flat, lengths)
+        if not len(lo):
+            return
+        a, b = np.minimum(lo, hi), np.maximum(lo, hi)
+        table = self._slot_table()
+        if table is not None:
+            slots = table[a, b]
+            if (slots < 0).any():
+                self._new_slots((a << 32 | b)[slots < 0])
+                slots = self._slots[a, b]
+        else:
+            if len(self._index) != self._used:  # kept while the dense table served
+                keys = (self._a[: self._used] << 32 | self._b[: self._used]).tolist()
+                self._index = dict(zip(keys, range(len(keys))))
+            keys = (a << 32 | b).tolist()
+            get = self._index.get
+            slots = [get(key, -1) for key in keys]
+            if -1 in slots:
+                self._new_slots(np.array([k for k, s in zip(keys, slots) if s < 0]))
+                slots = [self._index[key] for key in keys]
+        np.add.at(self._val, slots, weights[instance])
+
+    def _pending_pairs(self, flat: np.ndarray, lengths: np.ndarray) -> tuple:
+        """(label id, label id, instance) of every pair of positives of the pending instances,
+        in the order of the instances (and of `np.triu_indices` within one)."""
+        starts = np.cumsum(lengths) - lengths
+        parts = []
+        for k in np.unique(lengths[lengths > 1]).tolist():
+            rows = np.flatnonzero(lengths == k)
+            block = flat[starts[rows, None] + np.arange(k)]
+            first, second = self._pairs_of(k)
+            parts.append(
+                (block[:, first].ravel(), block[:, second].ravel(), np.repeat(rows, len(first)))
+            )
+        if not parts:
+            return (np.zeros(0, dtype=np.int64),) * 3
+        lo, hi, instance = (np.concatenate(part) for part in zip(*parts))
+        if len(parts) > 1:
+            order = np.argsort(instance, kind="stable")
+            lo, hi, instance = lo[order], hi[order], instance[order]
+        return lo, hi, instance
+
     def _slot_table(self) -> np.ndarray | None:
         """The dense pair -> slot table while the capacity allows it (built on demand)."""
         capacity = len(self._pos)
         if capacity > _DENSE_UP_TO:
+            self._slots = None
             return None
         table = self._slots
         if table is None or len(table) != capacity:
@@ -194,20 +246,18 @@ class CoCounts:
             pairs = self._triu[k] = np.triu_indices(k, 1)
         return pairs
 
-    def _new_slots(self, keys: list[int], slots: list[int]) -> None:
-        """Give cells to the pairs of `keys` whose slot is -1 (in place)."""
-        new = [i for i, slot in enumerate(slots) if slot < 0]
+    def _new_slots(self, keys: np.ndarray) -> None:
+        """Give cells to these pair keys (without one), in the order they first occur."""
+        unique, first = np.unique(keys, return_index=True)
+        fresh = unique[np.argsort(first)]
         start = self._used
-        end = start + len(new)
+        end = start + len(fresh)
         if end > len(self._val):
             capacity = max(64, 2 * len(self._val), end)
             for name in ("_a", "_b", "_val", "_base"):
                 setattr(self, name, _resized(getattr(self, name), capacity))
-        index = self._index
-        for slot, i in enumerate(new, start):
-            index[keys[i]] = slot
-            slots[i] = slot
-        fresh = np.array([keys[i] for i in new], dtype=np.int64)
+        if self._slots is None:  # the dictionary serves (else it is rebuilt when needed)
+            self._index.update(zip(fresh.tolist(), range(start, end)))
         self._a[start:end] = fresh >> 32
         self._b[start:end] = fresh & 0xFFFFFFFF
         self._used = end
@@ -215,6 +265,7 @@ class CoCounts:
             self._slots[self._a[start:end], self._b[start:end]] = np.arange(start, end)
 
     def _rescale(self, factor: float) -> None:
+        self._flush()
         used = self._used
         for array in (self._pos, self._pos_base):
             array *= factor
@@ -226,6 +277,7 @@ class CoCounts:
 
     def prune(self) -> int:
         """Drop the pairs whose count is negligible (see the class); returns how many."""
+        self._flush()
         self._pruned_at = self._counted
         used = self._used
         a, b, val = self._a[:used], self._b[:used], self._val[:used]
@@ -249,6 +301,7 @@ class CoCounts:
 
     def snapshot(self, key: int, ids: np.ndarray) -> None:
         """Take the counts among these labels now as the baseline of node `key`."""
+        self._flush()
         self._totals[key] = self._total
         if self._total == 0.0 or not len(ids):
             return
@@ -258,6 +311,7 @@ class CoCounts:
 
     def inside(self, ids: np.ndarray) -> np.ndarray:
         """Slots of the pairs whose two labels are both among `ids`."""
+        self._flush()
         mark = np.zeros(self._size, dtype=bool)
         mark[ids] = True
         used = self._used
@@ -286,6 +340,7 @@ class CoCounts:
 
     def positives_since(self) -> np.ndarray:
         """Positives of every label since the baseline of its node (scaled, by id)."""
+        self._flush()
         n = self._size
         out = self._pos[:n] - self._pos_base[:n]
         return np.maximum(out, 0.0, out=out)
@@ -293,21 +348,25 @@ class CoCounts:
     def pairs_since(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(a, b, count) of every pair with a cell, counts since the baseline of the node that
         holds both labels (meaningless for pairs across nodes)."""
+        self._flush()
         used = self._used
         co = self._val[:used] - self._base[:used]
         return self._a[:used], self._b[:used], np.maximum(co, 0.0, out=co)
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(a, b, count) of every pair with a cell, over all the (faded) instances."""
+        self._flush()
         used = self._used
         return self._a[:used], self._b[:used], self._val[:used]
 
     def positives(self) -> np.ndarray:
         """Positives of every label over all the (faded) instances (scaled, by id)."""
+        self._flush()
         return self._pos[: self._size]
 
     def rates(self) -> np.ndarray:
         """Faded positive rate of every label (by id)."""
+        self._flush()
         if self._total == 0.0:
             return np.zeros(self._size)
         return self._pos[: self._size] / self._total
@@ -343,6 +402,7 @@ class CoCounts:
     def n_nonzero(self) -> int:
         """Number of non-zero cells of the symmetric label x label counts (positives and both
         cells of every pair that was counted)."""
+        self._flush()
         used = self._used
         return int(np.count_nonzero(self._pos[: self._size])) + 2 * int(
             np.count_nonzero(self._val[:used])

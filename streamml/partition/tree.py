@@ -62,7 +62,7 @@ class LabelTree:
     def count(self, positives: list) -> None:
         """Count one instance given its positive labels (all known)."""
         index = self.index
-        self.counts.update(np.fromiter((index[label] for label in positives), np.int64))
+        self.counts.update([index[label] for label in positives])
 
     def ids(self, node: Node) -> np.ndarray:
         """The ids of the labels of a node, in the order of their positions."""
