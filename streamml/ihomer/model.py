@@ -428,12 +428,14 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     # -- learning -------------------------------------------------------------------------
 
     def learn_one(self, x, y, **kwargs):
-        if not y.keys() <= self._labels.keys():
+        grown = not y.keys() <= self._labels.keys()
+        if grown:
             self._add_labels([label for label in y if label not in self._labels])
         _, v, root, own, alternates = self._probas(x, grow=True)
         self._cache = None
         index = self._labels
-        positives = [index[label] for label in itertools.compress(y, y.values())]
+        positive_labels = list(itertools.compress(y, y.values()))
+        positives = [index[label] for label in positive_labels]
         truth = np.zeros(len(index), dtype=bool)
         truth[positives] = True
 
@@ -462,7 +464,10 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         if idle:
             self._retire([c for c in idle if self._clusters.get(c.key) is c])
 
-        self._odac.learn_one(y)
+        if grown:
+            self._odac.learn_one(y)
+        else:  # every label is known: only the positives need reading
+            self._odac.learn_positives(positive_labels)
         if self._odac.structure_changed:
             change = self._odac.last_change
             self._record("structure", self._ordered(change.labels), f"LabelODAC.{change.kind}")

@@ -202,6 +202,27 @@ class LabelODAC(base.Base):
             tree.add_labels([label for label in y if label not in known], self._n)
             self._partition = None
             self._refine_due = True
+        self._count(positives)
+
+    def learn_positives(self, positives: list) -> None:
+        """`learn_one` for an instance given by its positive labels, all known already (the
+        other known labels are negative): it costs the positives, not every label.
+
+        Parameters
+        ----------
+        positives
+            The labels that are positive.
+
+        """
+        known = self._tree.known
+        if not known.issuperset(positives):
+            unknown = [label for label in positives if label not in known]
+            raise ValueError(f"unknown labels {unknown!r}: new labels go through learn_one")
+        self._changed = self._refine_due = False
+        self._count(positives)
+
+    def _count(self, positives: list) -> None:
+        tree = self._tree
         tree.count(positives)
         self._cardinalities.append(len(positives))
         self._n += 1

@@ -55,7 +55,7 @@ def test_rare_labels_need_a_clear_rise():
 
 
 def test_labels_not_watched_long_enough_are_not_tested():
-    rise = LabelRise(delta=0.5, fast=10, slow=100)
+    rise = LabelRise(delta=0.5, fast=10, slow=100, every=1)
     rise.grow(2)
     for _ in range(99):
         assert not rise.update(np.array([False, False])).any()
@@ -65,6 +65,52 @@ def test_labels_not_watched_long_enough_are_not_tested():
     assert hit.tolist() == [True, True, False]
     rise.reset(np.array([0]))
     assert rise.update(np.array([True, True, True])).tolist() == [False, True, False]
+
+
+def test_blocks_move_the_means_as_single_instances_and_test_at_their_end():
+    rng = np.random.default_rng(5)
+    one, block = LabelRise(delta=1e-4, every=1), LabelRise(delta=1e-4, every=10)
+    one.grow(4)
+    block.grow(4)
+    rates = np.full(4, 0.1)
+    first = {}
+    for t in range(5_000):
+        if t == 3_000:
+            rates[2] = 0.35
+        errors = rng.random(4) < rates
+        hits = {}
+        for name, rise in (("one", one), ("block", block)):
+            hits[name] = hit = rise.update(errors)
+            if hit.any():
+                first.setdefault(name, (t, hit.nonzero()[0].tolist()))
+        if t % 10 != 9:
+            assert not hits["block"].any()  # tested at the end of blocks only
+        elif "one" not in first:  # before any alarm both have the same means
+            np.testing.assert_allclose(block._fast, one._fast, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(block._slow, one._slow, rtol=1e-12, atol=1e-15)
+    assert first["one"][1] == first["block"][1] == [2]
+    assert first["block"][0] % 10 == 9  # at the end of a block
+    assert 0 <= first["block"][0] - first["one"][0] < 10 + 50
+
+
+@pytest.mark.parametrize("bad", [0, 201, 2.5])
+def test_bad_block_length(bad):
+    with pytest.raises(ValueError, match="every"):
+        LabelRise(delta=1e-4, every=bad)
+
+
+def test_a_rise_pickled_mid_block_continues_identically():
+    rng = np.random.default_rng(6)
+    rise = LabelRise(delta=1e-3, fast=20, slow=100)
+    rise.grow(3)
+    rows = rng.random((700, 3)) < np.array([0.1, 0.1, 0.1])
+    rows[400:, 1] = rng.random(300) < 0.6
+    for row in rows[:395]:
+        rise.update(row)
+    clone = pickle.loads(pickle.dumps(rise))
+    got = [clone.update(row).tolist() for row in rows[395:]]
+    expected = [rise.update(row).tolist() for row in rows[395:]]
+    assert got == expected and any(any(hit) for hit in expected)
 
 
 def _stream():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 
 from streamml.partition import LabelODAC
 from streamml.partition.counts import CoCounts, independent_jaccard, jaccard
@@ -224,3 +225,52 @@ def test_the_dense_slot_table_and_the_dictionary_count_alike(monkeypatch):
         np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(with_table.positives(), with_dict.positives())
     assert with_dict.prune() == 0 and with_table.n_pairs == with_dict.n_pairs
+
+
+def test_counts_stay_exact_when_the_labels_outgrow_the_dense_table():
+    """Past 2,048 labels the dense slot table gives way to the dictionary, rebuilt from the
+    cells counted so far: the same counts as a dictionary all along."""
+    from streamml.partition import counts as counts_module
+
+    rng = np.random.default_rng(8)
+    rows = [np.sort(rng.choice(40, size=rng.integers(0, 6), replace=False)) for _ in range(600)]
+    late = [np.sort(rng.choice(2100, size=5, replace=False)) for _ in range(300)]
+
+    def run(dense_up_to: int) -> CoCounts:
+        counts_module_limit = counts_module._DENSE_UP_TO
+        counts_module._DENSE_UP_TO = dense_up_to
+        try:
+            counts = CoCounts(fading=0.99)
+            counts.grow(40)
+            for row in rows:
+                counts.update(row)
+            counts.n_pairs  # read: the dense table has served
+            counts.grow(2060)
+            for row in late:
+                counts.update(row)
+            return counts
+        finally:
+            counts_module._DENSE_UP_TO = counts_module_limit
+
+    switched, dictionary = run(2048), run(0)
+    for got, expected in zip(switched.pairs(), dictionary.pairs()):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(switched.positives(), dictionary.positives())
+
+
+def test_learning_the_positives_equals_learning_the_whole_label_dict():
+    rng = np.random.default_rng(9)
+    labels = [f"l{i}" for i in range(12)]
+    full, positives = LabelODAC(n_min=30), LabelODAC(n_min=30)
+    first = {label: False for label in labels}
+    full.learn_one(first)
+    positives.learn_one(first)
+    for _ in range(900):
+        y = {label: bool(v) for label, v in zip(labels, rng.random(12) < 0.3)}
+        full.learn_one(y)
+        positives.learn_positives([label for label, v in y.items() if v])
+        assert full.structure_changed == positives.structure_changed
+    assert full.partition == positives.partition
+    with pytest.raises(ValueError, match="unknown labels"):
+        positives.learn_positives(["l0", "new"])
+    assert positives.partition == full.partition
