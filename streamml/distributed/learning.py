@@ -63,8 +63,7 @@ class Learning:
                 change = self._odac.last_change
                 labels = self._ordered(change.labels)
                 structure_events.append((start + t, labels, f"LabelODAC.{change.kind}"))
-                since = start + t - (self._last_restructure or 0)
-                self._structure_drift = self._structure_drift or since >= 10 * self.n_min
+                self._tree_changed(start + t)
             if self._odac.refine_due:
                 self._recheck = True
         cluster_events = sorted(event for events in self._wait(learning) for event in events)

@@ -471,10 +471,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         if self._odac.structure_changed:
             change = self._odac.last_change
             self._record("structure", self._ordered(change.labels), f"LabelODAC.{change.kind}")
-            # A change of a partition that had been stable for a while (not the partition
-            # still forming) is a drift of the label structure.
-            since = self._n - (self._last_restructure or 0)
-            self._structure_drift = self._structure_drift or since >= 10 * self.n_min
+            self._tree_changed(self._n)
         if self._odac.refine_due:
             self._recheck = True
 
