@@ -40,9 +40,10 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     Drift is watched at two levels. A split or aggregation in LabelODAC is a change of the label
     correlations: the refined partition is recomputed and, if it differs, the model is
     restructured (not during the first `warmup` instances, and not within `cooldown` instances of
-    the last restructuring; a change inside the cooldown is acted upon when it ends). Looks
-    that find the same partition make the next look wait longer (2 to 8 `n_min` instances):
-    computing it costs as much as a few hundred instances on a thousand labels. Clusters
+    the last restructuring; a change inside the cooldown is acted upon when it ends). From 256
+    labels on, looks that find the same partition make the next look wait longer (2 to 8
+    `n_min` instances): computing it costs as much as a few hundred instances on a thousand
+    labels. Clusters
     whose labels are unchanged keep their learner; new clusters (views of the shared learner,
     or fresh learners without `share`) train in the shadow for `handover` instances while the
     old learners still answer for their labels, then take over.

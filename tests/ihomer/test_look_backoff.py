@@ -26,15 +26,16 @@ def _looks(monkeypatch, model, stream) -> list[tuple[int, bool]]:
     return looks
 
 
-def _check_gaps(looks, n_min):
+def _check_gaps(looks, n_min, backoff=True):
     gap, formed = 2 * n_min, False
     for (before, changed), (after, _) in zip(looks, looks[1:]):
         formed = formed or changed
-        gap = min(2 * gap, 8 * n_min) if formed and not changed else 2 * n_min
+        gap = min(2 * gap, 8 * n_min) if backoff and formed and not changed else 2 * n_min
         assert after - before >= gap, (before, after, gap)
 
 
 def test_a_stable_partition_is_looked_at_less_and_less_often(monkeypatch):
+    monkeypatch.setattr(PartitionState, "BACKOFF_FROM", 0)  # as on a large label space
     groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"], ["i", "j", "k"]]
     model = IHOMER(seed=0, n_min=50, warmup=50)
     looks = _looks(monkeypatch, model, grouped_stream(groups, 6000, 3))
@@ -46,6 +47,7 @@ def test_a_stable_partition_is_looked_at_less_and_less_often(monkeypatch):
 
 
 def test_a_changing_partition_is_looked_at_again_soon(monkeypatch):
+    monkeypatch.setattr(PartitionState, "BACKOFF_FROM", 0)
     model = IHOMER(seed=1, n_min=50, warmup=50)
     looks = _looks(monkeypatch, model, datasets.Yeast())
     _check_gaps(looks, 50)
@@ -58,3 +60,16 @@ def test_a_changing_partition_is_looked_at_again_soon(monkeypatch):
         if looks[i][1] and gaps[i - 1] > 2 * 50 and gaps[i] == 2 * 50
     ]
     assert reset, looks
+
+
+def test_a_small_label_space_does_not_back_off(monkeypatch):
+    groups = [["a", "b", "c"], ["d", "e", "f"], ["g", "h"], ["i", "j", "k"]]
+    small = _looks(
+        monkeypatch, IHOMER(seed=0, n_min=50, warmup=50), grouped_stream(groups, 4000, 3)
+    )
+    _check_gaps(small, 50, backoff=False)
+    monkeypatch.setattr(PartitionState, "BACKOFF_FROM", 0)
+    large = _looks(
+        monkeypatch, IHOMER(seed=0, n_min=50, warmup=50), grouped_stream(groups, 4000, 3)
+    )
+    assert len(small) > 1.5 * len(large)
