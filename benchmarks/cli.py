@@ -137,6 +137,15 @@ def _build() -> argparse.ArgumentParser:
         help="leave out IHOMER(share=False) too (speed of the shards only)",
     )
 
+    th = sub.add_parser(
+        "thresholds", help="F-measure thresholds (compose.FMeasureThresholds) vs the default"
+    )
+    th.add_argument("--out", default=str(RESULTS))
+    th.add_argument("--data", default=str(DATA), help="directory of the ARFF streams")
+    th.add_argument("--datasets", default=None, help="names (default: the 17 published)")
+    th.add_argument("--seed", type=int, default=42)
+    th.add_argument("--report", action="store_true", help="only rewrite thresholds.md")
+
     ma = sub.add_parser("machine", help="describe this machine in machine.md")
     ma.add_argument("--out", default=str(RESULTS))
 
@@ -281,6 +290,15 @@ def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
             )
         else:
             drift.write_drift_report(args.out, tolerance=args.tolerance)
+        return 0
+    if args.command == "thresholds":
+        from . import thresholds
+
+        if args.report:
+            print(thresholds.write_thresholds_report(args.out))
+        else:
+            streams = _names(args.datasets) if args.datasets else thresholds.STREAMS
+            print(thresholds.run_thresholds(args.out, args.data, streams, args.seed))
         return 0
     if args.command == "batch":
         from . import batch_reference

@@ -29,6 +29,10 @@ def _estimators() -> list[base.Estimator]:
     else:
         params = next(iter(IHOMER._unit_test_params()), {})
         found.append(IHOMER(**params))
+    from streamml.compose import FMeasureThresholds
+
+    for params in FMeasureThresholds._unit_test_params():
+        found.append(FMeasureThresholds(**params))
     return found
 
 

@@ -1,0 +1,182 @@
+"""The F-measure thresholds (`streamml.compose.FMeasureThresholds`) against the default decision.
+
+One `IHOMER(seed=42)` learns each stream (full, file order, test-then-train); its
+probabilities are decided three ways before it learns each instance: as `IHOMER` does (a label
+is predicted when its probability exceeds 0.5), and by two `FMeasureThresholds` wrappers
+(`average="macro"` and `"micro"`) driven through their public methods over the same
+probabilities (the thresholds do not change what the model learns, so one model serves the
+three). Reported: the four metrics of the published tables for each decision, the published
+MLHAT and the best published learner, and the cost of the thresholds per instance.
+
+    python -m benchmarks thresholds            # the 17 streams with a published row
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+from river import base
+
+__all__ = ["STREAMS", "published_tables", "run_stream", "run_thresholds", "write_thresholds_report"]
+
+#: The streams with a published row, in the order of the published tables.
+STREAMS = (
+    "flags water-quality emotions virusgo yeast scene gnegative-pseaac plant-pseaac medical "
+    "slashdot langlog stackex-chess corel5k bibtex ohsumed 20ng imdb"
+).split()
+METRICS = ("subset_accuracy", "micro_f1", "macro_f1", "hamming_loss")
+
+
+class _Replay(base.MultiLabelClassifier):
+    """Answers with the probabilities it is given; learns nothing."""
+
+    def __init__(self):
+        self.proba: dict = {}
+
+    def predict_proba_one(self, x, **kwargs):
+        return self.proba
+
+    def learn_one(self, x, y, **kwargs):
+        pass
+
+
+def run_stream(path: str | pathlib.Path, seed: int = 42) -> dict:
+    """The metrics of the three decisions on one stream, and their times."""
+    from threadpoolctl import threadpool_limits
+
+    from streamml import IHOMER
+    from streamml.compose import FMeasureThresholds
+    from streamml.datasets import ARFF
+    from streamml.evaluate.metrics import MultiLabelMetrics
+
+    replay = _Replay()
+    wrappers = {
+        "f-macro": FMeasureThresholds(replay, average="macro"),
+        "f-micro": FMeasureThresholds(replay, average="micro"),
+    }
+    scores = {name: MultiLabelMetrics() for name in ("default", *wrappers)}
+    model = IHOMER(seed=seed)
+    seconds = {"model": 0.0, **{name: 0.0 for name in wrappers}}
+    with threadpool_limits(1):
+        for x, y in ARFF(path):
+            start = time.perf_counter()
+            proba = model.predict_proba_one(x)
+            seconds["model"] += time.perf_counter() - start
+            scores["default"].update(y, {label: p[True] > 0.5 for label, p in proba.items()})
+            replay.proba = proba
+            for name, wrapper in wrappers.items():
+                start = time.perf_counter()
+                predicted = wrapper.predict_one(x)
+                wrapper.learn_one(x, y)
+                seconds[name] += time.perf_counter() - start
+                scores[name].update(y, predicted)
+            start = time.perf_counter()
+            model.learn_one(x, y)
+            seconds["model"] += time.perf_counter() - start
+    n = scores["default"].n_instances
+    return {
+        "n": n,
+        "metrics": {name: {m: getattr(s, m) for m in METRICS} for name, s in scores.items()},
+        "us_per_instance": {name: 1e6 * t / max(n, 1) for name, t in seconds.items()},
+    }
+
+
+def run_thresholds(out, data, streams=STREAMS, seed: int = 42) -> pathlib.Path:
+    """Run every stream (results kept in ``thresholds.json`` as they come) and write the
+    report."""
+    out = pathlib.Path(out)
+    path = out / "thresholds.json"
+    runs = json.loads(path.read_text()) if path.exists() else {}
+    for name in streams:
+        runs[name] = run_stream(pathlib.Path(data) / f"{name}.arff", seed)
+        path.write_text(json.dumps(runs, indent=1) + "\n")
+        print(f"thresholds {name}: done", flush=True)
+    return write_thresholds_report(out)
+
+
+def published_tables() -> dict:
+    """{metric: {stream: {learner: value}}} of the published CSVs (empty if missing)."""
+    import csv
+
+    from .published import published_dir
+
+    tables: dict = {}
+    for stem, metric in (
+        ("subset_acc", "subset_accuracy"),
+        ("micro_f1", "micro_f1"),
+        ("macro_f1", "macro_f1"),
+        ("hamming", "hamming_loss"),
+    ):
+        path = published_dir() / f"{stem}.csv"
+        if path.exists():
+            with open(path, newline="") as handle:
+                tables[metric] = {
+                    row.pop("dataset"): {k: float(v) for k, v in row.items() if v}
+                    for row in csv.DictReader(handle)
+                }
+    return tables
+
+
+def write_thresholds_report(out) -> pathlib.Path:
+    """``thresholds.md`` from ``thresholds.json``."""
+    out = pathlib.Path(out)
+    runs = json.loads((out / "thresholds.json").read_text())
+    published = published_tables()
+    lines = [
+        "# Decision thresholds for the F-measure",
+        "",
+        "`python -m benchmarks thresholds`: `IHOMER(seed=42)`, full streams, its probabilities "
+        "decided three ways (see `benchmarks/thresholds.py`): `default` (probability > 0.5, "
+        'what `IHOMER` predicts), `f-macro` (`FMeasureThresholds(average="macro")`, a '
+        "threshold per label) and `f-micro` (one threshold). `MLHAT (pub.)` and `best (pub.)` "
+        "are the published full-stream results (Hamming loss: lower is better).",
+        "",
+    ]
+    wins = {m: {d: 0 for d in ("default", "f-macro", "f-micro")} for m in METRICS}
+    for metric in METRICS:
+        lower = metric == "hamming_loss"
+        lines += [
+            f"## {metric.replace('_', ' ')}",
+            "",
+            "| stream | default | f-macro | f-micro | MLHAT (pub.) | best (pub.) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, run in runs.items():
+            row = published.get(metric, {}).get(name, {})
+            mlhat = row.get("MLHAT")
+            best = (min if lower else max)(row.values()) if row else None
+            cells = []
+            for decision in ("default", "f-macro", "f-micro"):
+                value = run["metrics"][decision][metric]
+                if best is not None and (value <= best if lower else value >= best):
+                    wins[metric][decision] += 1
+                cells.append(f"{value:.3f}")
+            pub = [f"{v:.3f}" if v is not None else "—" for v in (mlhat, best)]
+            lines.append(f"| {name} | " + " | ".join(cells + pub) + " |")
+        lines.append("")
+    lines += [
+        "## Streams where the decision is at least the best published learner",
+        "",
+        "| metric | default | f-macro | f-micro |",
+        "|---|---|---|---|",
+    ]
+    for metric in METRICS:
+        w = wins[metric]
+        lines.append(
+            f"| {metric.replace('_', ' ')} | {w['default']} | {w['f-macro']} | {w['f-micro']} |"
+        )
+    lines += [
+        "",
+        "## Cost",
+        "",
+        "| stream | model (us per instance) | f-macro | f-micro |",
+        "|---|---|---|---|",
+    ]
+    for name, run in runs.items():
+        t = run["us_per_instance"]
+        lines.append(f"| {name} | {t['model']:.0f} | {t['f-macro']:.0f} | {t['f-micro']:.0f} |")
+    path = out / "thresholds.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,7 @@
+"""Wrappers that change how a multi-label classifier decides."""
+
+from __future__ import annotations
+
+from .fmeasure import FMeasureThresholds
+
+__all__ = ["FMeasureThresholds"]
