@@ -160,3 +160,16 @@ def test_a_change_of_a_few_labels_of_a_large_cluster_is_acted_on():
 def test_bad_label_drift_delta(bad):
     with pytest.raises(ValueError, match="label_drift_delta"):
         IHOMER(label_drift_delta=bad)
+
+
+def test_a_rise_pickled_before_the_blocks_loads_and_tests_every_instance():
+    rise = LabelRise(delta=0.5, fast=10, slow=100, every=1)
+    rise.grow(2)
+    for name in ("every", "_rows", "_fold", "_held", "_quiet"):
+        del rise.__dict__[name]  # the attributes of an old pickle
+    old = pickle.loads(pickle.dumps(rise))
+    assert old.every == 1
+    for _ in range(99):
+        assert not old.update(np.array([False, False])).any()
+    hits = [old.update(np.array([True, False])).tolist() for _ in range(30)]
+    assert [True, False] in hits

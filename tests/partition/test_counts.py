@@ -274,3 +274,17 @@ def test_learning_the_positives_equals_learning_the_whole_label_dict():
     with pytest.raises(ValueError, match="unknown labels"):
         positives.learn_positives(["l0", "new"])
     assert positives.partition == full.partition
+
+
+def test_counts_pickled_before_the_batches_load_and_count():
+    counts = CoCounts()
+    counts.grow(3)
+    counts.update(np.array([0, 1]))
+    state = counts.__getstate__()
+    del state["_pending"]  # an old pickle
+    old = CoCounts.__new__(CoCounts)
+    old.__setstate__(state)
+    old.update(np.array([1, 2]))
+    np.testing.assert_array_equal(
+        old.block(np.arange(3)), [[1.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 1.0]]
+    )
