@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pytest
 from river import base, datasets
 
 from streamml import IHOMER
 from streamml.compose import FMeasureThresholds
+
+from ..continuation import assert_pickle_continues
 
 
 class Fixed(base.MultiLabelClassifier):
@@ -80,16 +80,8 @@ def test_the_wrapped_model_learns_and_answers_as_alone():
 
 def test_pickled_midstream_continues_identically():
     model = FMeasureThresholds(IHOMER(seed=4), average="macro")
-    stream = list(datasets.Yeast().take(600))
-    for x, y in stream[:300]:
-        model.predict_one(x)
-        model.learn_one(x, y)
-    clone = pickle.loads(pickle.dumps(model))
-    for x, y in stream[300:]:
-        assert clone.predict_one(x) == model.predict_one(x)
-        clone.learn_one(x, y)
-        model.learn_one(x, y)
-    assert clone.thresholds == model.thresholds
+    model, copy = assert_pickle_continues(model, list(datasets.Yeast().take(600)), 300)
+    assert copy.thresholds == model.thresholds
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pytest
 from river import datasets
 from sklearn.naive_bayes import GaussianNB
 
 from streamml.learners import FeatureIndex, NaiveBayes
+
+from ..continuation import assert_pickle_continues
 
 
 def _data(seed=0, n=300):
@@ -74,15 +74,8 @@ def test_shared_encoding_equals_own_encoding():
 
 
 def test_pickle_continues_identically():
-    model = NaiveBayes()
     stream = list(datasets.Yeast().take(200))
-    for x, y in stream[:100]:
-        model.learn_one(x, y)
-    copy = pickle.loads(pickle.dumps(model))
-    for x, y in stream[100:]:
-        assert copy.predict_proba_one(x) == model.predict_proba_one(x)
-        model.learn_one(x, y)
-        copy.learn_one(x, y)
+    assert_pickle_continues(NaiveBayes(), stream, 100, answer="predict_proba_one")
 
 
 def test_refresh_recomputes_the_parameters_as_the_stream_grows():
