@@ -19,7 +19,14 @@ import time
 
 from river import base
 
-__all__ = ["STREAMS", "published_tables", "run_stream", "run_thresholds", "write_thresholds_report"]
+__all__ = [
+    "DECISIONS",
+    "STREAMS",
+    "published_tables",
+    "run_stream",
+    "run_thresholds",
+    "write_thresholds_report",
+]
 
 #: The streams with a published row, in the order of the published tables.
 STREAMS = (
@@ -27,6 +34,13 @@ STREAMS = (
     "slashdot langlog stackex-chess corel5k bibtex ohsumed 20ng imdb"
 ).split()
 METRICS = ("subset_accuracy", "micro_f1", "macro_f1", "hamming_loss")
+#: The wrappers compared with the default decision: name -> FMeasureThresholds parameters.
+DECISIONS = {
+    "f-macro": {"average": "macro"},
+    "f-micro": {"average": "micro"},
+    "f-micro-0.35": {"average": "micro", "strength": 0.35},
+    "f-micro-0.2": {"average": "micro", "strength": 0.2},
+}
 
 
 class _Replay(base.MultiLabelClassifier):
@@ -52,10 +66,7 @@ def run_stream(path: str | pathlib.Path, seed: int = 42) -> dict:
     from streamml.evaluate.metrics import MultiLabelMetrics
 
     replay = _Replay()
-    wrappers = {
-        "f-macro": FMeasureThresholds(replay, average="macro"),
-        "f-micro": FMeasureThresholds(replay, average="micro"),
-    }
+    wrappers = {name: FMeasureThresholds(replay, **params) for name, params in DECISIONS.items()}
     scores = {name: MultiLabelMetrics() for name in ("default", *wrappers)}
     model = IHOMER(seed=seed)
     seconds = {"model": 0.0, **{name: 0.0 for name in wrappers}}
@@ -128,55 +139,60 @@ def write_thresholds_report(out) -> pathlib.Path:
         "# Decision thresholds for the F-measure",
         "",
         "`python -m benchmarks thresholds`: `IHOMER(seed=42)`, full streams, its probabilities "
-        "decided three ways (see `benchmarks/thresholds.py`): `default` (probability > 0.5, "
-        'what `IHOMER` predicts), `f-macro` (`FMeasureThresholds(average="macro")`, a '
-        "threshold per label) and `f-micro` (one threshold). `MLHAT (pub.)` and `best (pub.)` "
-        "are the published full-stream results (Hamming loss: lower is better).",
+        "decided in several ways (see `benchmarks/thresholds.py`): `default` (probability > "
+        "0.5, what `IHOMER` predicts) and `FMeasureThresholds` with "
+        + ", ".join(
+            f"`{name}` ({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+            for name, params in DECISIONS.items()
+        )
+        + ". `MLHAT (pub.)` and `best (pub.)` are the published full-stream results (Hamming "
+        "loss: lower is better).",
         "",
     ]
-    wins = {m: {d: 0 for d in ("default", "f-macro", "f-micro")} for m in METRICS}
+    decisions = ["default", *DECISIONS]
+    header = "| stream | " + " | ".join(decisions) + " | MLHAT (pub.) | best (pub.) |"
+    rule = "|---" * (len(decisions) + 3) + "|"
+    wins = {m: dict.fromkeys(decisions, 0) for m in METRICS}
+    below = {m: dict.fromkeys(decisions, 0) for m in METRICS}
     for metric in METRICS:
         lower = metric == "hamming_loss"
-        lines += [
-            f"## {metric.replace('_', ' ')}",
-            "",
-            "| stream | default | f-macro | f-micro | MLHAT (pub.) | best (pub.) |",
-            "|---|---|---|---|---|---|",
-        ]
+        lines += [f"## {metric.replace('_', ' ')}", "", header, rule]
         for name, run in runs.items():
             row = published.get(metric, {}).get(name, {})
             mlhat = row.get("MLHAT")
             best = (min if lower else max)(row.values()) if row else None
             cells = []
-            for decision in ("default", "f-macro", "f-micro"):
+            for decision in decisions:
                 value = run["metrics"][decision][metric]
                 if best is not None and (value <= best if lower else value >= best):
                     wins[metric][decision] += 1
+                if mlhat is not None and (value > mlhat if lower else value < mlhat):
+                    below[metric][decision] += 1
                 cells.append(f"{value:.3f}")
             pub = [f"{v:.3f}" if v is not None else "—" for v in (mlhat, best)]
             lines.append(f"| {name} | " + " | ".join(cells + pub) + " |")
         lines.append("")
+    for title, counts in (
+        ("Streams where the decision is at least the best published learner", wins),
+        ("Streams where the decision is below the published MLHAT", below),
+    ):
+        lines += [f"## {title}", "", "| metric | " + " | ".join(decisions) + " |"]
+        lines.append("|---" * (len(decisions) + 1) + "|")
+        for metric in METRICS:
+            values = " | ".join(str(counts[metric][d]) for d in decisions)
+            lines.append(f"| {metric.replace('_', ' ')} | {values} |")
+        lines.append("")
     lines += [
-        "## Streams where the decision is at least the best published learner",
+        "## Cost (µs per instance)",
         "",
-        "| metric | default | f-macro | f-micro |",
-        "|---|---|---|---|",
-    ]
-    for metric in METRICS:
-        w = wins[metric]
-        lines.append(
-            f"| {metric.replace('_', ' ')} | {w['default']} | {w['f-macro']} | {w['f-micro']} |"
-        )
-    lines += [
-        "",
-        "## Cost",
-        "",
-        "| stream | model (us per instance) | f-macro | f-micro |",
-        "|---|---|---|---|",
+        "| stream | model | " + " | ".join(DECISIONS) + " |",
+        "|---" * (len(DECISIONS) + 2) + "|",
     ]
     for name, run in runs.items():
         t = run["us_per_instance"]
-        lines.append(f"| {name} | {t['model']:.0f} | {t['f-macro']:.0f} | {t['f-micro']:.0f} |")
+        lines.append(
+            f"| {name} | {t['model']:.0f} | " + " | ".join(f"{t[d]:.0f}" for d in DECISIONS) + " |"
+        )
     path = out / "thresholds.md"
     path.write_text("\n".join(lines) + "\n")
     return path

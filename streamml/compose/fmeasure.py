@@ -22,7 +22,9 @@ class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
 
     `average="macro"` keeps one threshold per label (for the macro-F1, rare labels), `"micro"`
     one for all labels (micro-F1). The counts start at `prior` true positives out of
-    `2 prior`: a threshold of 0.5 until the stream moves it. The probabilities
+    `2 prior`: a threshold of 0.5 until the stream moves it. `strength` moves the threshold
+    only part of the way from 0.5 (what the Hamming loss and exact matches ask) to a / b (what
+    the F-measure asks): 0.5 - strength (0.5 - a / b). The probabilities
     (`predict_proba_one`) are the wrapped classifier's, unchanged.
 
     Lower thresholds trade exact matches and Hamming loss for F-measure: the benchmark in the
@@ -36,6 +38,9 @@ class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
         "macro": a threshold per label; "micro": one shared by all labels.
     prior
         Pseudo-counts of the start (larger: the threshold leaves 0.5 more slowly).
+    strength
+        How far the threshold goes from 0.5 towards the F-measure's (0: not at all; 1: all the
+        way).
 
     Examples
     --------
@@ -57,15 +62,24 @@ class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
     """
 
     def __init__(
-        self, classifier: base.MultiLabelClassifier, average: str = "macro", prior: float = 1.0
+        self,
+        classifier: base.MultiLabelClassifier,
+        average: str = "macro",
+        prior: float = 1.0,
+        strength: float = 1.0,
     ):
         if average not in ("macro", "micro"):
             raise ValueError(f"average must be 'macro' or 'micro', got {average!r}")
         if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior > 0:
             raise ValueError(f"prior must be a number > 0, got {prior!r}")
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)):
+            raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
         self.classifier = classifier
         self.average = average
         self.prior = prior
+        self.strength = strength
         self._index: dict = {}  # label -> position in the counts
         self._hits = np.zeros(0)  # a: true positives (plus the prior)
         self._total = np.zeros(0)  # b: positives plus predicted positives (plus 2 prior)
@@ -79,7 +93,7 @@ class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
         from streamml import IHOMER
 
         yield {"classifier": IHOMER(**next(iter(IHOMER._unit_test_params())))}
-        yield {"classifier": IHOMER(seed=1), "average": "micro", "prior": 5.0}
+        yield {"classifier": IHOMER(seed=1), "average": "micro", "prior": 5.0, "strength": 0.5}
 
     @property
     def thresholds(self) -> dict:
@@ -88,8 +102,12 @@ class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
 
     def _thresholds(self) -> np.ndarray:
         if self.average == "micro":
-            return np.full(len(self._index), self._hits.sum() / max(self._total.sum(), 1e-300))
-        return self._hits / self._total
+            f = np.full(len(self._index), self._hits.sum() / max(self._total.sum(), 1e-300))
+        else:
+            f = self._hits / self._total
+        if self.strength == 1.0:
+            return f
+        return 0.5 - self.strength * (0.5 - f)
 
     def _grow(self, labels) -> None:
         new = [label for label in labels if label not in self._index]
