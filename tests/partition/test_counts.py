@@ -288,3 +288,50 @@ def test_counts_pickled_before_the_batches_load_and_count():
     np.testing.assert_array_equal(
         old.block(np.arange(3)), [[1.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 1.0]]
     )
+
+
+@pytest.mark.parametrize("dense_up_to", [0, 2048])
+def test_the_dictionary_counts_equal_the_products_through_the_switch(dense_up_to, monkeypatch):
+    """Counts read through the pair dictionary (all along, or rebuilt when the labels outgrow
+    the dense table) equal the co-occurrence products, recurring pairs included."""
+    from streamml.partition import counts as counts_module
+
+    monkeypatch.setattr(counts_module, "_DENSE_UP_TO", dense_up_to)
+    rng = np.random.default_rng(10)
+    y = np.zeros((700, 2100), dtype=bool)
+    y[:400, :12] = rng.random((400, 12)) < 0.4  # few labels: their pairs recur
+    y[400:, :12] = rng.random((300, 12)) < 0.4
+    y[400:, 2000:2010] = rng.random((300, 10)) < 0.4  # after the growth
+    counts = CoCounts()
+    counts.grow(12)
+    for t, row in enumerate(y):
+        if t == 400:
+            counts.grow(2100 - 12)
+        if t in (100, 250, 450):
+            counts.n_pairs  # a read: the pending instances are added
+        counts.update(np.flatnonzero(row))
+    used = np.flatnonzero(y.any(axis=0))
+    product = y[:, used].T.astype(float) @ y[:, used].astype(float)
+    np.testing.assert_array_equal(counts.block(used), product)
+    assert counts.n_pairs == np.count_nonzero(np.triu(product, 1))
+
+
+def test_batched_instances_count_exactly_as_one_at_a_time():
+    """The same cells in the same slots with the same bits, whether the instances are added
+    one by one (a read after each) or in batches of mixed sizes."""
+    rng = np.random.default_rng(11)
+    # Two sizes per batch (pairs of 1 and 3 per instance), then many.
+    sizes = [rng.choice([2, 3]) if t < 450 else rng.integers(0, 7) for t in range(900)]
+    rows = [np.sort(rng.choice(30, size=k, replace=False)) for k in sizes]
+    one, batched = CoCounts(fading=0.97), CoCounts(fading=0.97)
+    one.grow(30)
+    batched.grow(30)
+    for t, row in enumerate(rows):
+        one.update(row)
+        one.n_pairs  # read: flushed at every instance
+        batched.update(row)
+        if t % 97 == 0:
+            batched.n_pairs
+    for got, expected in zip(batched.pairs(), one.pairs()):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(batched.positives(), one.positives())
