@@ -88,6 +88,22 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _sharding_arguments(ev)
     ev.add_argument(
+        "--thresholds",
+        default=None,
+        choices=("macro", "micro"),
+        help="decide with thresholds learned online for the F-measure "
+        "(compose.FMeasureThresholds): one per label (macro) or one for all (micro); "
+        "default: probability > 0.5",
+    )
+    ev.add_argument(
+        "--strength",
+        type=_unit_float,
+        default=1.0,
+        metavar="F",
+        help="with --thresholds: how far the thresholds go from 0.5 towards the F-measure's, "
+        "in [0, 1] (default 1.0)",
+    )
+    ev.add_argument(
         "--window",
         type=_positive_int,
         default=500,
@@ -180,6 +196,16 @@ def _check_sharding(args: argparse.Namespace) -> None:
         raise ValueError(str(error)) from None
 
 
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -212,8 +238,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     _check_sharding(args)
     if args.plot is not None and not os.path.isdir(os.path.dirname(args.plot) or "."):
         raise ValueError(f"--plot {args.plot}: no such directory")
+    if args.thresholds is None and args.strength != 1.0:
+        raise ValueError("--strength needs --thresholds")
+    if args.thresholds is not None and (args.shards is not None or args.batch > 1):
+        raise ValueError("--thresholds decides instance by instance: not with --shards or --batch")
     stream = _open_stream(args.data, args.labels)
     model = models.make(args.model, seed=args.seed, shards=args.shards, address=args.ray_address)
+    if args.thresholds is not None:
+        from .compose import FMeasureThresholds
+
+        model = FMeasureThresholds(model, average=args.thresholds, strength=args.strength)
     try:
         result = prequential(  # (the progress bar's total: the stream's n_samples, or the limit)
             model,

@@ -79,6 +79,22 @@ def bad_cases(tmp_path) -> list[tuple[list[str], str]]:
         ),
         (["evaluate", "--seed", "x"], f"{evaluate} --seed: invalid int value: 'x'"),
         (
+            ["evaluate", "--thresholds", "weighted"],
+            f"{evaluate} --thresholds: invalid choice: 'weighted' (choose from 'macro', 'micro')",
+        ),
+        *(
+            (
+                ["evaluate", "--thresholds", "micro", "--strength", value],
+                f"{evaluate} --strength: expected a number in [0, 1], got '{value}'",
+            )
+            for value in ("1.5", "-0.1", "half")
+        ),
+        (["evaluate", "--strength", "0.5"], f"{error} --strength needs --thresholds"),
+        (
+            ["evaluate", "--thresholds", "micro", "--batch", "10"],
+            f"{error} --thresholds decides instance by instance: not with --shards or --batch",
+        ),
+        (
             ["evaluate", "--plot", str(tmp_path / "no" / "x.png")],
             f"{error} --plot {tmp_path / 'no' / 'x.png'}: no such directory",
         ),

@@ -159,3 +159,17 @@ def test_options_reach_the_evaluation_and_blas_runs_on_one_thread(capsys, monkey
     assert second == {"limit": 9, "window": 20, "progress": True, "plot": "run.png", "batch": 1}
     assert (tmp_path / "run.png").exists()
     assert pools and all(pool["num_threads"] == 1 for pool in pools)
+
+
+@pytest.mark.parametrize(("average", "strength"), [("micro", "0.35"), ("macro", "1")])
+def test_thresholds_evaluate_the_f_measure_wrapper(capsys, average, strength):
+    from streamml import IHOMER
+    from streamml.compose import FMeasureThresholds
+
+    argv = ["evaluate", "--limit", "300", "--json", "--thresholds", average]
+    code, out, err = run(capsys, *argv, "--strength", strength)
+    assert code == 0 and err == ""
+    model = FMeasureThresholds(IHOMER(seed=42), average=average, strength=float(strength))
+    got = check_json(out, prequential(model, datasets.Yeast(), limit=300).to_dict())
+    plain = json.loads(run(capsys, "evaluate", "--limit", "300", "--json")[1])
+    assert got["micro_f1"] != plain["micro_f1"]  # the decision changed

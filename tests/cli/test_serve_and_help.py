@@ -105,5 +105,5 @@ def test_help_states_the_defaults_the_parser_uses():
             if match:
                 assert os.path.normpath(match.group(1)) == os.path.normpath(str(action.default))
                 stated += 1
-    # evaluate: model, seed, window, batch; serve: host, port, data-dir, model, seed
-    assert stated == 9
+    # evaluate: model, seed, window, batch, strength; serve: host, port, data-dir, model, seed
+    assert stated == 10
