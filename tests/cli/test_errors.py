@@ -90,9 +90,12 @@ def bad_cases(tmp_path) -> list[tuple[list[str], str]]:
             for value in ("1.5", "-0.1", "half")
         ),
         (["evaluate", "--strength", "0.5"], f"{error} --strength needs --thresholds"),
-        (
-            ["evaluate", "--thresholds", "micro", "--batch", "10"],
-            f"{error} --thresholds decides instance by instance: not with --shards or --batch",
+        *(
+            (
+                ["evaluate", "--thresholds", "micro", "--batch", batch],
+                f"{error} --thresholds decides instance by instance: not with --shards or --batch",
+            )
+            for batch in ("2", "10")
         ),
         (
             ["evaluate", "--plot", str(tmp_path / "no" / "x.png")],

@@ -173,3 +173,23 @@ def test_thresholds_evaluate_the_f_measure_wrapper(capsys, average, strength):
     got = check_json(out, prequential(model, datasets.Yeast(), limit=300).to_dict())
     plain = json.loads(run(capsys, "evaluate", "--limit", "300", "--json")[1])
     assert got["micro_f1"] != plain["micro_f1"]  # the decision changed
+
+
+def test_the_strength_takes_the_ends_of_its_range(capsys):
+    # strength 0 keeps every threshold at 0.5: the decision of the model alone (which predicts
+    # p > 0.5; the wrapper p >= 0.5, the same unless a probability is exactly 0.5).
+    argv = ["evaluate", "--limit", "200", "--json", "--thresholds", "micro", "--strength"]
+    code, out, err = run(capsys, *argv, "0")
+    assert code == 0 and err == ""
+    plain = json.loads(run(capsys, "evaluate", "--limit", "200", "--json")[1])
+    assert json.loads(out)["micro_f1"] == plain["micro_f1"]
+
+
+@pytest.mark.parametrize(("limit", "caption"), [("40", "first 40 instances"), ("500", "whole")])
+def test_the_table_says_whether_the_whole_stream_ran(capsys, tmp_path, limit, caption):
+    path = write_arff(tmp_path / "small.arff")
+    code, out, _ = run(capsys, "evaluate", "--data", str(path), "--limit", limit, "--no-progress")
+    assert code == 0
+    text = " ".join(out.split())
+    assert f"{caption} stream" in text or f"{caption}," in text
+    assert ("whole stream" in text) == (caption == "whole")
