@@ -14,6 +14,7 @@ MLHAT and the best published learner, and the cost of the thresholds per instanc
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import time
 
@@ -108,25 +109,16 @@ def run_thresholds(out, data, streams=STREAMS, seed: int = 42) -> pathlib.Path:
 
 
 def published_tables() -> dict:
-    """{metric: {stream: {learner: value}}} of the published CSVs (empty if missing)."""
-    import csv
-
-    from .published import published_dir
+    """{metric: {stream: {learner: value}}} of the published results (empty if missing)."""
+    from .published import read_published
 
     tables: dict = {}
-    for stem, metric in (
-        ("subset_acc", "subset_accuracy"),
-        ("micro_f1", "micro_f1"),
-        ("macro_f1", "macro_f1"),
-        ("hamming", "hamming_loss"),
-    ):
-        path = published_dir() / f"{stem}.csv"
-        if path.exists():
-            with open(path, newline="") as handle:
-                tables[metric] = {
-                    row.pop("dataset"): {k: float(v) for k, v in row.items() if v}
-                    for row in csv.DictReader(handle)
-                }
+    for run in read_published():
+        learner = run.model.removesuffix(" (published)")
+        for metric in METRICS:
+            value = getattr(run, metric)
+            if not math.isnan(value):
+                tables.setdefault(metric, {}).setdefault(run.dataset, {})[learner] = value
     return tables
 
 
