@@ -195,9 +195,8 @@ class CoCounts:
                 self._new_slots((a << 32 | b)[slots < 0])
                 slots = self._slots[a, b]
         else:
-            if len(self._index) != self._used:  # kept while the dense table served
-                keys = (self._a[: self._used] << 32 | self._b[: self._used]).tolist()
-                self._index = dict(zip(keys, range(len(keys))))
+            if len(self._index) != self._used:  # not kept while the dense table served
+                self._rebuild_index()
             keys = (a << 32 | b).tolist()
             get = self._index.get
             slots = [get(key, -1) for key in keys]
@@ -264,6 +263,12 @@ class CoCounts:
         if self._slots is not None and len(self._slots) == len(self._pos):
             self._slots[self._a[start:end], self._b[start:end]] = np.arange(start, end)
 
+    def _rebuild_index(self) -> None:
+        """The pair dictionary (key -> slot) from the slots in use."""
+        used = self._used
+        keys = (self._a[:used] << 32 | self._b[:used]).tolist()
+        self._index = dict(zip(keys, range(used)))
+
     def _rescale(self, factor: float) -> None:
         self._flush()
         used = self._used
@@ -292,8 +297,7 @@ class CoCounts:
             array[: len(keep)] = array[keep]
             array[len(keep) : used] = 0
         self._used = len(keep)
-        keys = (self._a[: len(keep)] << 32 | self._b[: len(keep)]).tolist()
-        self._index = dict(zip(keys, range(len(keys))))
+        self._rebuild_index()
         self._slots = None  # the slots moved
         return n_drop
 
