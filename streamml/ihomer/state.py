@@ -82,8 +82,7 @@ class PartitionState:
         the same partition."""
         if self._n < self.warmup:
             return False
-        gap = self.__dict__.get("_look_gap", 2 * self.n_min)
-        if self._last_check is not None and self._n - self._last_check < gap:
+        if self._last_check is not None and self._n - self._last_check < self._look_wait():
             return False
         cooldown = 2 * self.n_min if self.cooldown is None else self.cooldown
         return self._last_restructure is None or self._n - self._last_restructure >= cooldown
@@ -102,10 +101,14 @@ class PartitionState:
             self._restructure()
             # The same partition, on a label space where a look costs: look less often.
             if self._n_restructurings == before > 0 and len(self._labels) >= self.BACKOFF_FROM:
-                gap = self.__dict__.get("_look_gap", 2 * self.n_min)
-                self._look_gap = min(2 * gap, 8 * self.n_min)
+                self._look_gap = min(2 * self._look_wait(), 8 * self.n_min)
             else:
                 self._look_gap = 2 * self.n_min
+
+    def _look_wait(self) -> int:
+        """Instances between two looks at the refined partition now (`2 n_min` until a look
+        backs off; models pickled before the back-off have no `_look_gap`)."""
+        return self.__dict__.get("_look_gap", 2 * self.n_min)
 
     def _tree_changed(self, now: int) -> None:
         """LabelODAC's tree changed at instance `now`. A change after a stable partition
