@@ -72,9 +72,11 @@ class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
             raise ValueError(f"average must be 'macro' or 'micro', got {average!r}")
         if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior > 0:
             raise ValueError(f"prior must be a number > 0, got {prior!r}")
-        if isinstance(strength, bool) or not isinstance(strength, (int, float)):
-            raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
-        if not 0.0 <= strength <= 1.0:
+        if (
+            isinstance(strength, bool)
+            or not isinstance(strength, (int, float))
+            or not 0.0 <= strength <= 1.0
+        ):
             raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
         self.classifier = classifier
         self.average = average

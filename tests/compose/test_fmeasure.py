@@ -86,7 +86,15 @@ def test_pickled_midstream_continues_identically():
 
 @pytest.mark.parametrize(
     ("params", "match"),
-    [({"average": "weighted"}, "average"), ({"prior": 0}, "prior"), ({"prior": True}, "prior")],
+    [
+        ({"average": "weighted"}, "average"),
+        ({"prior": 0}, "prior"),
+        ({"prior": True}, "prior"),
+        ({"strength": 1.5}, "strength"),
+        ({"strength": -0.1}, "strength"),
+        ({"strength": float("nan")}, "strength"),
+        ({"strength": True}, "strength"),
+    ],
 )
 def test_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
