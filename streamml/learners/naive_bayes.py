@@ -170,9 +170,13 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         self._w *= factor
 
     def _parameters(self) -> tuple:
-        """(means, precisions, log-odds without x) of both classes of every label, stacked:
-        rows 0..L-1 for the positive class, L..2L-1 for the negative one."""
+        """(means, precisions, log-odds without x, weights of x's evidence, distances of the
+        zero vector) of both classes of every label, stacked: rows 0..L-1 for the positive
+        class, L..2L-1 for the negative one."""
         if self._params is not None:
+            if len(self._params) == 4:  # pickled before at_zero
+                mean, precision = self._params[:2]
+                self._params += (_at_zero(mean, precision),)
             return self._params
         # In units of the last instance (its weight is 1).
         unit = 1.0 if self.fading == 1.0 else 1.0 / (self._w * self.fading)
@@ -196,7 +200,9 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         usable = (pos > 0) & (pos < n)
         prior = np.log((pos + 1.0) / (n - pos + 1.0))
         bias = np.where(usable, prior - 0.5 * (log_var[:m] - log_var[m:]), prior)
-        self._params = (mean, 1.0 / var, bias, np.where(usable, 0.5, 0.0))
+        precision = 1.0 / var
+        at_zero = _at_zero(mean, precision)
+        self._params = (mean, precision, bias, np.where(usable, 0.5, 0.0), at_zero)
         self._params_n = self._n
         return self._params
 
@@ -206,14 +212,27 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         n_labels = len(self._labels)
         if not n_labels or not self._n:
             return np.zeros(n_labels)
-        mean, precision, bias, half = self._parameters()
+        mean, precision, bias, half, at_zero = self._parameters()
         n_labels = min(n_labels, len(bias))
         width = mean.shape[1]
-        x = v.dense()
-        x = x[:width] if len(x) >= width else np.concatenate([x, np.zeros(width - len(x))])
-        d = x - mean
-        q = np.einsum("ij,ij->i", d * d, precision)
+        if 4 * len(v.indices) < width:
+            # Sparse: sum_j p_j (x_j - m_j)^2 is the zero vector's distance plus
+            # p_j x_j (x_j - 2 m_j) on the non-zeros, a cost that follows the non-zeros.
+            keep = v.indices < width
+            cols, x = v.indices[keep], v.values[keep]
+            q = at_zero + (precision[:, cols] * (x * (x - 2.0 * mean[:, cols]))).sum(axis=1)
+        else:
+            x = v.dense()
+            x = x[:width] if len(x) >= width else np.concatenate([x, np.zeros(width - len(x))])
+            d = x - mean
+            q = np.einsum("ij,ij->i", d * d, precision)
         m = len(bias)
         log_odds = bias + half * (q[m:] - q[:m])
         proba = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -50.0, 50.0)))
         return proba[:n_labels]
+
+
+def _at_zero(mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """The distance of the zero vector to each row's Gaussians, which a sparse instance
+    corrects on its non-zeros (`NaiveBayes.predict_proba_vector`)."""
+    return np.einsum("ij,ij->i", mean * mean, precision)

@@ -120,7 +120,7 @@ def test_fading_weighs_the_instances_exponentially_through_rescaling():
         model.learn_one(x, y)
     assert model._w < 1e100  # rescaled on the way
     weights = model.fading ** np.arange(len(X) - 1, -1, -1.0)
-    mean, _, bias, _ = model._parameters()
+    mean, _, bias, _, _ = model._parameters()
     cols = [model._index.column(f"f{j}") for j in range(6)]  # the model's order of the features
     for k in range(3):
         on = Y[:, k]
@@ -131,7 +131,7 @@ def test_fading_weighs_the_instances_exponentially_through_rescaling():
 
 
 def _log_variance_term(model, k):
-    _, precision, _, _ = model._parameters()
+    _, precision, _, _, _ = model._parameters()
     m = len(precision) // 2
     return 0.5 * (np.log(precision[k]).sum() - np.log(precision[m + k]).sum())
 
@@ -170,3 +170,46 @@ def test_without_fading_it_is_the_model_it_was():
     assert [old.predict_proba_one(x) for x in xs[:50]] == [
         model.predict_proba_one(x) for x in xs[:50]
     ]
+
+
+def _sparse_stream(seed=3, n=300, width=60):
+    """Text-like data: a few non-zeros among `width` features, labels driven by some."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for _ in range(n):
+        cols = rng.choice(width, size=rng.integers(1, 6), replace=False)
+        x = {f"w{j}": float(rng.integers(1, 4)) for j in cols}
+        xs.append(x)
+        ys.append({f"l{k}": f"w{k}" in x or f"w{k + 3}" in x for k in range(3)})
+    return xs, ys
+
+
+def test_sparse_instances_get_the_dense_distance():
+    # A sparse instance is scored from the zero vector's distance, corrected on its
+    # non-zeros; it must be the distance of the whole vector, computed here densely.
+    xs, ys = _sparse_stream()
+    model = NaiveBayes(refresh=0.0)
+    for x, y in zip(xs[:200], ys[:200]):
+        model.learn_one(x, y)
+    mean, precision, bias, half, _ = model._parameters()
+    m = len(bias)
+    for x in xs[200:]:
+        v = model._encode(x, grow=False)
+        assert 4 * len(v.indices) < mean.shape[1]  # the sparse route
+        dense = np.zeros(mean.shape[1])
+        dense[v.indices] = v.values
+        q = (((dense - mean) ** 2) * precision).sum(axis=1)
+        log_odds = np.clip(bias + half * (q[m:] - q[:m]), -50.0, 50.0)
+        expected = 1 / (1 + np.exp(-log_odds))
+        np.testing.assert_allclose(model.predict_proba_vector(v), expected, rtol=1e-9)
+
+
+def test_parameters_pickled_before_the_zero_distance_still_predict():
+    xs, ys = _sparse_stream(seed=4)
+    model = NaiveBayes()
+    for x, y in zip(xs, ys):
+        model.learn_one(x, y)
+    v = model._encode(xs[0], grow=False)
+    expected = model.predict_proba_vector(v)
+    model._params = model._params[:4]  # as an older version pickled them
+    np.testing.assert_array_equal(model.predict_proba_vector(v), expected)
