@@ -260,3 +260,29 @@ def test_a_restricted_logistic_regression_goes_on_as_the_original_on_its_labels(
         np.testing.assert_allclose(sub.predict(sub_forward), lr.predict(forward)[labels], rtol=1e-5)
         lr.learn(cols, z, full, y, forward)
         sub.learn(cols, z, full, y[labels], sub_forward)
+
+
+def test_wide_sparse_updates_row_by_row_equal_the_gathered_update(monkeypatch):
+    # Models of >= _ROW_LOOP_FROM bags x labels subtract their sparse updates row by row; the
+    # weights must be those of the one gathered update that narrower models get.
+    from streamml.learners import logistic
+
+    def run():
+        rng = np.random.default_rng(5)
+        lr = BaggedLogisticRegression(50, 240, 10, (0.5, 2.0), (0.01, 2.0), 8, rng)
+        assert lr.n_bags * lr.n_labels >= logistic._ROW_LOOP_FROM or monkeypatched
+        data = np.random.default_rng(6)
+        for _ in range(80):
+            cols = np.sort(data.choice(50, size=4, replace=False))
+            z = data.normal(size=4)
+            forward = lr.forward(cols, z, False)
+            lr.learn(cols, z, False, (data.random(240) < 0.1).astype(float), forward)
+        return lr._w.copy(), lr._updates
+
+    monkeypatched = False
+    row_by_row, updates = run()
+    assert updates == 10 and np.abs(row_by_row).max() > 0
+    monkeypatched = True
+    monkeypatch.setattr(logistic, "_ROW_LOOP_FROM", 10**9)
+    gathered, _ = run()
+    np.testing.assert_array_equal(row_by_row, gathered)
