@@ -9,6 +9,7 @@ import numpy as np
 from river import base
 
 from ..events import DriftEvent
+from ..learners._answers import LabelSets
 from ..partition import LabelODAC
 from . import protocols
 from .cluster import Cluster, cluster_seed, fresh_learner
@@ -426,7 +427,10 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         return {label: {False: 1.0 - q, True: q} for label, q in zip(self._labels, p)}
 
     def predict_one(self, x, **kwargs):
-        return dict(zip(self._labels, (self._answers(x) > 0.5).tolist()))
+        sets = self.__dict__.get("_label_sets")  # absent from models pickled before it
+        if sets is None:
+            sets = self._label_sets = LabelSets()
+        return sets(self._labels, self._answers(x) > 0.5)
 
     # -- learning -------------------------------------------------------------------------
 
