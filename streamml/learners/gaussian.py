@@ -117,13 +117,22 @@ class SplitStatistics:
         self.n += member.sum(axis=0)
         if len(cols) == 0:
             return
-        for target, data in (
-            (self.nnz, np.ones_like(vals)),
-            (self.s1, vals),
-            (self.s2, vals * vals),
-        ):
-            x = sparse.csr_matrix((data, cols, indptr), shape=(b, d))
-            target += np.asarray((x.T @ member).T)
+        # The counts, sums and sums of squares of every (class, feature) from one sparse
+        # product: each row holds its features three times, in column blocks of width d.
+        k = len(cols)
+        row = np.repeat(np.arange(b), lens)
+        start = 3 * indptr[row] + (np.arange(k) - indptr[row])  # entry's place in block 0
+        blocks = np.empty(3 * k, dtype=np.int64)
+        data = np.empty(3 * k)
+        for j, values in enumerate((1.0, vals, vals * vals)):
+            at = start + j * lens[row]
+            blocks[at] = cols + j * d
+            data[at] = values
+        x = sparse.csr_matrix((data, blocks, 3 * indptr), shape=(b, 3 * d))
+        sums = np.asarray((x.T @ member).T)
+        self.nnz += sums[:, :d]
+        self.s1 += sums[:, d : 2 * d]
+        self.s2 += sums[:, 2 * d :]
         np.minimum.at(self.vmin, cols, vals)
         np.maximum.at(self.vmax, cols, vals)
 
