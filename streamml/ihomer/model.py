@@ -599,7 +599,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
             self._n_own_learners += 1
         if split:
             self._cache = None
-        self._index_clusters(log_end=t + 1)
+            self._index_clusters(log_end=t + 1)
+        else:  # the same views: only their next tests and the log moved
+            self._trim_log(log_end=t + 1)
 
     def _retire(self, clusters: list[Cluster]):
         """Drop the own learners of these clusters (they defer to the all-labels learner, which
@@ -691,7 +693,11 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
             for position, i in enumerate(c.cols.tolist()):
                 homes[i].append((c, position))
         self._homes = homes
-        # The log of instances starts at the oldest instance a view has not tested yet.
+        self._trim_log(log_end)
+
+    def _trim_log(self, log_end: int | None = None):
+        """When the views' next test is due, and the log from the oldest instance a view has
+        not tested yet (the views changed, or some of them tested)."""
         watches = [c.watch for c in self._watched]
         end = self._n if log_end is None else log_end
         self._next_due = min((w.tested + w.next_test - w.n for w in watches), default=end + 1)
