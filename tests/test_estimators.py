@@ -29,10 +29,11 @@ def _estimators() -> list[base.Estimator]:
     else:
         params = next(iter(IHOMER._unit_test_params()), {})
         found.append(IHOMER(**params))
-    from streamml.compose import FMeasureThresholds
+    from streamml.compose import FMeasureThresholds, SeenLabelSets
 
-    for params in FMeasureThresholds._unit_test_params():
-        found.append(FMeasureThresholds(**params))
+    for wrapper in (FMeasureThresholds, SeenLabelSets):
+        for params in wrapper._unit_test_params():
+            found.append(wrapper(**params))
     return found
 
 

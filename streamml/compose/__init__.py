@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .fmeasure import FMeasureThresholds
+from .labelsets import SeenLabelSets
 
-__all__ = ["FMeasureThresholds"]
+__all__ = ["FMeasureThresholds", "SeenLabelSets"]

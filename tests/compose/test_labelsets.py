@@ -1,0 +1,148 @@
+"""SeenLabelSets: decode into the most probable label set seen so far, when that pays."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from river import base, datasets
+
+from streamml import IHOMER
+from streamml.compose import SeenLabelSets
+from streamml.compose.labelsets import _SeenSets
+
+from ..continuation import assert_pickle_continues
+
+
+class Fixed(base.MultiLabelClassifier):
+    """P(True) of each label is fixed; learning only counts."""
+
+    def __init__(self, proba: dict):
+        self.proba = proba
+        self.learned = 0
+
+    def predict_proba_one(self, x, **kwargs):
+        return {label: {False: 1.0 - p, True: p} for label, p in self.proba.items()}
+
+    def learn_one(self, x, y, **kwargs):
+        self.learned += 1
+
+
+class Oracle(base.MultiLabelClassifier):
+    """Reads the true label set from x (`"on"`), with probabilities 0.9 and 0.1."""
+
+    def __init__(self, labels: tuple = ()):
+        self.labels = labels
+
+    def predict_proba_one(self, x, **kwargs):
+        on = x.get("on", ())
+        return {
+            label: {False: 0.1, True: 0.9} if label in on else {False: 0.9, True: 0.1}
+            for label in self.labels
+        }
+
+    def learn_one(self, x, y, **kwargs):
+        pass
+
+
+def test_an_unseen_marginal_answer_is_replaced_by_the_most_probable_seen_set():
+    # a and b always come together; the marginals (0.9, 0.4) answer {a} alone, which never
+    # occurs. Of the seen sets, {a, b} (log-odds 2.20 - 0.41) beats {} (0) and {c} (-2.20).
+    inner = Fixed({"a": 0.9, "b": 0.4, "c": 0.1})
+    model = SeenLabelSets(inner, decay=0.1)
+    stream = [{"a": True, "b": True, "c": False}] * 3 + [{"a": False, "b": False, "c": True}]
+    hits = []
+    for y in stream * 10:
+        hits.append(model.predict_one({}) == y)
+        model.learn_one({}, y)
+    assert inner.learned == 40
+    assert model.decoding
+    assert model.predict_one({}) == {"a": True, "b": True, "c": False}
+    assert model.predict_proba_one({}) == inner.predict_proba_one({})  # unchanged
+    # The wrapped answer {a} is never right; the decoded one is right 3 times in 4.
+    assert np.mean(hits[8:]) == 0.75
+
+
+def test_it_keeps_the_wrapped_answer_where_label_sets_are_mostly_new():
+    # Label sets drawn at random over 12 labels are nearly all new: the decoded set (a seen
+    # one) is rarely right, the oracle always. The wrapper must follow the oracle.
+    rng = np.random.default_rng(1)
+    labels = tuple(f"l{i}" for i in range(12))
+    model = SeenLabelSets(Oracle(labels))
+    hits = []
+    for _ in range(400):
+        on = tuple(label for label in labels if rng.random() < 0.4)
+        x, y = {"on": on}, {label: label in on for label in labels}
+        hits.append(model.predict_one(x) == y)
+        model.learn_one(x, y)
+    assert not model.decoding
+    assert all(hits[1:])
+
+
+def test_seen_sets_score_like_brute_force_and_forget_the_least_recent_first():
+    rng = np.random.default_rng(2)
+    seen = _SeenSets(capacity=5)
+    history = []
+    for _ in range(300):
+        labels = tuple(sorted(rng.choice(6, size=rng.integers(0, 4), replace=False).tolist()))
+        seen.add(labels)
+        if labels in history:
+            history.remove(labels)
+        history.append(labels)
+        kept = history[-5:]  # the 5 most recently seen distinct sets
+        assert len(seen) == len(kept)
+        weights = rng.normal(size=6)
+        best = seen.best(weights)
+        assert best in kept
+        assert np.isclose(sum(weights[list(best)]), max(sum(weights[list(s)]) for s in kept))
+
+
+def test_a_set_with_labels_the_caller_does_not_know_is_never_chosen():
+    seen = _SeenSets(capacity=10)
+    seen.add((0, 3))  # label 3 is beyond the weights given below
+    seen.add((1,))
+    assert seen.best(np.array([5.0, -1.0, 0.0])) == (1,)
+
+
+def test_yeast_gains_exact_matches():
+    stream = list(datasets.Yeast().take(1200))
+    hits = {"plain": 0, "seen": 0}
+    models = {"plain": IHOMER(seed=3), "seen": SeenLabelSets(IHOMER(seed=3))}
+    for x, y in stream:
+        for name, model in models.items():
+            hits[name] += model.predict_one(x) == y
+            model.learn_one(x, y)
+    assert hits["seen"] > hits["plain"] * 1.1
+
+
+def test_pickle_continues_identically():
+    stream = list(datasets.Yeast().take(300))
+    assert_pickle_continues(SeenLabelSets(IHOMER(seed=1), max_sets=20), stream, 150)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_sets": 0},
+        {"max_sets": 2.5},
+        {"max_sets": True},
+        {"decay": 0},
+        {"decay": 1.5},
+        {"decay": "x"},
+    ],
+)
+def test_bad_parameters(kwargs):
+    with pytest.raises(ValueError):
+        SeenLabelSets(Fixed({"a": 0.5}), **kwargs)
+
+
+def test_a_decoded_answer_covers_the_wrapped_labels_it_never_saw_positive():
+    # z is answered by the wrapped classifier but never occurs in a label set: the wrapped
+    # answer {a, z} is always wrong, the decoded {a} always right, and it answers z too.
+    inner = Fixed({"a": 0.9, "z": 0.8})
+    model = SeenLabelSets(inner)
+    for y in itertools.repeat({"a": True}, 5):
+        model.learn_one({}, y)
+    assert model.decoding
+    assert model.predict_one({}) == {"a": True, "z": False}
