@@ -138,7 +138,9 @@ def _build() -> argparse.ArgumentParser:
     )
 
     th = sub.add_parser(
-        "thresholds", help="F-measure thresholds (compose.FMeasureThresholds) vs the default"
+        "thresholds",
+        help="decisions of IHOMER's probabilities (compose.FMeasureThresholds, "
+        "compose.SeenLabelSets) vs the default",
     )
     th.add_argument("--out", default=str(RESULTS))
     th.add_argument("--data", default=str(DATA), help="directory of the ARFF streams")

@@ -175,7 +175,7 @@ class _SeenSets:
         w = np.append(weights, -np.inf)
         flat = np.minimum(self._flat, len(weights))
         scores = np.bincount(self._owner, weights=w[flat], minlength=len(self._sets))
-        scores += self._forgotten
+        scores = scores + self._forgotten  # float even when every set is empty
         return self._sets[int(np.argmax(scores))]
 
     def _build(self) -> None:

@@ -1,4 +1,4 @@
-"""The thresholds study: three decisions over one model's probabilities, as the wrapper makes."""
+"""The decisions study: decisions over one model's probabilities, as the wrappers make them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 
 from benchmarks import thresholds
 from streamml import IHOMER
-from streamml.compose import FMeasureThresholds
 from streamml.datasets import ARFF
 from streamml.evaluate import prequential
 
@@ -18,8 +17,8 @@ def test_each_decision_scores_as_the_model_run_alone(tmp_path):
     write_arff(path, n=150, seed=3)
     runs = thresholds.run_stream(path, seed=5)
     models = {"default": IHOMER(seed=5)}
-    for name, params in thresholds.DECISIONS.items():
-        models[name] = FMeasureThresholds(IHOMER(seed=5), **params)
+    for name in thresholds.DECISIONS:
+        models[name] = thresholds.wrapped(IHOMER(seed=5), name)
     assert set(runs["metrics"]) == set(models)
     for name, model in models.items():
         alone = prequential(model, ARFF(path), progress=False)
@@ -29,7 +28,8 @@ def test_each_decision_scores_as_the_model_run_alone(tmp_path):
 
 
 def test_the_report_counts_the_streams_at_the_best_published_and_below_mlhat(tmp_path, monkeypatch):
-    monkeypatch.setattr(thresholds, "DECISIONS", {"f-a": {}, "f-b": {}})
+    decisions = {"f-a": (("FMeasureThresholds", {}),), "f-b": (("SeenLabelSets", {}),)}
+    monkeypatch.setattr(thresholds, "DECISIONS", decisions)
     run = {
         "n": 10,
         "metrics": {

@@ -98,6 +98,12 @@ def test_seen_sets_score_like_brute_force_and_forget_the_least_recent_first():
         assert np.isclose(sum(weights[list(best)]), max(sum(weights[list(s)]) for s in kept))
 
 
+def test_only_the_empty_set_seen():
+    seen = _SeenSets(capacity=3)
+    seen.add(())
+    assert seen.best(np.array([2.0, -1.0])) == ()
+
+
 def test_a_set_with_labels_the_caller_does_not_know_is_never_chosen():
     seen = _SeenSets(capacity=10)
     seen.add((0, 3))  # label 3 is beyond the weights given below
