@@ -7,7 +7,7 @@ import collections
 import numpy as np
 from river import base
 
-__all__ = ["SeenLabelSets"]
+__all__ = ["LabelSetDecoder", "SeenLabelSets"]
 
 
 class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
@@ -70,8 +70,7 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
         self.decay = decay
         self._index: dict = {}  # label -> position
         self._names: list = []
-        self._sets = _SeenSets(max_sets)
-        self._loss = [0.0, 0.0]  # recent subset 0/1 loss: wrapped answer, decoded answer
+        self._decoder = LabelSetDecoder(max_sets, decay)
 
     @property
     def _wrapped_model(self):
@@ -87,13 +86,13 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
     @property
     def decoding(self) -> bool:
         """Whether the decoded set answers now (it has been more often right lately)."""
-        return self._loss[1] < self._loss[0]
+        return self._decoder.decoding
 
     def _answers(self, x, **kwargs) -> tuple[dict, tuple[int, ...] | None]:
         """The wrapped classifier's answer, and the best seen set (positions; None when no
         set was seen)."""
         answer = self.classifier.predict_one(x, **kwargs)
-        if not len(self._sets):
+        if not self._decoder.n_sets:
             return answer, None
         proba = self.classifier.predict_proba_one(x, **kwargs)
         p = np.full(len(self._names), 0.5)
@@ -101,8 +100,7 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
             i = self._index.get(label)
             if i is not None:
                 p[i] = dist.get(True, 0.0)
-        p = np.clip(p, 1e-12, 1.0 - 1e-12)
-        return answer, self._sets.best(np.log(p) - np.log1p(-p))
+        return answer, self._decoder.best(p)
 
     def _decoded(self, answer: dict, best: tuple[int, ...]) -> dict:
         """The best seen set as an answer over the labels of the wrapped one and the known."""
@@ -128,17 +126,67 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
                 self._index[label] = len(self._names)
                 self._names.append(label)
         truth = tuple(sorted(self._index[label] for label, on in y.items() if on))
-        if best is not None:
-            truth_set = set(truth)
-            own = {self._index[k] for k, on in answer.items() if on and k in self._index}
-            own_wrong = own != truth_set or any(
-                on and k not in self._index for k, on in answer.items()
-            )
-            loss, a = self._loss, self.decay
-            loss[0] += a * (float(own_wrong) - loss[0])
-            loss[1] += a * (float(set(best) != truth_set) - loss[1])
-        self._sets.add(truth)
+        own = tuple(sorted(self._index.get(k, -1) for k, on in answer.items() if on))
+        self._decoder.learn(own, best, truth)
         self.classifier.learn_one(x, y, **kwargs)
+
+
+class LabelSetDecoder:
+    """The label sets seen so far, the most probable of them given marginal probabilities,
+    and whether answering with it has paid lately.
+
+    Labels are positions (ints) in the caller's order. A set is scored by the sum of the
+    log-odds of its labels (its probability if the labels were independent, up to a constant
+    of the instance); the best of the `max_sets` most recently seen distinct sets is the
+    decoded answer. The caller's own answer and the decoded one are both scored on every
+    instance by their recent subset 0/1 loss (weight `decay` on the latest); `decoding` says
+    which has the smaller. `SeenLabelSets` wraps a classifier with one; `IHOMER` holds one
+    (`seen_sets`).
+
+    Parameters
+    ----------
+    max_sets
+        Distinct label sets kept (the least recently seen is forgotten first).
+    decay
+        Weight of the latest instance in the recent losses of both answers.
+
+    """
+
+    def __init__(self, max_sets: int, decay: float = 0.01):
+        self.max_sets = max_sets
+        self.decay = decay
+        self._sets = _SeenSets(max_sets)
+        self._loss = [0.0, 0.0]  # recent subset 0/1 loss: the caller's answer, the decoded one
+
+    @property
+    def n_sets(self) -> int:
+        """Distinct label sets kept."""
+        return len(self._sets)
+
+    @property
+    def decoding(self) -> bool:
+        """Whether the decoded set has the smaller recent loss (ties: the caller's answer)."""
+        return self._loss[1] < self._loss[0]
+
+    def best(self, proba: np.ndarray, mode: tuple[int, ...] | None = None):
+        """The seen set of largest probability under these marginals (P(True) of each label
+        known to the caller), or None if no set was seen. `mode`: the labels whose
+        probability exceeds 0.5, when the caller has it; if it was seen, it is the best."""
+        if not len(self._sets):
+            return None
+        if mode is not None and mode in self._sets:
+            return mode
+        p = np.clip(np.asarray(proba, dtype=float), 1e-12, 1.0 - 1e-12)
+        return self._sets.best(np.log(p) - np.log1p(-p))
+
+    def learn(self, own: tuple, best: tuple | None, truth: tuple) -> None:
+        """Score the caller's answer `own` and the decoded `best` (both given before learning;
+        sorted positions) against `truth`, then remember `truth`."""
+        if best is not None:
+            loss, a = self._loss, self.decay
+            loss[0] += a * (float(own != truth) - loss[0])
+            loss[1] += a * (float(tuple(sorted(best)) != truth) - loss[1])
+        self._sets.add(truth)
 
 
 class _SeenSets:
@@ -157,6 +205,9 @@ class _SeenSets:
 
     def __len__(self) -> int:
         return len(self._slots)
+
+    def __contains__(self, labels: tuple) -> bool:
+        return labels in self._slots
 
     def add(self, labels: tuple[int, ...]) -> None:
         if labels in self._slots:

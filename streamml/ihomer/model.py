@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 from river import base
 
+from ..compose.labelsets import LabelSetDecoder
 from ..events import DriftEvent
 from ..learners._answers import LabelSets
 from ..partition import LabelODAC
@@ -149,6 +150,15 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         in the cluster's Hamming loss, not in the error rate of those labels. A label whose
         error rate rose makes its cluster grow alternates as an ADWIN alarm does. `None`:
         the clusters' ADWINs only.
+    seen_sets
+        The answer may be decoded into one of the `seen_sets` distinct label sets seen most
+        recently: the most probable of them under the answers' marginal probabilities (the
+        largest sum of its labels' log-odds), in place of each label decided on its own at
+        0.5, which often gives a label set that never occurs. The decoded set answers while
+        its recent subset 0/1 loss (faded over about 100 instances) is below that of the
+        labels decided on their own, so a stream whose label sets are mostly new keeps
+        those (`compose.LabelSetDecoder`; exact matches on the 17 published streams: see the
+        README). `None`: every label is decided on its own.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -202,6 +212,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         adapt_rate: float = 4.0,
         adapt_window: int = 100,
         label_drift_delta: float | None = 1e-4,
+        seen_sets: int | None = 5000,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -224,6 +235,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         self.adapt_rate = adapt_rate
         self.adapt_window = adapt_window
         self.label_drift_delta = label_drift_delta
+        self.seen_sets = seen_sets
         self.seed = seed
         check_parameters(self)
 
@@ -256,6 +268,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         self._log: list = []  # (indices, values) of the instances the views have not tested
         self._log_offset = 0  # instance number of the first item of the log
         self._rise = None if label_drift_delta is None else LabelRise(label_drift_delta)
+        self._decoder = None if seen_sets is None else LabelSetDecoder(seen_sets)
+        self._decoded: tuple | None = None  # (the _probas cache, its decoded set)
         self._index_clusters()
 
     def __setstate__(self, state):
@@ -270,6 +284,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         state.setdefault("_structure_drift", False)
         state.setdefault("label_drift_delta", None)
         state.setdefault("_rise", None)
+        state.setdefault("seen_sets", None)  # pickled before the decoding into seen sets
+        state.setdefault("_decoder", None)
+        state.setdefault("_decoded", None)
         if "_base_kind" not in state:
             base_learner = state.get("_base")
             state["_base_kind"] = (
@@ -430,7 +447,24 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         sets = self.__dict__.get("_label_sets")  # absent from models pickled before it
         if sets is None:
             sets = self._label_sets = LabelSets()
-        return sets(self._labels, self._answers(x) > 0.5)
+        answers = self._answers(x)
+        decided = answers > 0.5
+        if self._decoder is not None and self._decoder.decoding:
+            best = self._decode(answers, decided)
+            if best is not None:
+                decided[:] = False
+                decided[list(best)] = True
+        return sets(self._labels, decided)
+
+    def _decode(self, answers: np.ndarray, decided: np.ndarray) -> tuple | None:
+        """The most probable seen label set for these answers (kept with the cache of the
+        probabilities, for `learn_one`)."""
+        decoded = self._decoded
+        if decoded is not None and decoded[0] is self._cache and decoded[0] is not None:
+            return decoded[1]
+        best = self._decoder.best(answers, tuple(np.flatnonzero(decided).tolist()))
+        self._decoded = (self._cache, best)
+        return best
 
     # -- learning -------------------------------------------------------------------------
 
@@ -438,15 +472,21 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         grown = not y.keys() <= self._labels.keys()
         if grown:
             self._add_labels([label for label in y if label not in self._labels])
-        _, v, root, own, alternates = self._probas(x, grow=True)
-        self._cache = None
+        cache = self._probas(x, grow=True)
+        _, v, root, own, alternates = cache
         index = self._labels
         positive_labels = list(itertools.compress(y, y.values()))
         positives = [index[label] for label in positive_labels]
         truth = np.zeros(len(index), dtype=bool)
         truth[positives] = True
 
-        predicted, idle = self._score_clusters(x, v, root, own, alternates, truth)
+        answers, idle = self._score_clusters(x, v, root, own, alternates, truth)
+        predicted = answers > 0.5
+        if self._decoder is not None:  # both answers, scored before learning
+            own_set = tuple(np.flatnonzero(predicted).tolist())
+            best = self._decode(answers, predicted)
+            self._decoder.learn(own_set, best, tuple(sorted(positives)))
+        self._cache = self._decoded = None
 
         # Drift inside the clusters: the Hamming loss of each answering cluster's answer.
         wrong = np.bincount(self._owner, weights=predicted != truth, minlength=len(self._order))
@@ -494,12 +534,12 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         instance (before learning it): the choice between its own learner and the all-labels
         learner, and the Brier scores of its alternates.
 
-        Returns the answer of every label (the clusters' answers, mixed with their
+        Returns P(True) of every label as answered (the clusters' answers, mixed with their
         alternates) and the clusters whose own learner has not answered for `retire_after`
         instances.
         """
         root_predicted = root > 0.5
-        predicted = root_predicted.copy()
+        answers = root.copy()
         select = self._base is not None and self.fallback
         window, decay = self.selection_window, 1.0 - 1.0 / self.selection_window
         margin, rate = self.selection_margin, self.adapt_rate
@@ -528,8 +568,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
                 )
                 answer = mixed
             if answering:
-                predicted[cols] = answer > 0.5
-        return predicted, idle
+                answers[cols] = answer
+        return answers, idle
 
     def _label_rise(self, errors: np.ndarray, rising: list[Cluster]):
         """Add to `rising` the clusters holding a label whose own error rate rose."""
