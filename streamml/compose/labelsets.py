@@ -45,7 +45,8 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
     >>> from streamml import IHOMER
     >>> from streamml.compose import SeenLabelSets
     >>> from streamml.evaluate import prequential
-    >>> for model in (IHOMER(seed=42), SeenLabelSets(IHOMER(seed=42))):
+    >>> plain = IHOMER(seed=42, seen_sets=None)  # IHOMER decodes by default: not here
+    >>> for model in (plain, SeenLabelSets(plain.clone())):
     ...     r = prequential(model, datasets.Yeast().take(1000), progress=False)
     ...     print(f"subset {r.subset_accuracy:.3f}, micro-F1 {r.micro_f1:.3f}")
     subset 0.136, micro-F1 0.601
@@ -202,6 +203,7 @@ class _SeenSets:
         self._forgotten = np.zeros(0)  # 0 for a slot in use, -inf for a forgotten one
         self._pending: list = []  # slots added since the arrays were last built
         self._dropped: list = []  # slots forgotten since then
+        self._top = -1  # the largest label of any set kept
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -214,6 +216,7 @@ class _SeenSets:
             self._slots.move_to_end(labels)
             return
         self._slots[labels] = len(self._sets)
+        self._top = max(self._top, max(labels, default=-1))
         self._pending.append(len(self._sets))
         self._sets.append(labels)
         if len(self._slots) > self.capacity:
@@ -223,9 +226,11 @@ class _SeenSets:
         """The set whose labels' weights have the largest sum (a label beyond `weights`
         counts as -inf: a set with a label the caller does not know is never chosen)."""
         self._build()
-        w = np.append(weights, -np.inf)
-        flat = np.minimum(self._flat, len(weights))
-        scores = np.bincount(self._owner, weights=w[flat], minlength=len(self._sets))
+        if self._top < len(weights):
+            entries = weights[self._flat]
+        else:  # some set has a label beyond the weights
+            entries = np.append(weights, -np.inf)[np.minimum(self._flat, len(weights))]
+        scores = np.bincount(self._owner, weights=entries, minlength=len(self._sets))
         scores = scores + self._forgotten  # float even when every set is empty
         return self._sets[int(np.argmax(scores))]
 

@@ -114,7 +114,10 @@ def test_a_set_with_labels_the_caller_does_not_know_is_never_chosen():
 def test_yeast_gains_exact_matches():
     stream = list(datasets.Yeast().take(1200))
     hits = {"plain": 0, "seen": 0}
-    models = {"plain": IHOMER(seed=3), "seen": SeenLabelSets(IHOMER(seed=3))}
+    models = {
+        "plain": IHOMER(seed=3, seen_sets=None),
+        "seen": SeenLabelSets(IHOMER(seed=3, seen_sets=None)),
+    }
     for x, y in stream:
         for name, model in models.items():
             hits[name] += model.predict_one(x) == y
@@ -124,7 +127,7 @@ def test_yeast_gains_exact_matches():
 
 def test_pickle_continues_identically():
     stream = list(datasets.Yeast().take(300))
-    assert_pickle_continues(SeenLabelSets(IHOMER(seed=1), max_sets=20), stream, 150)
+    assert_pickle_continues(SeenLabelSets(IHOMER(seed=1, seen_sets=None), max_sets=20), stream, 150)
 
 
 @pytest.mark.parametrize(
