@@ -6,6 +6,7 @@ import collections
 
 import numpy as np
 from river import base
+from scipy import sparse
 
 __all__ = ["LabelSetDecoder", "SeenLabelSets"]
 
@@ -192,18 +193,25 @@ class LabelSetDecoder:
 
 class _SeenSets:
     """Distinct label sets (tuples of label positions), the least recently seen forgotten
-    first beyond `capacity`, scored all at once: the sum of a weight per label."""
+    first beyond `capacity`, scored all at once: the sum of a weight per label, as the product
+    of a sparse sets x labels matrix with the weights."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
         self._slots: collections.OrderedDict = collections.OrderedDict()  # set -> slot
         self._sets: list = []  # slot -> set
         self._flat = np.zeros(0, dtype=np.int64)  # labels of every slot, slot after slot
-        self._owner = np.zeros(0, dtype=np.int64)  # the slot of each entry of _flat
+        self._indptr = np.zeros(1, dtype=np.int64)  # where each slot's labels start in _flat
         self._forgotten = np.zeros(0)  # 0 for a slot in use, -inf for a forgotten one
         self._pending: list = []  # slots added since the arrays were last built
         self._dropped: list = []  # slots forgotten since then
         self._top = -1  # the largest label of any set kept
+        self._matrix = None  # the sets x labels matrix of the arrays, once built
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_matrix"] = None  # rebuilt from the arrays
+        return state
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -226,12 +234,14 @@ class _SeenSets:
         """The set whose labels' weights have the largest sum (a label beyond `weights`
         counts as -inf: a set with a label the caller does not know is never chosen)."""
         self._build()
-        if self._top < len(weights):
-            entries = weights[self._flat]
-        else:  # some set has a label beyond the weights
-            entries = np.append(weights, -np.inf)[np.minimum(self._flat, len(weights))]
-        scores = np.bincount(self._owner, weights=entries, minlength=len(self._sets))
-        scores = scores + self._forgotten  # float even when every set is empty
+        if self._top >= len(weights):
+            weights = np.append(weights, np.full(self._top + 1 - len(weights), -np.inf))
+        matrix = self._matrix
+        if matrix is None or matrix.shape != (len(self._sets), len(weights)):
+            data = np.ones(len(self._flat))
+            shape = (len(self._sets), len(weights))
+            matrix = self._matrix = sparse.csr_array((data, self._flat, self._indptr), shape)
+        scores = matrix @ weights + self._forgotten
         return self._sets[int(np.argmax(scores))]
 
     def _build(self) -> None:
@@ -239,18 +249,20 @@ class _SeenSets:
             live = list(self._slots)
             self._slots = collections.OrderedDict((s, i) for i, s in enumerate(live))
             self._sets = live
-            self._flat = self._owner = np.zeros(0, dtype=np.int64)
+            self._flat = np.zeros(0, dtype=np.int64)
+            self._indptr = np.zeros(1, dtype=np.int64)
             self._forgotten = np.zeros(0)
             self._pending = list(range(len(live)))
             self._dropped = []
         if self._pending:
             sets = [self._sets[i] for i in self._pending]
             flat = [label for s in sets for label in s]
-            owner = [i for i, s in zip(self._pending, sets) for _ in s]
+            ends = self._indptr[-1] + np.cumsum([len(s) for s in sets])
             self._flat = np.concatenate([self._flat, np.asarray(flat, dtype=np.int64)])
-            self._owner = np.concatenate([self._owner, np.asarray(owner, dtype=np.int64)])
+            self._indptr = np.concatenate([self._indptr, ends.astype(np.int64)])
             self._forgotten = np.append(self._forgotten, np.zeros(len(sets)))
             self._pending = []
+            self._matrix = None
         if self._dropped:
             self._forgotten[self._dropped] = -np.inf
             self._dropped = []
