@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import typing
 
 import numpy as np
 from river import base
@@ -90,19 +91,16 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
         """Whether the decoded set answers now (it has been more often right lately)."""
         return self._decoder.decoding
 
-    def _answers(self, x, **kwargs) -> tuple[dict, tuple[int, ...] | None]:
-        """The wrapped classifier's answer, and the best seen set (positions; None when no
-        set was seen)."""
-        answer = self.classifier.predict_one(x, **kwargs)
-        if not self._decoder.n_sets:
-            return answer, None
+    def _proba(self, x, **kwargs) -> np.ndarray:
+        """P(True) of every label the wrapper knows, from the wrapped classifier (0.5 for one
+        it does not answer)."""
         proba = self.classifier.predict_proba_one(x, **kwargs)
         p = np.full(len(self._names), 0.5)
         for label, dist in proba.items():
             i = self._index.get(label)
             if i is not None:
                 p[i] = dist.get(True, 0.0)
-        return answer, self._decoder.best(p)
+        return p
 
     def _decoded(self, answer: dict, best: tuple[int, ...]) -> dict:
         """The best seen set as an answer over the labels of the wrapped one and the known."""
@@ -116,20 +114,21 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
         return self.classifier.predict_proba_one(x, **kwargs)
 
     def predict_one(self, x, **kwargs):
-        answer, best = self._answers(x, **kwargs)
-        if best is None or not self.decoding:
+        answer = self.classifier.predict_one(x, **kwargs)
+        if not self._decoder.n_sets or not self.decoding:
             return answer
-        return self._decoded(answer, best)
+        return self._decoded(answer, self._decoder.best(self._proba(x, **kwargs)))
 
     def learn_one(self, x, y, **kwargs):
-        answer, best = self._answers(x)  # before learning, as they were (or would be) given
+        answer = self.classifier.predict_one(x)  # before learning, as it was (or would be) given
+        own = tuple(sorted(self._index.get(k, -1) for k, on in answer.items() if on))
+        p = self._proba(x) if self._decoder.n_sets else None
         for label in y:
             if label not in self._index:
                 self._index[label] = len(self._names)
                 self._names.append(label)
         truth = tuple(sorted(self._index[label] for label, on in y.items() if on))
-        own = tuple(sorted(self._index.get(k, -1) for k, on in answer.items() if on))
-        self._decoder.learn(own, best, truth)
+        self._decoder.learn(own, truth, lambda: self._decoder.best(p))
         self.classifier.learn_one(x, y, **kwargs)
 
 
@@ -178,39 +177,51 @@ class LabelSetDecoder:
             return None
         if mode is not None and mode in self._sets:
             return mode
-        p = np.clip(np.asarray(proba, dtype=float), 1e-12, 1.0 - 1e-12)
-        return self._sets.best(np.log(p) - np.log1p(-p))
+        p = np.minimum(np.maximum(np.asarray(proba, dtype=float), 1e-12), 1.0 - 1e-12)
+        return self._sets.best(np.log(p / (1.0 - p)))
 
-    def learn(self, own: tuple, best: tuple | None, truth: tuple) -> None:
-        """Score the caller's answer `own` and the decoded `best` (both given before learning;
-        sorted positions) against `truth`, then remember `truth`."""
-        if best is not None:
+    def learn(self, own: tuple, truth: tuple, best: typing.Callable[[], tuple]) -> None:
+        """Score the caller's answer `own` and the decoded set against `truth` (sorted
+        positions), then remember `truth`. `best()` gives the decoded set as it was (or would
+        have been) before learning; it is called only when the truth is a seen set (a set
+        never seen cannot be the decoded one)."""
+        if len(self._sets):
             loss, a = self._loss, self.decay
             loss[0] += a * (float(own != truth) - loss[0])
-            loss[1] += a * (float(tuple(sorted(best)) != truth) - loss[1])
+            right = truth in self._sets and tuple(sorted(best())) == truth
+            loss[1] += a * (float(not right) - loss[1])
         self._sets.add(truth)
 
 
 class _SeenSets:
     """Distinct label sets (tuples of label positions), the least recently seen forgotten
-    first beyond `capacity`, scored all at once: the sum of a weight per label, as the product
-    of a sparse sets x labels matrix with the weights."""
+    first beyond `capacity`, scored all at once: the sum of a weight per label (a weighted
+    count by set while they are few, the product of a sparse sets x labels matrix with the
+    weights beyond)."""
+
+    #: Entries (labels of all the sets) from which the sparse product scores the sets.
+    SPARSE_FROM = 20_000
 
     def __init__(self, capacity: int):
         self.capacity = capacity
         self._slots: collections.OrderedDict = collections.OrderedDict()  # set -> slot
         self._sets: list = []  # slot -> set
-        self._flat = np.zeros(0, dtype=np.int64)  # labels of every slot, slot after slot
-        self._indptr = np.zeros(1, dtype=np.int64)  # where each slot's labels start in _flat
-        self._forgotten = np.zeros(0)  # 0 for a slot in use, -inf for a forgotten one
-        self._pending: list = []  # slots added since the arrays were last built
-        self._dropped: list = []  # slots forgotten since then
+        # The labels of every slot, slot after slot, and the slot of each; where each slot's
+        # labels start; 0 for a slot in use, -inf for a forgotten one. Buffers with room to
+        # grow, used up to _n_entries and len(_sets).
+        self._flat = np.zeros(64, dtype=np.int64)
+        self._owner = np.zeros(64, dtype=np.int64)
+        self._indptr = np.zeros(65, dtype=np.int64)
+        self._forgotten = np.zeros(64)
+        self._n_entries = 0
+        self._built = 0  # slots in the buffers
+        self._dropped: list = []  # slots forgotten since the buffers were last updated
         self._top = -1  # the largest label of any set kept
-        self._matrix = None  # the sets x labels matrix of the arrays, once built
+        self._matrix = None  # the sparse sets x labels matrix of the buffers, once built
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_matrix"] = None  # rebuilt from the arrays
+        state["_matrix"] = None  # rebuilt from the buffers
         return state
 
     def __len__(self) -> int:
@@ -224,9 +235,8 @@ class _SeenSets:
             self._slots.move_to_end(labels)
             return
         self._slots[labels] = len(self._sets)
-        self._top = max(self._top, max(labels, default=-1))
-        self._pending.append(len(self._sets))
         self._sets.append(labels)
+        self._top = max(self._top, max(labels, default=-1))
         if len(self._slots) > self.capacity:
             self._dropped.append(self._slots.popitem(last=False)[1])
 
@@ -236,12 +246,16 @@ class _SeenSets:
         self._build()
         if self._top >= len(weights):
             weights = np.append(weights, np.full(self._top + 1 - len(weights), -np.inf))
-        matrix = self._matrix
-        if matrix is None or matrix.shape != (len(self._sets), len(weights)):
-            data = np.ones(len(self._flat))
-            shape = (len(self._sets), len(weights))
-            matrix = self._matrix = sparse.csr_array((data, self._flat, self._indptr), shape)
-        scores = matrix @ weights + self._forgotten
+        n, k = len(self._sets), self._n_entries
+        if k < self.SPARSE_FROM:
+            scores = np.bincount(self._owner[:k], weights=weights[self._flat[:k]], minlength=n)
+        else:
+            matrix = self._matrix
+            if matrix is None or matrix.shape != (n, len(weights)):
+                parts = (np.ones(k), self._flat[:k], self._indptr[: n + 1])
+                matrix = self._matrix = sparse.csr_array(parts, shape=(n, len(weights)))
+            scores = matrix @ weights
+        scores = scores + self._forgotten[:n]  # float even when every set is empty
         return self._sets[int(np.argmax(scores))]
 
     def _build(self) -> None:
@@ -249,20 +263,38 @@ class _SeenSets:
             live = list(self._slots)
             self._slots = collections.OrderedDict((s, i) for i, s in enumerate(live))
             self._sets = live
-            self._flat = np.zeros(0, dtype=np.int64)
-            self._indptr = np.zeros(1, dtype=np.int64)
-            self._forgotten = np.zeros(0)
-            self._pending = list(range(len(live)))
+            self._n_entries = self._built = 0
             self._dropped = []
-        if self._pending:
-            sets = [self._sets[i] for i in self._pending]
-            flat = [label for s in sets for label in s]
-            ends = self._indptr[-1] + np.cumsum([len(s) for s in sets])
-            self._flat = np.concatenate([self._flat, np.asarray(flat, dtype=np.int64)])
-            self._indptr = np.concatenate([self._indptr, ends.astype(np.int64)])
-            self._forgotten = np.append(self._forgotten, np.zeros(len(sets)))
-            self._pending = []
+        new = self._sets[self._built :]
+        if new:
+            lengths = [len(s) for s in new]
+            k, added = self._n_entries, sum(lengths)
+            n = self._built + len(new)
+            self._reserve(k + added, n)
+            self._flat[k : k + added] = [label for s in new for label in s]
+            self._owner[k : k + added] = np.repeat(np.arange(self._built, n), lengths)
+            np.cumsum(lengths, out=self._indptr[self._built + 1 : n + 1])
+            self._indptr[self._built + 1 : n + 1] += k
+            self._forgotten[self._built : n] = 0.0
+            self._n_entries, self._built = k + added, n
             self._matrix = None
         if self._dropped:
             self._forgotten[self._dropped] = -np.inf
             self._dropped = []
+
+    def _reserve(self, entries: int, slots: int) -> None:
+        """Room in the buffers for this many entries and slots (doubling as they grow)."""
+        if entries > len(self._flat):
+            size = max(entries, 2 * len(self._flat))
+            for name in ("_flat", "_owner"):
+                old = getattr(self, name)
+                grown = np.zeros(size, dtype=np.int64)
+                grown[: len(old)] = old
+                setattr(self, name, grown)
+        if slots > len(self._forgotten):
+            size = max(slots, 2 * len(self._forgotten))
+            forgotten = np.zeros(size)
+            forgotten[: len(self._forgotten)] = self._forgotten
+            indptr = np.zeros(size + 1, dtype=np.int64)
+            indptr[: len(self._indptr)] = self._indptr
+            self._forgotten, self._indptr = forgotten, indptr

@@ -484,8 +484,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         predicted = answers > 0.5
         if self._decoder is not None:  # both answers, scored before learning
             own_set = tuple(np.flatnonzero(predicted).tolist())
-            best = self._decode(answers, predicted)
-            self._decoder.learn(own_set, best, tuple(sorted(positives)))
+            truth_set = tuple(sorted(positives))
+            self._decoder.learn(own_set, truth_set, lambda: self._decode(answers, predicted))
         self._cache = self._decoded = None
 
         # Drift inside the clusters: the Hamming loss of each answering cluster's answer.

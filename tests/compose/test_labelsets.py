@@ -80,7 +80,11 @@ def test_it_keeps_the_wrapped_answer_where_label_sets_are_mostly_new():
     assert all(hits[1:])
 
 
-def test_seen_sets_score_like_brute_force_and_forget_the_least_recent_first():
+@pytest.mark.parametrize("sparse_from", [0, 10**9])  # the sparse product, the weighted count
+def test_seen_sets_score_like_brute_force_and_forget_the_least_recent_first(
+    sparse_from, monkeypatch
+):
+    monkeypatch.setattr(_SeenSets, "SPARSE_FROM", sparse_from)
     rng = np.random.default_rng(2)
     seen = _SeenSets(capacity=5)
     history = []
