@@ -104,6 +104,9 @@ def speed(seed: int, prefix: int | None) -> None:
     print(_row("MLHAT yeast", mlhat))
     ihomer = prequential(IHOMER(seed=seed), yeast)
     print(_row("IHOMER yeast", ihomer))
+    undecoded = prequential(IHOMER(seed=seed, seen_sets=None), yeast)
+    print(_row("IHOMER(seen_sets=None)", undecoded))
+    _decoding_cost("yeast", ihomer, undecoded)
     br = prequential(
         multioutput.PerOutputClassifier(tree.HoeffdingTreeClassifier()), yeast[:prefix]
     )
@@ -117,11 +120,21 @@ def speed(seed: int, prefix: int | None) -> None:
     cost = encoded_cost(yeast, seed)
     print(f"yeast, one MLHAT on shared encoded vectors: {cost:.0f} us per instance")
     delicious = load("delicious")
-    for model in (IHOMER(seed=seed), MLHAT(seed=seed)):
-        r = prequential(model, delicious)
-        name = type(model).__name__
+    results = {}
+    for name, model in (
+        ("IHOMER", IHOMER(seed=seed)),
+        ("IHOMER(seen_sets=None)", IHOMER(seed=seed, seen_sets=None)),
+        ("MLHAT", MLHAT(seed=seed)),
+    ):
+        r = results[name] = prequential(model, delicious)
         print(_row(f"{name} delicious", r))
         print(f"delicious, {name}: {r.instances_per_second:,.0f} inst/s (target >= 1,000)")
+    _decoding_cost("delicious", results["IHOMER"], results["IHOMER(seen_sets=None)"])
+
+
+def _decoding_cost(stream: str, decoded, undecoded) -> None:
+    extra = 1e6 * (1 / decoded.instances_per_second - 1 / undecoded.instances_per_second)
+    print(f"{stream}, IHOMER's decoding into seen label sets: {extra:+.0f} us per instance")
 
 
 def accuracy(names: list[str], seed: int, params: dict) -> None:

@@ -92,8 +92,9 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         choices=("macro", "micro"),
         help="decide with thresholds learned online for the F-measure "
-        "(compose.FMeasureThresholds): one per label (macro) or one for all (micro); "
-        "default: probability > 0.5",
+        "(compose.FMeasureThresholds): one per label (macro) or one for all (micro), in place "
+        "of the model's own decision (iHOMER's: the most probable label set seen so far, or "
+        "each label at 0.5)",
     )
     ev.add_argument(
         "--strength",

@@ -34,7 +34,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     Hoeffding-bound split and aggregate tests. Its leaves, refined into a valid partition (small
     clusters merged along the hierarchy), are the clusters of labels; each cluster has its own
     multi-label learner, trained on every instance (flat routing) with the labels of the cluster.
-    The prediction is the union of the clusters' per-label decisions[^2]. With MLHAT (`share`),
+    The clusters' per-label probabilities are decided as one label set[^2]: the most probable
+    of the label sets seen so far, while that has been right more often lately than each label
+    decided on its own (`seen_sets`). With MLHAT (`share`),
     a cluster's learner is the learner on all the labels, restricted to the cluster's labels,
     until the cluster's own split test says its tree would split differently; only then does
     it get a copy of its own, so the cost is about that of one tree plus the partitioning.

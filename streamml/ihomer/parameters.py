@@ -51,7 +51,7 @@ def check_parameters(model) -> None:
     _int("selection_window", model.selection_window, 1)
     _real("selection_margin", model.selection_margin, 0.0, 2.0, closed_low=True)
     _int("retire_after", model.retire_after, 1, optional=True)
-    _int("seen_sets", model.seen_sets, 1, optional=True)
+    _int("seen_sets", getattr(model, "seen_sets", None), 1, optional=True)  # not sharded
     for name in ("fallback", "share", "adapt"):
         if not isinstance(getattr(model, name), bool):
             raise ValueError(f"{name} must be True or False, got {getattr(model, name)!r}")
