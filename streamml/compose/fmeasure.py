@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 from river import base
 
+from .base import Decision
+
 __all__ = ["FMeasureThresholds"]
 
 
-class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
+class FMeasureThresholds(Decision):
     """Predict a label when its probability reaches a threshold learned online for the F-measure.
 
     A classifier that predicts the labels whose probability reaches 0.5 maximises the expected
@@ -86,15 +88,11 @@ class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
         self._hits = np.zeros(0)  # a: true positives (plus the prior)
         self._total = np.zeros(0)  # b: positives plus predicted positives (plus 2 prior)
 
-    @property
-    def _wrapped_model(self):
-        return self.classifier
-
     @classmethod
     def _unit_test_params(cls):
         from streamml import IHOMER
 
-        yield {"classifier": IHOMER(**next(iter(IHOMER._unit_test_params())))}
+        yield {"classifier": cls._checked_model()}
         yield {"classifier": IHOMER(seed=1), "average": "micro", "prior": 5.0, "strength": 0.5}
 
     @property
@@ -118,9 +116,6 @@ class FMeasureThresholds(base.Wrapper, base.MultiLabelClassifier):
                 self._index[label] = len(self._index)
             self._hits = np.concatenate([self._hits, np.full(len(new), float(self.prior))])
             self._total = np.concatenate([self._total, np.full(len(new), 2.0 * self.prior)])
-
-    def predict_proba_one(self, x, **kwargs):
-        return self.classifier.predict_proba_one(x, **kwargs)
 
     def predict_one(self, x, **kwargs):
         proba = self.classifier.predict_proba_one(x, **kwargs)

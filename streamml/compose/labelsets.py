@@ -9,10 +9,12 @@ import numpy as np
 from river import base
 from scipy import sparse
 
+from .base import Decision
+
 __all__ = ["LabelSetDecoder", "SeenLabelSets"]
 
 
-class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
+class SeenLabelSets(Decision):
     """Predict the most probable label set among those seen so far, when that has paid lately.
 
     A classifier that predicts each label on its own (binary relevance, or any model judged on
@@ -75,15 +77,11 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
         self._names: list = []
         self._decoder = LabelSetDecoder(max_sets, decay)
 
-    @property
-    def _wrapped_model(self):
-        return self.classifier
-
     @classmethod
     def _unit_test_params(cls):
         from streamml import IHOMER
 
-        yield {"classifier": IHOMER(**next(iter(IHOMER._unit_test_params())))}
+        yield {"classifier": cls._checked_model()}
         yield {"classifier": IHOMER(seed=1), "max_sets": 3, "decay": 0.5}
 
     @property
@@ -109,9 +107,6 @@ class SeenLabelSets(base.Wrapper, base.MultiLabelClassifier):
         for i in best:
             out[self._names[i]] = True
         return out
-
-    def predict_proba_one(self, x, **kwargs):
-        return self.classifier.predict_proba_one(x, **kwargs)
 
     def predict_one(self, x, **kwargs):
         answer = self.classifier.predict_one(x, **kwargs)

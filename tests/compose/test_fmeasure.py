@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from river import base, datasets
+from river import datasets
 
 from streamml import IHOMER
 from streamml.compose import FMeasureThresholds
 
 from ..continuation import assert_pickle_continues
-
-
-class Fixed(base.MultiLabelClassifier):
-    """P(True) of each label is fixed; learning only counts."""
-
-    def __init__(self, proba: dict):
-        self.proba = proba
-        self.learned = 0
-
-    def predict_proba_one(self, x, **kwargs):
-        return {label: {False: 1.0 - p, True: p} for label, p in self.proba.items()}
-
-    def learn_one(self, x, y, **kwargs):
-        self.learned += 1
+from .fixed import Fixed
 
 
 def test_the_threshold_of_a_label_is_its_true_positives_over_positives_and_predictions():
