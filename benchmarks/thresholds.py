@@ -162,7 +162,7 @@ def write_thresholds_report(out) -> pathlib.Path:
         "own, what `IHOMER(seen_sets=None)` predicts) and "
         + ", ".join(f"`{name}` (`{describe(name)}`)" for name in DECISIONS)
         + ", with `model` the IHOMER. `seen` is what `IHOMER()` predicts by default "
-        "(`seen_sets=5000`). `MLHAT (pub.)` and `best (pub.)` are the published "
+        "(`seen_sets=1000`). `MLHAT (pub.)` and `best (pub.)` are the published "
         "full-stream results (Hamming loss: lower is better).",
         "",
     ]

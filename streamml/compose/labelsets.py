@@ -64,7 +64,7 @@ class SeenLabelSets(Decision):
     """
 
     def __init__(
-        self, classifier: base.MultiLabelClassifier, max_sets: int = 5000, decay: float = 0.01
+        self, classifier: base.MultiLabelClassifier, max_sets: int = 1000, decay: float = 0.01
     ):
         if isinstance(max_sets, bool) or not isinstance(max_sets, int) or max_sets < 1:
             raise ValueError(f"max_sets must be an int >= 1, got {max_sets!r}")

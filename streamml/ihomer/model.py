@@ -214,7 +214,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         adapt_rate: float = 4.0,
         adapt_window: int = 100,
         label_drift_delta: float | None = 1e-4,
-        seen_sets: int | None = 5000,
+        seen_sets: int | None = 1000,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
