@@ -158,9 +158,10 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         largest sum of its labels' log-odds), in place of each label decided on its own at
         0.5, which often gives a label set that never occurs. The decoded set answers while
         its recent subset 0/1 loss (faded over about 100 instances) is below that of the
-        labels decided on their own, so a stream whose label sets are mostly new keeps
-        those (`compose.LabelSetDecoder`; exact matches on the 17 published streams: see the
-        README). `None`: every label is decided on its own.
+        labels decided on their own and its recent 1 - F1 is not above, so a stream whose
+        label sets are mostly new keeps those (`compose.LabelSetDecoder`; exact matches on
+        the 17 published streams: see the README). `None`: every label is decided on its
+        own.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 

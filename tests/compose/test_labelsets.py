@@ -146,3 +146,26 @@ def test_a_decoded_answer_covers_the_wrapped_labels_it_never_saw_positive():
         model.learn_one({}, y)
     assert model.decoding
     assert model.predict_one({}) == {"a": True, "z": False}
+
+
+def test_decoding_needs_more_exact_matches_and_no_worse_f1():
+    # Label sets mostly new (delicious): the decoded set, a seen one, is right on the few
+    # repeats but shares nothing with the others; the own answer is never exact but misses
+    # one label in four. More exact matches, much worse F1: not used.
+    from streamml.compose import LabelSetDecoder
+
+    decoder = LabelSetDecoder(100)
+    repeat = (0, 1)
+    for i in range(500):
+        truth = repeat if i % 5 == 0 else (10 + 3 * i, 11 + 3 * i, 12 + 3 * i, 13 + 3 * i)
+        own = truth[:-1]  # one label missed
+        decoder.learn(own, tuple(sorted(truth)), lambda: repeat)
+    assert decoder._loss[1] < decoder._loss[0]  # ahead on exact matches...
+    assert not decoder.decoding  # ...but far behind on F1
+    # The same, with a decoded set as close as the own answer when it is not exact: used.
+    decoder = LabelSetDecoder(100)
+    for i in range(500):
+        truth = repeat if i % 5 == 0 else (10 + 3 * i, 11 + 3 * i, 12 + 3 * i, 13 + 3 * i)
+        own = truth[:-1]
+        decoder.learn(own, tuple(sorted(truth)), lambda t=truth: repeat if t == repeat else t[1:])
+    assert decoder.decoding
