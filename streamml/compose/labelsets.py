@@ -208,8 +208,8 @@ def _f1(answer: tuple, truth: tuple) -> float:
 class _SeenSets:
     """Distinct label sets (tuples of label positions), the least recently seen forgotten
     first beyond `capacity`, scored all at once: the sum of a weight per label (a weighted
-    count by set while they are few, the product of a sparse sets x labels matrix with the
-    weights beyond)."""
+    count by set; the product of a sparse sets x labels matrix with the weights when the sets
+    are many and have not changed since the last call, so that the matrix serves again)."""
 
     #: Entries (labels of all the sets) from which the sparse product scores the sets.
     SPARSE_FROM = 20_000
@@ -230,6 +230,7 @@ class _SeenSets:
         self._dropped: list = []  # slots forgotten since the buffers were last updated
         self._top = -1  # the largest label of any set kept
         self._matrix = None  # the sparse sets x labels matrix of the buffers, once built
+        self._unchanged = False  # no set added since the previous call of `best`
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -259,18 +260,23 @@ class _SeenSets:
         if self._top >= len(weights):
             weights = np.append(weights, np.full(self._top + 1 - len(weights), -np.inf))
         n, k = len(self._sets), self._n_entries
-        if k < self.SPARSE_FROM:
-            scores = np.bincount(self._owner[:k], weights=weights[self._flat[:k]], minlength=n)
-        else:
-            matrix = self._matrix
-            if matrix is None or matrix.shape != (n, len(weights)):
-                parts = (np.ones(k), self._flat[:k], self._indptr[: n + 1])
-                matrix = self._matrix = sparse.csr_array(parts, shape=(n, len(weights)))
+        matrix = self._matrix
+        if matrix is not None and matrix.shape != (n, len(weights)):
+            matrix = None
+        if matrix is None and k >= self.SPARSE_FROM and self._unchanged:
+            # Many entries, and the sets did not change since the last call: the matrix will
+            # serve more than once.
+            parts = (np.ones(k), self._flat[:k], self._indptr[: n + 1])
+            matrix = self._matrix = sparse.csr_array(parts, shape=(n, len(weights)))
+        if matrix is not None:
             scores = matrix @ weights
+        else:
+            scores = np.bincount(self._owner[:k], weights=weights[self._flat[:k]], minlength=n)
         scores = scores + self._forgotten[:n]  # float even when every set is empty
         return self._sets[int(np.argmax(scores))]
 
     def _build(self) -> None:
+        self._unchanged = self._built == len(self._sets)
         if len(self._sets) > 2 * len(self._slots):  # mostly forgotten slots: start again
             live = list(self._slots)
             self._slots = collections.OrderedDict((s, i) for i, s in enumerate(live))
@@ -278,7 +284,16 @@ class _SeenSets:
             self._n_entries = self._built = 0
             self._dropped = []
         new = self._sets[self._built :]
-        if new:
+        if len(new) == 1:  # the usual case, without the array calls
+            labels, k, slot = new[0], self._n_entries, self._built
+            self._reserve(k + len(labels), slot + 1)
+            self._flat[k : k + len(labels)] = labels
+            self._owner[k : k + len(labels)] = slot
+            self._indptr[slot + 1] = k + len(labels)
+            self._forgotten[slot] = 0.0
+            self._n_entries, self._built = k + len(labels), slot + 1
+            self._matrix = None
+        elif new:
             lengths = [len(s) for s in new]
             k, added = self._n_entries, sum(lengths)
             n = self._built + len(new)
