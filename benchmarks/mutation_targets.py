@@ -199,4 +199,11 @@ TARGETS = [
         _TREE,
         0.70,
     ),
+    Target(
+        "labelsets",
+        "streamml/compose/labelsets.py",
+        ("tests/compose/test_labelsets.py", "tests/ihomer/test_seen_sets.py"),
+        _TREE,
+        0.70,
+    ),
 ]
