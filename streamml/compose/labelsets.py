@@ -160,10 +160,6 @@ class LabelSetDecoder:
         self._loss = [0.0, 0.0]
         self._f1_loss = [0.0, 0.0]
 
-    def __setstate__(self, state):
-        state.setdefault("_f1_loss", [0.0, 0.0])  # pickled before the F1 guard
-        self.__dict__.update(state)
-
     @property
     def n_sets(self) -> int:
         """Distinct label sets kept."""

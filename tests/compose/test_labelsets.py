@@ -121,6 +121,13 @@ def test_pickle_continues_identically():
     assert_pickle_continues(SeenLabelSets(IHOMER(seed=1, seen_sets=None), max_sets=20), stream, 150)
 
 
+def test_parameters_are_kept_and_their_ends_accepted():
+    model = SeenLabelSets(Fixed({"a": 0.5}), max_sets=1, decay=1)
+    assert (model.max_sets, model.decay) == (1, 1)
+    assert (model._decoder.max_sets, model._decoder.decay) == (1, 1)
+    assert model.clone()._get_params() == model._get_params()
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -133,7 +140,7 @@ def test_pickle_continues_identically():
     ],
 )
 def test_bad_parameters(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_sets|decay"):
         SeenLabelSets(Fixed({"a": 0.5}), **kwargs)
 
 
@@ -169,3 +176,57 @@ def test_decoding_needs_more_exact_matches_and_no_worse_f1():
         own = truth[:-1]
         decoder.learn(own, tuple(sorted(truth)), lambda t=truth: repeat if t == repeat else t[1:])
     assert decoder.decoding
+
+
+def test_f1_of_label_sets():
+    from streamml.compose.labelsets import _f1
+
+    assert _f1((), ()) == 1.0  # both empty: right
+    assert _f1((0,), ()) == 0.0
+    assert _f1((0, 1), (0,)) == pytest.approx(2 / 3)
+    assert _f1((0, 1), (2, 3)) == 0.0
+
+
+def test_the_losses_fade_by_decay():
+    # Exact fades: after a wrong, then a right answer, the loss is (a(1 - a)) with a = decay.
+    from streamml.compose import LabelSetDecoder
+
+    decoder, a = LabelSetDecoder(10, decay=0.25), 0.25
+    decoder.learn((), (0,), lambda: (0,))  # nothing seen yet: no score
+    assert decoder._loss == [0.0, 0.0]
+    decoder.learn((1,), (0,), lambda: (0,))  # own wrong (F1 0), decoded right
+    decoder.learn((0,), (0,), lambda: (1,))  # own right, decoded wrong (F1 0)
+    assert decoder._loss == pytest.approx([a * (1 - a), a])
+    assert decoder._f1_loss == pytest.approx([a * (1 - a), a])
+
+
+@pytest.mark.parametrize("sparse_from", [0, 10**9])
+def test_sets_added_several_at_a_time_score_as_brute_force(sparse_from, monkeypatch):
+    # Several sets between two calls fill the buffers in one go; a call with nothing new
+    # scores with the sparse matrix of the previous one.
+    monkeypatch.setattr(_SeenSets, "SPARSE_FROM", sparse_from)
+    rng = np.random.default_rng(9)
+    seen, kept = _SeenSets(capacity=50), []
+    for _ in range(60):
+        for _ in range(rng.integers(1, 4)):
+            labels = tuple(sorted(rng.choice(20, size=rng.integers(1, 5), replace=False).tolist()))
+            seen.add(labels)
+            if labels in kept:
+                kept.remove(labels)
+            kept.append(labels)
+        kept = kept[-50:]
+        for _ in range(2):  # the second call reuses the first's arrays (the sparse product)
+            weights = rng.normal(size=20)
+            best = seen.best(weights)
+            assert best in kept
+            assert np.isclose(sum(weights[list(best)]), max(sum(weights[list(s)]) for s in kept))
+
+
+def test_labels_the_wrapped_classifier_does_not_answer_weigh_nothing():
+    # b is known (taught) but the wrapped classifier gives no probability for it: it counts as
+    # 0.5 (log-odds 0), so {a, b} and {a} tie and the first seen is chosen.
+    inner = Fixed({"a": 0.9})
+    model = SeenLabelSets(inner)
+    for y in [{"a": True, "b": True}, {"a": True, "b": False}] * 5 + [{"a": True, "b": True}]:
+        model.learn_one({}, y)
+    assert np.allclose(model._proba({}), [0.9, 0.5])
