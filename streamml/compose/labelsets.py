@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import typing
 
 import numpy as np
 from river import base
@@ -118,13 +117,13 @@ class SeenLabelSets(Decision):
     def learn_one(self, x, y, **kwargs):
         answer = self.classifier.predict_one(x)  # before learning, as it was (or would be) given
         own = tuple(sorted(self._index.get(k, -1) for k, on in answer.items() if on))
-        p = self._proba(x) if self._decoder.n_sets else None
+        decoded = self._decoder.best(self._proba(x)) if self._decoder.n_sets else None
         for label in y:
             if label not in self._index:
                 self._index[label] = len(self._names)
                 self._names.append(label)
         truth = tuple(sorted(self._index[label] for label, on in y.items() if on))
-        self._decoder.learn(own, truth, lambda: self._decoder.best(p))
+        self._decoder.learn(own, truth, decoded)
         self.classifier.learn_one(x, y, **kwargs)
 
 
@@ -182,12 +181,12 @@ class LabelSetDecoder:
         p = np.minimum(np.maximum(np.asarray(proba, dtype=float), 1e-12), 1.0 - 1e-12)
         return self._sets.best(np.log(p / (1.0 - p)))
 
-    def learn(self, own: tuple, truth: tuple, best: typing.Callable[[], tuple]) -> None:
-        """Score the caller's answer `own` and the decoded set against `truth` (sorted
-        positions), then remember `truth`. `best()` gives the decoded set as it was (or would
-        have been) before learning."""
+    def learn(self, own: tuple, truth: tuple, decoded: tuple | None) -> None:
+        """Score the caller's answer `own` and the decoded set (`best` as it was, or would have
+        been, before learning; None while no set was seen) against `truth` (sorted positions),
+        then remember `truth`."""
         if len(self._sets):
-            a, decoded = self.decay, tuple(sorted(best()))
+            a, decoded = self.decay, tuple(sorted(decoded))
             for i, answer in enumerate((own, decoded)):
                 self._loss[i] += a * (float(answer != truth) - self._loss[i])
                 self._f1_loss[i] += a * (1.0 - _f1(answer, truth) - self._f1_loss[i])

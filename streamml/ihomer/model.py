@@ -488,7 +488,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         if self._decoder is not None:  # both answers, scored before learning
             own_set = tuple(np.flatnonzero(predicted).tolist())
             truth_set = tuple(sorted(positives))
-            self._decoder.learn(own_set, truth_set, lambda: self._decode(answers, predicted))
+            self._decoder.learn(own_set, truth_set, self._decode(answers, predicted))
         self._cache = self._decoded = None
 
         # Drift inside the clusters: the Hamming loss of each answering cluster's answer.

@@ -166,7 +166,7 @@ def test_decoding_needs_more_exact_matches_and_no_worse_f1():
     for i in range(500):
         truth = repeat if i % 5 == 0 else (10 + 3 * i, 11 + 3 * i, 12 + 3 * i, 13 + 3 * i)
         own = truth[:-1]  # one label missed
-        decoder.learn(own, tuple(sorted(truth)), lambda: repeat)
+        decoder.learn(own, tuple(sorted(truth)), repeat)
     assert decoder._loss[1] < decoder._loss[0]  # ahead on exact matches...
     assert not decoder.decoding  # ...but far behind on F1
     # The same, with a decoded set as close as the own answer when it is not exact: used.
@@ -174,7 +174,7 @@ def test_decoding_needs_more_exact_matches_and_no_worse_f1():
     for i in range(500):
         truth = repeat if i % 5 == 0 else (10 + 3 * i, 11 + 3 * i, 12 + 3 * i, 13 + 3 * i)
         own = truth[:-1]
-        decoder.learn(own, tuple(sorted(truth)), lambda t=truth: repeat if t == repeat else t[1:])
+        decoder.learn(own, tuple(sorted(truth)), repeat if truth == repeat else truth[1:])
     assert decoder.decoding
 
 
@@ -192,10 +192,10 @@ def test_the_losses_fade_by_decay():
     from streamml.compose import LabelSetDecoder
 
     decoder, a = LabelSetDecoder(10, decay=0.25), 0.25
-    decoder.learn((), (0,), lambda: (0,))  # nothing seen yet: no score
+    decoder.learn((), (0,), None)  # nothing seen yet: no score
     assert decoder._loss == [0.0, 0.0]
-    decoder.learn((1,), (0,), lambda: (0,))  # own wrong (F1 0), decoded right
-    decoder.learn((0,), (0,), lambda: (1,))  # own right, decoded wrong (F1 0)
+    decoder.learn((1,), (0,), (0,))  # own wrong (F1 0), decoded right
+    decoder.learn((0,), (0,), (1,))  # own right, decoded wrong (F1 0)
     assert decoder._loss == pytest.approx([a * (1 - a), a])
     assert decoder._f1_loss == pytest.approx([a * (1 - a), a])
 
