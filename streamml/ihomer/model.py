@@ -10,7 +10,7 @@ from river import base
 
 from ..compose.labelsets import LabelSetDecoder
 from ..events import DriftEvent
-from ..learners._answers import LabelSets
+from ..learners._answers import label_sets
 from ..partition import LabelODAC
 from . import protocols
 from .cluster import Cluster, cluster_seed, fresh_learner
@@ -447,9 +447,6 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         return {label: {False: 1.0 - q, True: q} for label, q in zip(self._labels, p)}
 
     def predict_one(self, x, **kwargs):
-        sets = self.__dict__.get("_label_sets")  # absent from models pickled before it
-        if sets is None:
-            sets = self._label_sets = LabelSets()
         answers = self._answers(x)
         decided = answers > 0.5
         if self._decoder is not None and self._decoder.decoding:
@@ -457,7 +454,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
             if best is not None:
                 decided[:] = False
                 decided[list(best)] = True
-        return sets(self._labels, decided)
+        return label_sets(self)(self._labels, decided)
 
     def _decode(self, answers: np.ndarray, decided: np.ndarray) -> tuple | None:
         """The most probable seen label set for these answers (kept with the cache of the

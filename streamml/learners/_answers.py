@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LabelSets"]
+__all__ = ["LabelSets", "label_sets"]
 
 #: Label spaces from which a dict of False is copied and its positives set, instead of zipped.
 _COPY_FROM = 64
@@ -43,3 +43,11 @@ class LabelSets:
         for i in np.flatnonzero(mask).tolist():
             out[names[i]] = True
         return out
+
+
+def label_sets(model) -> LabelSets:
+    """The `LabelSets` of a model, made on first use (models pickled before it have none)."""
+    sets = model.__dict__.get("_label_sets")
+    if sets is None:
+        sets = model._label_sets = LabelSets()
+    return sets

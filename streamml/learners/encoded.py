@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ._answers import LabelSets
+from ._answers import label_sets
 from .features import EncodedInstance, FeatureIndex
 
 __all__ = ["EncodedLearner", "label_rows", "rows"]
@@ -96,10 +96,7 @@ class EncodedLearner:
         """The predicted label set (label -> bool) for an instance encoded by the caller."""
         if not self._labels:
             return {}
-        sets = self.__dict__.get("_label_sets")  # absent from models pickled before it
-        if sets is None:
-            sets = self._label_sets = LabelSets()
-        return sets(self._labels, self.predict_proba_vector(v) > 0.5)
+        return label_sets(self)(self._labels, self.predict_proba_vector(v) > 0.5)
 
     def predict_proba_one(self, x: dict, **kwargs) -> dict:
         if not self._labels:
