@@ -450,19 +450,19 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         answers = self._answers(x)
         decided = answers > 0.5
         if self._decoder is not None and self._decoder.decoding:
-            best = self._decode(answers, decided)
+            best = self._decode(answers, tuple(np.flatnonzero(decided).tolist()))
             if best is not None:
                 decided[:] = False
                 decided[list(best)] = True
         return label_sets(self)(self._labels, decided)
 
-    def _decode(self, answers: np.ndarray, decided: np.ndarray) -> tuple | None:
-        """The most probable seen label set for these answers (kept with the cache of the
-        probabilities, for `learn_one`)."""
+    def _decode(self, answers: np.ndarray, mode: tuple[int, ...]) -> tuple | None:
+        """The most probable seen label set for these answers, whose labels above 0.5 are
+        `mode` (kept with the cache of the probabilities, for `learn_one`)."""
         decoded = self._decoded
         if decoded is not None and decoded[0] is self._cache and decoded[0] is not None:
             return decoded[1]
-        best = self._decoder.best(answers, tuple(np.flatnonzero(decided).tolist()))
+        best = self._decoder.best(answers, mode)
         self._decoded = (self._cache, best)
         return best
 
@@ -472,8 +472,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         grown = not y.keys() <= self._labels.keys()
         if grown:
             self._add_labels([label for label in y if label not in self._labels])
-        cache = self._probas(x, grow=True)
-        _, v, root, own, alternates = cache
+        _, v, root, own, alternates = self._probas(x, grow=True)
         index = self._labels
         positive_labels = list(itertools.compress(y, y.values()))
         positives = [index[label] for label in positive_labels]
@@ -485,7 +484,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         if self._decoder is not None:  # both answers, scored before learning
             own_set = tuple(np.flatnonzero(predicted).tolist())
             truth_set = tuple(sorted(positives))
-            self._decoder.learn(own_set, truth_set, self._decode(answers, predicted))
+            self._decoder.learn(own_set, truth_set, self._decode(answers, own_set))
         self._cache = self._decoded = None
 
         # Drift inside the clusters: the Hamming loss of each answering cluster's answer.
