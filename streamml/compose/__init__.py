@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from .fmeasure import FMeasureThresholds
+from .base import Thresholded
+from .fmeasure import FMeasureThresholds, shrunk_threshold
 from .labelsets import LabelSetDecoder, SeenLabelSets
+from .threshold import MicroFThreshold
 
-__all__ = ["FMeasureThresholds", "LabelSetDecoder", "SeenLabelSets"]
+__all__ = [
+    "FMeasureThresholds",
+    "LabelSetDecoder",
+    "MicroFThreshold",
+    "SeenLabelSets",
+    "Thresholded",
+    "shrunk_threshold",
+]

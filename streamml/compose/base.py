@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import typing
+
 from river import base
 
-__all__ = ["Decision"]
+__all__ = ["Decision", "Thresholded"]
+
+
+@typing.runtime_checkable
+class Thresholded(typing.Protocol):
+    """A classifier that decides each label against a threshold of its own, not 0.5.
+
+    `thresholds` maps each label it knows to the probability from which it predicts it
+    (`FMeasureThresholds`, and `IHOMER` with `threshold_strength`).
+    """
+
+    @property
+    def thresholds(self) -> dict: ...
 
 
 class Decision(base.Wrapper, base.MultiLabelClassifier):

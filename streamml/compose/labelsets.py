@@ -8,7 +8,7 @@ import numpy as np
 from river import base
 from scipy import sparse
 
-from .base import Decision
+from .base import Decision, Thresholded
 
 __all__ = ["LabelSetDecoder", "SeenLabelSets"]
 
@@ -32,6 +32,11 @@ class SeenLabelSets(Decision):
     answer and its recent 1 - F1 against the true set is not above it; otherwise with that
     answer.
 
+    A wrapped classifier that decides each label against a threshold of its own
+    (`compose.Thresholded`: `FMeasureThresholds`, `IHOMER`) has the seen sets scored against
+    those thresholds: each label counts its log-odds minus those of its threshold, so that,
+    over all label sets, the best would be the classifier's own answer.
+
     The probabilities (`predict_proba_one`) are the wrapped classifier's, unchanged.
 
     Parameters
@@ -49,7 +54,7 @@ class SeenLabelSets(Decision):
     >>> from streamml import IHOMER
     >>> from streamml.compose import SeenLabelSets
     >>> from streamml.evaluate import prequential
-    >>> plain = IHOMER(seed=42, seen_sets=None)  # IHOMER decodes by default: not here
+    >>> plain = IHOMER(seed=42, seen_sets=None, threshold_strength=0)  # each label at 0.5
     >>> for model in (plain, SeenLabelSets(plain.clone())):
     ...     r = prequential(model, datasets.Yeast().take(1000), progress=False)
     ...     print(f"subset {r.subset_accuracy:.3f}, micro-F1 {r.micro_f1:.3f}")
@@ -108,16 +113,31 @@ class SeenLabelSets(Decision):
             out[self._names[i]] = True
         return out
 
+    def _thresholds(self) -> np.ndarray | None:
+        """The wrapped classifier's threshold of every label the wrapper knows (0.5 for one
+        it has none for), or None if it decides every label at 0.5."""
+        if not isinstance(self.classifier, Thresholded):
+            return None
+        t = np.full(len(self._names), 0.5)
+        for label, value in self.classifier.thresholds.items():
+            i = self._index.get(label)
+            if i is not None:
+                t[i] = value
+        return t
+
+    def _best(self, x, **kwargs) -> tuple[int, ...]:
+        return self._decoder.best(self._proba(x, **kwargs), threshold=self._thresholds())
+
     def predict_one(self, x, **kwargs):
         answer = self.classifier.predict_one(x, **kwargs)
         if not self._decoder.n_sets or not self.decoding:
             return answer
-        return self._decoded(answer, self._decoder.best(self._proba(x, **kwargs)))
+        return self._decoded(answer, self._best(x, **kwargs))
 
     def learn_one(self, x, y, **kwargs):
         answer = self.classifier.predict_one(x)  # before learning, as it was (or would be) given
         own = tuple(sorted(self._index.get(k, -1) for k, on in answer.items() if on))
-        decoded = self._decoder.best(self._proba(x)) if self._decoder.n_sets else None
+        decoded = self._best(x) if self._decoder.n_sets else None
         for label in y:
             if label not in self._index:
                 self._index[label] = len(self._names)
@@ -170,16 +190,22 @@ class LabelSetDecoder:
         and no further from the truth label by label (F1)."""
         return self._loss[1] < self._loss[0] and self._f1_loss[1] <= self._f1_loss[0]
 
-    def best(self, proba: np.ndarray, mode: tuple[int, ...] | None = None):
+    def best(self, proba: np.ndarray, mode: tuple[int, ...] | None = None, threshold=None):
         """The seen set of largest probability under these marginals (P(True) of each label
-        known to the caller), or None if no set was seen. `mode`: the labels whose
-        probability exceeds 0.5, when the caller has it; if it was seen, it is the best."""
+        known to the caller), or None if no set was seen.
+
+        `threshold` (a number, or one per label): the caller decides a label against it, not
+        0.5; each label then counts its log-odds minus those of its threshold. `mode`: the
+        labels above their threshold, when the caller has them; if that set was seen, it is
+        the best."""
         if not len(self._sets):
             return None
         if mode is not None and mode in self._sets:
             return mode
-        p = np.minimum(np.maximum(np.asarray(proba, dtype=float), 1e-12), 1.0 - 1e-12)
-        return self._sets.best(np.log(p / (1.0 - p)))
+        weights = _logit(proba)
+        if threshold is not None:
+            weights -= _logit(threshold)
+        return self._sets.best(weights)
 
     def learn(self, own: tuple, truth: tuple, decoded: tuple | None) -> None:
         """Score the caller's answer `own` and the decoded set (`best` as it was, or would have
@@ -191,6 +217,12 @@ class LabelSetDecoder:
                 self._loss[i] += a * (float(answer != truth) - self._loss[i])
                 self._f1_loss[i] += a * (1.0 - _f1(answer, truth) - self._f1_loss[i])
         self._sets.add(truth)
+
+
+def _logit(p) -> np.ndarray:
+    """The log-odds of probabilities, kept finite."""
+    p = np.minimum(np.maximum(np.asarray(p, dtype=float), 1e-12), 1.0 - 1e-12)
+    return np.log(p / (1.0 - p))
 
 
 def _f1(answer: tuple, truth: tuple) -> float:
