@@ -94,7 +94,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="decide with thresholds learned online for the F-measure "
         "(compose.FMeasureThresholds): one per label (macro) or one for all (micro), in place "
         "of the model's own decision (iHOMER's: the most probable label set seen so far, or "
-        "each label at 0.5)",
+        "each label against one threshold at 0.2 of the way towards the micro-F1's)",
     )
     ev.add_argument(
         "--strength",

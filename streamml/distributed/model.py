@@ -36,10 +36,12 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     than the clusters' (e.g. bibtex, delicious). Every other cluster has a learner of its
     own: IHOMER's shared learner (`share`) cannot be cut by cluster, and the per-label rise
     test (`label_drift_delta`) is not run by the shards, which watch their clusters with
-    ADWIN only. Each label is decided on its own (probability above 0.5): the shards do not
-    decode the answer into a seen label set (IHOMER's `seen_sets`). So, with `learn_one`,
-    this model learns and predicts exactly as
-    `IHOMER(share=False, label_drift_delta=None, seen_sets=None)` with the same parameters. With
+    ADWIN only. Each label is decided on its own (probability above 0.5): the shards neither
+    decode the answer into a seen label set (IHOMER's `seen_sets`) nor learn a threshold for
+    the F-measure (`threshold_strength`). So, with `learn_one`, this model learns and
+    predicts exactly as
+    `IHOMER(share=False, label_drift_delta=None, seen_sets=None, threshold_strength=0)` with
+    the same parameters. With
     `learn_many`, the partition, the new labels' clusters and the end of a handover change at
     the end of a micro-batch only (IHOMER may change them at any instance), and the clusters
     score the learner on all the labels by its predictions made before the batch was

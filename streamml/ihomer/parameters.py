@@ -18,8 +18,12 @@ def _int(name: str, value, minimum: int, optional: bool = False):
         raise ValueError(f"{name} must be {kind}, got {value!r}")
 
 
+def _number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _real(name: str, value, low: float, high: float, closed_low: bool = False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    ok = _number(value)
     if not ok or not (low <= value if closed_low else low < value) or not value < high:
         bracket = "[" if closed_low else "("
         raise ValueError(f"{name} must be a number in {bracket}{low}, {high}), got {value!r}")
@@ -52,6 +56,9 @@ def check_parameters(model) -> None:
     _real("selection_margin", model.selection_margin, 0.0, 2.0, closed_low=True)
     _int("retire_after", model.retire_after, 1, optional=True)
     _int("seen_sets", getattr(model, "seen_sets", None), 1, optional=True)  # not sharded
+    strength = getattr(model, "threshold_strength", 0.0)  # not sharded
+    if not _number(strength) or not 0.0 <= strength <= 1.0:
+        raise ValueError(f"threshold_strength must be a number in [0, 1], got {strength!r}")
     for name in ("fallback", "share", "adapt"):
         if not isinstance(getattr(model, name), bool):
             raise ValueError(f"{name} must be True or False, got {getattr(model, name)!r}")

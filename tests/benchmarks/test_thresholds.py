@@ -16,14 +16,15 @@ def test_each_decision_scores_as_the_model_run_alone(tmp_path):
     path = tmp_path / "small.arff"
     write_arff(path, n=150, seed=3)
     runs = thresholds.run_stream(path, seed=5)
-    models = {thresholds.MARGINAL: IHOMER(seed=5, seen_sets=None)}
+    plain = IHOMER(seed=5, seen_sets=None, threshold_strength=0.0)
+    models = {thresholds.MARGINAL: plain}
     for name in thresholds.DECISIONS:
-        models[name] = thresholds.wrapped(IHOMER(seed=5, seen_sets=None), name)
-    models["seen (IHOMER's own)"] = IHOMER(seed=5)  # decodes as the seen wrapper does
-    assert set(runs["metrics"]) | {"seen (IHOMER's own)"} == set(models)
+        models[name] = thresholds.wrapped(plain.clone(), name)
+    models["IHOMER's own"] = IHOMER(seed=5)  # decides as the default decision's wrappers do
+    assert set(runs["metrics"]) | {"IHOMER's own"} == set(models)
     for name, model in models.items():
         alone = prequential(model, ARFF(path), progress=False)
-        column = "seen" if name == "seen (IHOMER's own)" else name
+        column = thresholds.DEFAULT if name == "IHOMER's own" else name
         for metric in thresholds.METRICS:
             assert runs["metrics"][column][metric] == getattr(alone, metric), (name, metric)
     assert runs["n"] == 150

@@ -177,14 +177,15 @@ def test_thresholds_evaluate_the_f_measure_wrapper(capsys, average, strength):
 
 def test_the_strength_takes_the_ends_of_its_range(capsys):
     # strength 0 keeps every threshold at 0.5: each label decided on its own, as
-    # IHOMER(seen_sets=None) does (p > 0.5; the wrapper p >= 0.5, the same unless a
-    # probability is exactly 0.5).
+    # IHOMER(seen_sets=None, threshold_strength=0) does (p > 0.5; the wrapper p >= 0.5, the
+    # same unless a probability is exactly 0.5).
     from streamml import IHOMER
 
     argv = ["evaluate", "--limit", "200", "--json", "--thresholds", "micro", "--strength"]
     code, out, err = run(capsys, *argv, "0")
     assert code == 0 and err == ""
-    alone = prequential(IHOMER(seed=42, seen_sets=None), datasets.Yeast(), limit=200)
+    plain = IHOMER(seed=42, seen_sets=None, threshold_strength=0.0)
+    alone = prequential(plain, datasets.Yeast(), limit=200)
     assert json.loads(out)["micro_f1"] == alone.micro_f1
 
 

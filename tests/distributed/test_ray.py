@@ -36,7 +36,9 @@ def test_on_ray_it_is_the_model_with_its_shards_here():
     (One model: starting the actors costs seconds.)"""
     data = groups(1600)
     first, rest = data[:150], data[150:]
-    single = IHOMER(share=False, label_drift_delta=None, seen_sets=None, seed=7)
+    single = IHOMER(
+        share=False, label_drift_delta=None, seen_sets=None, threshold_strength=0.0, seed=7
+    )
     local = ShardedIHOMER(shards=1, backend="local", seed=7)
     model = _on_ray(rebalance=1.0, rebalance_every=200)
     try:

@@ -25,7 +25,14 @@ def _sharded(shards=2, **params):
 @pytest.mark.parametrize("fallback", [True, False])
 def test_instance_by_instance_it_is_ihomer_without_sharing(stream, fallback):
     data = stream(1200)
-    single = IHOMER(share=False, fallback=fallback, label_drift_delta=None, seen_sets=None, seed=7)
+    single = IHOMER(
+        share=False,
+        fallback=fallback,
+        label_drift_delta=None,
+        seen_sets=None,
+        threshold_strength=0.0,
+        seed=7,
+    )
     sharded = _sharded(shards=3, fallback=fallback)
     assert run_one(sharded, data) == run_one(single, data)
     assert sharded.drift_events == single.drift_events
@@ -80,7 +87,9 @@ def test_a_pickled_model_continues_as_the_original():
 @pytest.mark.slow
 def test_micro_batches_change_the_partition_at_their_end_only():
     data = groups()
-    single = IHOMER(share=False, label_drift_delta=None, seen_sets=None, seed=7)
+    single = IHOMER(
+        share=False, label_drift_delta=None, seen_sets=None, threshold_strength=0.0, seed=7
+    )
     batched = _sharded()
     truth = [y for _, y in data]
     a, b = run_one(single, data), run_batches(batched, data, 100)

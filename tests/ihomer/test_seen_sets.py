@@ -25,8 +25,8 @@ def test_it_answers_as_the_wrapper_over_the_undecoded_model():
     assert decoded > 500  # the decoded sets answered for most of the stream
 
 
-def test_without_seen_sets_every_label_is_decided_at_one_half():
-    model = IHOMER(seed=3, seen_sets=None)
+def test_without_seen_sets_or_threshold_every_label_is_decided_at_one_half():
+    model = IHOMER(seed=3, seen_sets=None, threshold_strength=0.0)
     for x, y in datasets.Yeast().take(300):
         proba = model.predict_proba_one(x)
         assert model.predict_one(x) == {k: p[True] > 0.5 for k, p in proba.items()}
