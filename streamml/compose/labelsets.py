@@ -9,6 +9,7 @@ from river import base
 from scipy import sparse
 
 from .base import Decision, Thresholded
+from .race import Race
 
 __all__ = ["LabelSetDecoder", "SeenLabelSets"]
 
@@ -175,9 +176,21 @@ class LabelSetDecoder:
         self.max_sets = max_sets
         self.decay = decay
         self._sets = _SeenSets(max_sets)
-        # Recent losses of the caller's answer and the decoded one: subset 0/1, 1 - F1.
-        self._loss = [0.0, 0.0]
-        self._f1_loss = [0.0, 0.0]
+        self._race = Race(decay)  # the caller's answer against the decoded one
+
+    def __setstate__(self, state):
+        if "_race" not in state:  # pickled before the losses moved to a Race
+            race = state["_race"] = Race(state["decay"])
+            race._loss, race._f1_loss = state.pop("_loss"), state.pop("_f1_loss")
+        self.__dict__.update(state)
+
+    def shares_sets(self) -> LabelSetDecoder:
+        """A decoder over the same seen sets (remembered by this one only: learn it with
+        `remember=False`), with a race of its own, for a second decision of the caller."""
+        other = LabelSetDecoder.__new__(LabelSetDecoder)
+        other.max_sets, other.decay, other._sets = self.max_sets, self.decay, self._sets
+        other._race = Race(self.decay)
+        return other
 
     @property
     def n_sets(self) -> int:
@@ -188,7 +201,7 @@ class LabelSetDecoder:
     def decoding(self) -> bool:
         """Whether the decoded set has lately been right more often than the caller's answer
         and no further from the truth label by label (F1)."""
-        return self._loss[1] < self._loss[0] and self._f1_loss[1] <= self._f1_loss[0]
+        return self._race.second_ahead_on_matches
 
     def best(self, proba: np.ndarray, mode: tuple[int, ...] | None = None, threshold=None):
         """The seen set of largest probability under these marginals (P(True) of each label
@@ -207,29 +220,20 @@ class LabelSetDecoder:
             weights -= _logit(threshold)
         return self._sets.best(weights)
 
-    def learn(self, own: tuple, truth: tuple, decoded: tuple | None) -> None:
+    def learn(self, own: tuple, truth: tuple, decoded: tuple | None, remember: bool = True) -> None:
         """Score the caller's answer `own` and the decoded set (`best` as it was, or would have
         been, before learning; None while no set was seen) against `truth` (sorted positions),
-        then remember `truth`."""
-        if len(self._sets):
-            a, decoded = self.decay, tuple(sorted(decoded))
-            for i, answer in enumerate((own, decoded)):
-                self._loss[i] += a * (float(answer != truth) - self._loss[i])
-                self._f1_loss[i] += a * (1.0 - _f1(answer, truth) - self._f1_loss[i])
-        self._sets.add(truth)
+        then remember `truth` (unless `remember` is False)."""
+        if decoded is not None:
+            self._race.learn(own, tuple(sorted(decoded)), truth)
+        if remember:
+            self._sets.add(truth)
 
 
 def _logit(p) -> np.ndarray:
     """The log-odds of probabilities, kept finite."""
     p = np.minimum(np.maximum(np.asarray(p, dtype=float), 1e-12), 1.0 - 1e-12)
     return np.log(p / (1.0 - p))
-
-
-def _f1(answer: tuple, truth: tuple) -> float:
-    """The F1 of a label set against the true one (1 when both are empty)."""
-    if not answer and not truth:
-        return 1.0
-    return 2.0 * len(set(answer).intersection(truth)) / (len(answer) + len(truth))
 
 
 class _SeenSets:

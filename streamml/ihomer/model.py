@@ -8,13 +8,12 @@ import itertools
 import numpy as np
 from river import base
 
-from ..compose.labelsets import LabelSetDecoder
-from ..compose.threshold import MicroFThreshold
 from ..events import DriftEvent
 from ..learners._answers import label_sets
 from ..partition import LabelODAC
 from . import protocols
 from .cluster import Cluster, cluster_seed, fresh_learner
+from .decision import Decider
 from .parameters import check_parameters
 from .rise import LabelRise
 from .state import PartitionState
@@ -37,8 +36,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     multi-label learner, trained on every instance (flat routing) with the labels of the cluster.
     The clusters' per-label probabilities are decided as one label set[^2]: the most probable
     of the label sets seen so far, while that has been right more often lately than each label
-    decided on its own (`seen_sets`), against a threshold learned for the F-measure
-    (`threshold_strength`). With MLHAT (`share`),
+    decided on its own (`seen_sets`); where it has paid lately, against a threshold learned
+    for the F-measure (`threshold_strength`). With MLHAT (`share`),
     a cluster's learner is the learner on all the labels, restricted to the cluster's labels,
     until the cluster's own split test says its tree would split differently; only then does
     it get a copy of its own, so the cost is about that of one tree plus the partitioning.
@@ -165,13 +164,14 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         the 17 published streams: see the README). `None`: every label is decided on its
         own.
     threshold_strength
-        Each label is decided on its own against one threshold for all labels, learned
-        online for the micro-F1 (`compose.MicroFThreshold`): `threshold_strength` of the way
-        from 0.5 (what exact matches and the Hamming loss ask) to F* / 2 (what the micro-F1
-        asks, with F* the micro-F1 of the answers so far). The seen label sets are scored
-        against it: each label counts its log-odds minus those of the threshold. 0: every
-        label at 0.5. The default trades a little of the exact matches on some streams for
-        micro- and macro-F1 (the README has the numbers).
+        A second answer races the first (`seen_sets`): each label decided against one
+        threshold learned online for the micro-F1 (`compose.MicroFThreshold`),
+        `threshold_strength` of the way from 0.5 (what exact matches and the Hamming loss
+        ask) to F* / 2 (what the micro-F1 asks, F* the micro-F1 of its answers so far),
+        decoded like the first into a seen label set, scored against the threshold. It
+        answers while it has lately (over about 100 instances) been closer to the truth
+        label by label (F1) and no less often exact (`compose.Race`), so it trades exact
+        matches for F1 only where it has not cost them. 0: the first answer alone.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -283,9 +283,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         self._log: list = []  # (indices, values) of the instances the views have not tested
         self._log_offset = 0  # instance number of the first item of the log
         self._rise = None if label_drift_delta is None else LabelRise(label_drift_delta)
-        self._decoder = None if seen_sets is None else LabelSetDecoder(seen_sets)
-        self._decoded: tuple | None = None  # (the _probas cache, its decoded set)
-        self._threshold = MicroFThreshold(threshold_strength) if threshold_strength else None
+        self._decider = Decider(seen_sets, threshold_strength)
         self._index_clusters()
 
     def __setstate__(self, state):
@@ -301,10 +299,10 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         state.setdefault("label_drift_delta", None)
         state.setdefault("_rise", None)
         state.setdefault("seen_sets", None)  # pickled before the decoding into seen sets
-        state.setdefault("_decoder", None)
-        state.setdefault("_decoded", None)
         state.setdefault("threshold_strength", 0.0)  # pickled before the F-measure threshold
-        state.setdefault("_threshold", None)
+        if "_decider" not in state:
+            state["_decider"] = Decider.of_decoder(state.pop("_decoder", None))
+            state.pop("_decoded", None)
         if "_base_kind" not in state:
             base_learner = state.get("_base")
             state["_base_kind"] = (
@@ -462,45 +460,23 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         return {label: {False: 1.0 - q, True: q} for label, q in zip(self._labels, p)}
 
     @property
-    def thresholds(self) -> dict:
-        """The probability from which each known label is predicted (before the decoding
-        into seen label sets): 0.5, or the threshold learned for the micro-F1
-        (`threshold_strength`)."""
-        return dict.fromkeys(self._labels, self._threshold_now())
-
-    def _threshold_now(self) -> float:
-        return 0.5 if self._threshold is None else self._threshold.value(len(self._labels))
-
-    def _decide(self, answers: np.ndarray, threshold: float) -> np.ndarray:
-        """Each label decided on its own against the threshold."""
-        return answers > 0.5 if self._threshold is None else answers >= threshold
+    def threshold(self) -> float:
+        """The threshold learned for the micro-F1 (`threshold_strength`; 0.5 without)."""
+        return self._decider.threshold(len(self._labels))
 
     def predict_one(self, x, **kwargs):
         answers = self._answers(x)
-        threshold = self._threshold_now()
-        decided = self._decide(answers, threshold)
-        if self._decoder is not None and self._decoder.decoding:
-            best = self._decode(answers, tuple(np.flatnonzero(decided).tolist()), threshold)
-            if best is not None:
-                decided[:] = False
-                decided[list(best)] = True
+        if self._decider.trivial:
+            decided = answers > 0.5
+        else:
+            decided = np.zeros(len(answers), dtype=bool)
+            decided[list(self._decider.answer(answers, len(self._labels), self._cache))] = True
         return label_sets(self)(self._labels, decided)
-
-    def _decode(self, answers: np.ndarray, mode: tuple[int, ...], threshold: float):
-        """The most probable seen label set for these answers, whose labels above the
-        threshold are `mode` (kept with the cache of the probabilities, for `learn_one`)."""
-        decoded = self._decoded
-        if decoded is not None and decoded[0] is self._cache and decoded[0] is not None:
-            return decoded[1]
-        shift = None if self._threshold is None else threshold
-        best = self._decoder.best(answers, mode, shift)
-        self._decoded = (self._cache, best)
-        return best
 
     # -- learning -------------------------------------------------------------------------
 
     def learn_one(self, x, y, **kwargs):
-        threshold = self._threshold_now()  # as it was when the answer was given
+        n_known = len(self._labels)  # as when the answer was given
         grown = not y.keys() <= self._labels.keys()
         if grown:
             self._add_labels([label for label in y if label not in self._labels])
@@ -513,15 +489,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
 
         answers, idle = self._score_clusters(x, v, root, own, alternates, truth)
         predicted = answers > 0.5
-        own = predicted if self._threshold is None else self._decide(answers, threshold)
-        if self._decoder is not None:  # both answers, scored before learning
-            own_set = tuple(np.flatnonzero(own).tolist())
-            truth_set = tuple(sorted(positives))
-            self._decoder.learn(own_set, truth_set, self._decode(answers, own_set, threshold))
-        if self._threshold is not None:
-            hits = int(np.count_nonzero(own[positives])) if positives else 0
-            self._threshold.learn(hits, len(positives), int(np.count_nonzero(own)))
-        self._cache = self._decoded = None
+        if not self._decider.trivial:  # the answers, scored before learning
+            self._decider.learn(answers, n_known, self._cache, tuple(sorted(positives)))
+        self._cache = None
 
         # Drift inside the clusters: the Hamming loss of each answering cluster's answer.
         wrong = np.bincount(self._owner, weights=predicted != truth, minlength=len(self._order))

@@ -17,16 +17,14 @@ def test_each_decision_scores_as_the_model_run_alone(tmp_path):
     write_arff(path, n=150, seed=3)
     runs = thresholds.run_stream(path, seed=5)
     plain = IHOMER(seed=5, seen_sets=None, threshold_strength=0.0)
-    models = {thresholds.MARGINAL: plain}
+    models = {thresholds.MARGINAL: plain, thresholds.DEFAULT: IHOMER(seed=5)}
     for name in thresholds.DECISIONS:
         models[name] = thresholds.wrapped(plain.clone(), name)
-    models["IHOMER's own"] = IHOMER(seed=5)  # decides as the default decision's wrappers do
-    assert set(runs["metrics"]) | {"IHOMER's own"} == set(models)
+    assert set(runs["metrics"]) == set(models)
     for name, model in models.items():
         alone = prequential(model, ARFF(path), progress=False)
-        column = thresholds.DEFAULT if name == "IHOMER's own" else name
         for metric in thresholds.METRICS:
-            assert runs["metrics"][column][metric] == getattr(alone, metric), (name, metric)
+            assert runs["metrics"][name][metric] == getattr(alone, metric), (name, metric)
     assert runs["n"] == 150
 
 
@@ -37,9 +35,14 @@ def test_the_report_counts_the_streams_at_the_best_published_and_below_mlhat(tmp
         "n": 10,
         "metrics": {
             d: {"subset_accuracy": v, "micro_f1": v, "macro_f1": v, "hamming_loss": 1 - v}
-            for d, v in ((thresholds.MARGINAL, 0.5), ("f-a", 0.2), ("f-b", 0.9))
+            for d, v in (
+                (thresholds.DEFAULT, 0.7),
+                (thresholds.MARGINAL, 0.5),
+                ("f-a", 0.2),
+                ("f-b", 0.9),
+            )
         },
-        "us_per_instance": {"model": 100.0, "f-a": 5.0, "f-b": 4.0},
+        "us_per_instance": {"model": 100.0, thresholds.DEFAULT: 6.0, "f-a": 5.0, "f-b": 4.0},
     }
     (tmp_path / "thresholds.json").write_text(json.dumps({"s": run}))
     best = {"s": {"MLHAT": 0.4, "Other": 0.6}}
@@ -48,8 +51,9 @@ def test_the_report_counts_the_streams_at_the_best_published_and_below_mlhat(tmp
     monkeypatch.setattr(thresholds, "published_tables", lambda: tables)
     text = thresholds.write_thresholds_report(tmp_path).read_text()
     at_best, below = text.split("below the published MLHAT")
-    assert "| subset accuracy | 0 | 0 | 1 |" in at_best  # only f-b reaches 0.6
-    assert "| hamming loss | 0 | 0 | 1 |" in at_best  # 0.1 <= 0.4; 0.5 and 0.8 are not
-    assert "| subset accuracy | 0 | 1 | 0 |" in below  # 0.2 < 0.4
-    assert "| hamming loss | 0 | 1 | 0 |" in below  # 0.8 > 0.6
-    assert "| s | 100 | 5 | 4 |" in text
+    # Columns: the default, p>0.5, f-a, f-b.
+    assert "| subset accuracy | 1 | 0 | 0 | 1 |" in at_best  # 0.7 and 0.9 reach 0.6
+    assert "| hamming loss | 1 | 0 | 0 | 1 |" in at_best  # 0.3, 0.1 <= 0.4; 0.5, 0.8 are not
+    assert "| subset accuracy | 0 | 0 | 1 | 0 |" in below  # 0.2 < 0.4
+    assert "| hamming loss | 0 | 0 | 1 | 0 |" in below  # 0.8 > 0.6
+    assert "| s | 100 | 6 | 5 | 4 |" in text

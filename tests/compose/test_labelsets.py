@@ -106,8 +106,8 @@ def test_yeast_gains_exact_matches():
     stream = list(datasets.Yeast().take(1200))
     hits = {"plain": 0, "seen": 0}
     models = {
-        "plain": IHOMER(seed=3, seen_sets=None),
-        "seen": SeenLabelSets(IHOMER(seed=3, seen_sets=None)),
+        "plain": IHOMER(seed=3, seen_sets=None, threshold_strength=0.0),
+        "seen": SeenLabelSets(IHOMER(seed=3, seen_sets=None, threshold_strength=0.0)),
     }
     for x, y in stream:
         for name, model in models.items():
@@ -167,7 +167,7 @@ def test_decoding_needs_more_exact_matches_and_no_worse_f1():
         truth = repeat if i % 5 == 0 else (10 + 3 * i, 11 + 3 * i, 12 + 3 * i, 13 + 3 * i)
         own = truth[:-1]  # one label missed
         decoder.learn(own, tuple(sorted(truth)), repeat)
-    assert decoder._loss[1] < decoder._loss[0]  # ahead on exact matches...
+    assert decoder._race._loss[1] < decoder._race._loss[0]  # ahead on exact matches...
     assert not decoder.decoding  # ...but far behind on F1
     # The same, with a decoded set as close as the own answer when it is not exact: used.
     decoder = LabelSetDecoder(100)
@@ -179,7 +179,7 @@ def test_decoding_needs_more_exact_matches_and_no_worse_f1():
 
 
 def test_f1_of_label_sets():
-    from streamml.compose.labelsets import _f1
+    from streamml.compose.race import f1 as _f1
 
     assert _f1((), ()) == 1.0  # both empty: right
     assert _f1((0,), ()) == 0.0
@@ -193,11 +193,11 @@ def test_the_losses_fade_by_decay():
 
     decoder, a = LabelSetDecoder(10, decay=0.25), 0.25
     decoder.learn((), (0,), None)  # nothing seen yet: no score
-    assert decoder._loss == [0.0, 0.0]
+    assert decoder._race._loss == [0.0, 0.0]
     decoder.learn((1,), (0,), (0,))  # own wrong (F1 0), decoded right
     decoder.learn((0,), (0,), (1,))  # own right, decoded wrong (F1 0)
-    assert decoder._loss == pytest.approx([a * (1 - a), a])
-    assert decoder._f1_loss == pytest.approx([a * (1 - a), a])
+    assert decoder._race._loss == pytest.approx([a * (1 - a), a])
+    assert decoder._race._f1_loss == pytest.approx([a * (1 - a), a])
 
 
 @pytest.mark.parametrize("sparse_from", [0, 10**9])

@@ -63,8 +63,8 @@ def test_seen_sets_are_scored_against_the_wrapped_thresholds():
         model = SeenLabelSets(inner, decay=1.0)
         for y in stream:
             model.learn_one({}, y)
-        model._decoder._loss = [1.0, 0.0]  # make the decoded set answer, whatever it is
-        model._decoder._f1_loss = [1.0, 0.0]
+        model._decoder._race._loss = [1.0, 0.0]  # make the decoded set answer, whatever it is
+        model._decoder._race._f1_loss = [1.0, 0.0]
         answers[name] = model.predict_one({})
     assert isinstance(Thresholds(proba, {}), Thresholded)
     assert not isinstance(Fixed(proba), Thresholded)

@@ -14,12 +14,13 @@ from streamml.compose import SeenLabelSets
 def test_it_answers_as_the_wrapper_over_the_undecoded_model():
     # The wrapper (compose.SeenLabelSets) over IHOMER(seen_sets=None) is an independent
     # implementation of the same decision, on the probabilities IHOMER publishes.
-    inside, outside = IHOMER(seed=3), SeenLabelSets(IHOMER(seed=3, seen_sets=None))
+    inside = IHOMER(seed=3, threshold_strength=0.0)
+    outside = SeenLabelSets(IHOMER(seed=3, seen_sets=None, threshold_strength=0.0))
     decoded = 0
     for x, y in datasets.Yeast().take(1000):
         answer = inside.predict_one(x)
         assert answer == outside.predict_one(x)
-        decoded += inside._decoder.decoding
+        decoded += inside._decider._decoder.decoding
         inside.learn_one(x, y)
         outside.learn_one(x, y)
     assert decoded > 500  # the decoded sets answered for most of the stream
@@ -35,12 +36,13 @@ def test_without_seen_sets_or_threshold_every_label_is_decided_at_one_half():
 
 def test_models_pickled_before_seen_sets_load_undecoded():
     stream = list(datasets.Yeast().take(400))
-    old, reference = IHOMER(seed=3, seen_sets=None), IHOMER(seed=3, seen_sets=None)
+    at_half = {"seen_sets": None, "threshold_strength": 0.0}
+    old, reference = IHOMER(seed=3, **at_half), IHOMER(seed=3, **at_half)
     for x, y in stream[:200]:
         for model in (old, reference):
             model.predict_one(x)
             model.learn_one(x, y)
-    for name in ("seen_sets", "_decoder", "_decoded"):
+    for name in ("seen_sets", "threshold_strength", "_decider"):
         del old.__dict__[name]  # as an older version pickled it
     loaded = pickle.loads(pickle.dumps(old))
     assert loaded.seen_sets is None

@@ -1,49 +1,81 @@
-"""IHOMER decides each label against a threshold learned for the micro-F1 (`threshold_strength`),
-as the compose wrappers do."""
+"""IHOMER's decision (`seen_sets`, `threshold_strength`): the answer at 0.5 and the answer
+against a threshold learned for the micro-F1 race; the second answers while it leads on F1
+without trailing on exact matches."""
 
 from __future__ import annotations
 
 import pickle
 
 import pytest
-from river import datasets
+from river import base, datasets
 
 from streamml import IHOMER
 from streamml.compose import FMeasureThresholds, SeenLabelSets
+from streamml.compose.race import f1
 
 
-def _plain(**kwargs) -> IHOMER:
-    return IHOMER(seed=3, seen_sets=None, threshold_strength=0.0, **kwargs)
+class Replay(base.MultiLabelClassifier):
+    """Answers with the probabilities it is given; learns nothing."""
+
+    def __init__(self):
+        self.proba: dict = {}
+
+    def predict_proba_one(self, x, **kwargs):
+        return self.proba
+
+    def learn_one(self, x, y, **kwargs):
+        pass
 
 
-@pytest.mark.parametrize("strength", [0.2, 1.0])
-def test_it_answers_as_the_micro_thresholds_wrapper(strength):
-    inside = IHOMER(seed=3, seen_sets=None, threshold_strength=strength)
-    outside = FMeasureThresholds(_plain(), average="micro", strength=strength)
-    below_half = 0
-    for x, y in datasets.Yeast().take(600):
-        answer = inside.predict_one(x)
-        assert answer == outside.predict_one(x)
-        below_half += any(
-            on and p[True] <= 0.5
-            for (_, on), p in zip(answer.items(), inside.predict_proba_one(x).values())
-        )
-        inside.learn_one(x, y)
-        outside.learn_one(x, y)
-    assert below_half > 50  # the threshold went below 0.5 and changed answers
+def _on(answer: dict) -> set:
+    return {label for label, on in answer.items() if on}
 
 
-def test_the_default_answers_as_seen_sets_over_micro_thresholds():
-    inside = IHOMER(seed=3)
-    outside = SeenLabelSets(FMeasureThresholds(_plain(), average="micro", strength=0.2))
-    for x, y in datasets.Yeast().take(800):
-        assert inside.predict_one(x) == outside.predict_one(x)
-        inside.learn_one(x, y)
-        outside.learn_one(x, y)
+def _raced(model: IHOMER, first, second, stream, decay=0.01):
+    """Check `model`'s answers against the race of the wrappers `first` and `second` over its
+    probabilities (an independent implementation); return how often the second answered."""
+    replays = {id(w): w for w in (first, second)}
+    loss, f1_loss, seconds = [0.0, 0.0], [0.0, 0.0], 0
+    for x, y in stream:
+        proba = model.predict_proba_one(x)
+        answers = []
+        for wrapper in replays.values():
+            inner = wrapper
+            while not isinstance(inner, Replay):
+                inner = inner.classifier
+            inner.proba = proba
+            answers.append(_on(wrapper.predict_one(x)))
+        use_second = loss[1] <= loss[0] and f1_loss[1] < f1_loss[0]
+        assert _on(model.predict_one(x)) == answers[use_second]
+        seconds += use_second
+        truth = _on(y)
+        for i, answer in enumerate(answers):
+            loss[i] += decay * (float(answer != truth) - loss[i])
+            f1_loss[i] += decay * (1.0 - f1(tuple(answer), tuple(truth)) - f1_loss[i])
+        for wrapper in replays.values():
+            wrapper.learn_one(x, y)
+        model.learn_one(x, y)
+    return seconds
+
+
+def test_the_default_races_seen_sets_at_one_half_and_against_the_threshold():
+    first = SeenLabelSets(Replay())
+    second = SeenLabelSets(FMeasureThresholds(Replay(), average="micro", strength=0.2))
+    seconds = _raced(IHOMER(seed=3), first, second, datasets.Yeast().take(1500))
+    assert 100 < seconds < 1400  # each answered for part of the stream
+
+
+@pytest.mark.parametrize("strength", [0.2, 0.5])
+def test_without_seen_sets_labels_at_one_half_race_labels_against_the_threshold(strength):
+    first = FMeasureThresholds(Replay(), average="micro", strength=0.0)  # each label at 0.5
+    second = FMeasureThresholds(Replay(), average="micro", strength=strength)
+    model = IHOMER(seed=3, seen_sets=None, threshold_strength=strength)
+    seconds = _raced(model, first, second, datasets.Yeast().take(800))
+    assert seconds > 50
 
 
 def test_the_decision_changes_nothing_the_model_learns():
-    a, b = IHOMER(seed=3), _plain()
+    a, b = IHOMER(seed=3), IHOMER(seed=3, seen_sets=None, threshold_strength=0.0)
     for x, y in datasets.Yeast().take(500):
         assert a.predict_proba_one(x) == b.predict_proba_one(x)
         a.predict_one(x)
@@ -52,29 +84,28 @@ def test_the_decision_changes_nothing_the_model_learns():
         b.learn_one(x, y)
 
 
-def test_thresholds_name_every_known_label():
-    model, plain = IHOMER(seed=3, threshold_strength=1.0), _plain()
-    assert model.thresholds == {}
+def test_the_threshold_falls_below_one_half_from_the_answers():
+    model, plain = IHOMER(seed=3, threshold_strength=1.0), IHOMER(seed=3, threshold_strength=0.0)
+    assert model.threshold == 0.5
     for x, y in datasets.Yeast().take(200):
         for m in (model, plain):
             m.predict_one(x)
             m.learn_one(x, y)
-    assert set(model.thresholds) == set(y) == set(plain.thresholds)
-    assert set(plain.thresholds.values()) == {0.5}
-    (value,) = set(model.thresholds.values())
-    assert 0.0 < value < 0.5  # F* / 2 of a micro-F1 below 1
+    assert plain.threshold == 0.5
+    assert 0.0 < model.threshold < 0.5  # F* / 2 of a micro-F1 below 1
 
 
-def test_models_pickled_before_the_threshold_decide_at_one_half():
+def test_models_pickled_before_the_threshold_decide_as_then():
     stream = list(datasets.Yeast().take(400))
-    # Built as older versions decided: each label at 0.5, before the decoding.
+    # Built as they decided then: the seen sets at 0.5.
     old, reference = IHOMER(seed=3, threshold_strength=0.0), IHOMER(seed=3, threshold_strength=0.0)
     for x, y in stream[:200]:
         for model in (old, reference):
             model.predict_one(x)
             model.learn_one(x, y)
-    for name in ("threshold_strength", "_threshold"):
-        del old.__dict__[name]  # as an older version pickled it
+    state = old.__dict__  # as an older version pickled it: the decoder on the model
+    state["_decoder"], state["_decoded"] = state.pop("_decider")._decoder, None
+    del state["threshold_strength"]
     loaded = pickle.loads(pickle.dumps(old))
     assert loaded.threshold_strength == 0.0
     for x, y in stream[200:]:
