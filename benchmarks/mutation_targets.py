@@ -202,7 +202,32 @@ TARGETS = [
     Target(
         "labelsets",
         "streamml/compose/labelsets.py",
-        ("tests/compose/test_labelsets.py", "tests/ihomer/test_seen_sets.py"),
+        (
+            "tests/compose/test_labelsets.py",
+            "tests/compose/test_threshold.py",
+            "tests/ihomer/test_seen_sets.py",
+        ),
+        _TREE,
+        0.70,
+    ),
+    Target(
+        "decision",
+        "streamml/ihomer/decision.py",
+        ("tests/ihomer/test_threshold.py", "tests/ihomer/test_seen_sets.py"),
+        _TREE,
+        0.70,
+    ),
+    Target(
+        "race",
+        "streamml/compose/race.py",
+        ("tests/compose/test_race.py", "tests/ihomer/test_threshold.py"),
+        _TREE,
+        0.70,
+    ),
+    Target(
+        "threshold",
+        "streamml/compose/threshold.py",
+        ("tests/compose/test_threshold.py", "tests/ihomer/test_threshold.py"),
         _TREE,
         0.70,
     ),
