@@ -136,6 +136,7 @@ def run_thresholds(out, data, streams=STREAMS, seed: int = 42) -> pathlib.Path:
     """Run every stream (results kept in ``thresholds.json`` as they come) and write the
     report."""
     out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     path = out / "thresholds.json"
     runs = json.loads(path.read_text()) if path.exists() else {}
     for name in streams:

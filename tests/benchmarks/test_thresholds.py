@@ -57,3 +57,13 @@ def test_the_report_counts_the_streams_at_the_best_published_and_below_mlhat(tmp
     assert "| subset accuracy | 0 | 0 | 1 | 0 |" in below  # 0.2 < 0.4
     assert "| hamming loss | 0 | 0 | 1 | 0 |" in below  # 0.8 > 0.6
     assert "| s | 100 | 6 | 5 | 4 |" in text
+
+
+def test_the_output_directory_is_made(tmp_path):
+    (tmp_path / "data").mkdir()
+    write_arff(tmp_path / "data" / "small.arff", n=60, seed=3)
+    out = tmp_path / "new" / "dir"
+    report = thresholds.run_thresholds(out, tmp_path / "data", streams=["small"], seed=5)
+    assert report == out / "thresholds.md"
+    assert "| small |" in report.read_text()
+    assert json.loads((out / "thresholds.json").read_text())["small"]["n"] == 60
