@@ -24,6 +24,7 @@ from river import base
 
 __all__ = [
     "DECISIONS",
+    "Replay",
     "STREAMS",
     "describe",
     "published_tables",
@@ -79,7 +80,7 @@ def describe(decision: str) -> str:
     return text
 
 
-class _Replay(base.MultiLabelClassifier):
+class Replay(base.MultiLabelClassifier):
     """Answers with the probabilities it is given; learns nothing."""
 
     def __init__(self):
@@ -100,7 +101,7 @@ def run_stream(path: str | pathlib.Path, seed: int = 42) -> dict:
     from streamml.datasets import ARFF
     from streamml.evaluate.metrics import MultiLabelMetrics
 
-    replay = _Replay()
+    replay = Replay()
     wrappers = {name: wrapped(replay, name) for name in DECISIONS}
     scores = {name: MultiLabelMetrics() for name in (MARGINAL, DEFAULT, *wrappers)}
     model = IHOMER(seed=seed)  # its probabilities, and its own decision

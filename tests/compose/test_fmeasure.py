@@ -10,6 +10,7 @@ from streamml import IHOMER
 from streamml.compose import FMeasureThresholds
 
 from ..continuation import assert_pickle_continues
+from ..lockstep import assert_same_probabilities
 from .fixed import Fixed
 
 
@@ -57,12 +58,7 @@ def test_micro_shares_one_threshold():
 
 def test_the_wrapped_model_learns_and_answers_as_alone():
     alone, wrapped = IHOMER(seed=3), FMeasureThresholds(IHOMER(seed=3))
-    for x, y in datasets.Yeast().take(400):
-        assert wrapped.predict_proba_one(x) == alone.predict_proba_one(x)
-        wrapped.predict_one(x)
-        alone.predict_one(x)
-        wrapped.learn_one(x, y)
-        alone.learn_one(x, y)
+    assert_same_probabilities(wrapped, alone, datasets.Yeast().take(400))
 
 
 def test_pickled_midstream_continues_identically():

@@ -7,24 +7,14 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from river import base, datasets
+from river import datasets
 
+from benchmarks.thresholds import Replay
 from streamml import IHOMER
 from streamml.compose import FMeasureThresholds, SeenLabelSets
 from streamml.compose.race import f1
 
-
-class Replay(base.MultiLabelClassifier):
-    """Answers with the probabilities it is given; learns nothing."""
-
-    def __init__(self):
-        self.proba: dict = {}
-
-    def predict_proba_one(self, x, **kwargs):
-        return self.proba
-
-    def learn_one(self, x, y, **kwargs):
-        pass
+from ..lockstep import assert_same_probabilities
 
 
 def _on(answer: dict) -> set:
@@ -76,12 +66,7 @@ def test_without_seen_sets_labels_at_one_half_race_labels_against_the_threshold(
 
 def test_the_decision_changes_nothing_the_model_learns():
     a, b = IHOMER(seed=3), IHOMER(seed=3, seen_sets=None, threshold_strength=0.0)
-    for x, y in datasets.Yeast().take(500):
-        assert a.predict_proba_one(x) == b.predict_proba_one(x)
-        a.predict_one(x)
-        b.predict_one(x)
-        a.learn_one(x, y)
-        b.learn_one(x, y)
+    assert_same_probabilities(a, b, datasets.Yeast().take(500))
 
 
 def test_the_threshold_falls_below_one_half_from_the_answers():
