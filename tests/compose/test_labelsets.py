@@ -230,3 +230,39 @@ def test_labels_the_wrapped_classifier_does_not_answer_weigh_nothing():
     for y in [{"a": True, "b": True}, {"a": True, "b": False}] * 5 + [{"a": True, "b": True}]:
         model.learn_one({}, y)
     assert np.allclose(model._proba({}), [0.9, 0.5])
+
+
+def test_a_decoder_sharing_the_sets_races_on_its_own():
+    from streamml.compose import LabelSetDecoder
+
+    first = LabelSetDecoder(10, decay=0.5)
+    second = first.shares_sets()
+    assert (second.max_sets, second.decay) == (10, 0.5)
+    first.learn((), (0, 1), None)
+    assert second.n_sets == 1 and second.best([0.9, 0.9]) == (0, 1)  # seen through the first
+    second.learn((0,), (2,), (0, 1), remember=False)
+    assert first.n_sets == 1  # the second remembered nothing
+    assert second._race._loss == [0.5, 0.5] and first._race._loss == [0.0, 0.0]
+    first.learn((0, 1), (0, 1), (0, 1))
+    assert second._race._loss == [0.5, 0.5]  # the first's race is its own
+
+
+def test_decoders_pickled_before_the_race_keep_their_losses():
+    import pickle
+
+    from streamml.compose import LabelSetDecoder
+
+    decoder = LabelSetDecoder(10, decay=0.25)
+    decoder.learn((), (0,), None)
+    decoder.learn((1,), (0,), (0,))
+    state = decoder.__dict__  # as an older version pickled it: the losses on the decoder
+    race = state.pop("_race")
+    state["_loss"], state["_f1_loss"] = list(race._loss), list(race._f1_loss)
+    loaded = pickle.loads(pickle.dumps(decoder))
+    assert loaded._race._loss == race._loss and loaded._race._f1_loss == race._f1_loss
+    assert loaded._race.decay == 0.25
+    assert not hasattr(loaded, "_loss")
+    assert loaded.decoding == race.second_ahead_on_matches
+    loaded.learn((0,), (0,), (1,))
+    race.learn((0,), (1,), (0,))
+    assert loaded._race._loss == race._loss

@@ -103,3 +103,26 @@ def test_models_pickled_before_the_threshold_decide_as_then():
 def test_bad_threshold_strength(value):
     with pytest.raises(ValueError, match="threshold_strength"):
         IHOMER(threshold_strength=value)
+
+
+def test_an_answer_is_for_its_own_instance():
+    # The candidates are cached with the probabilities for learn_one: asking about other
+    # instances in between must not answer with another instance's.
+    stream = list(datasets.Yeast().take(700))
+    model = IHOMER(seed=3)
+    for x, y in stream[:600]:
+        model.predict_one(x)
+        model.learn_one(x, y)
+    snapshot = pickle.dumps(model)
+    expected = [pickle.loads(snapshot).predict_one(x) for x, _ in stream[600:]]  # each alone
+    fresh = pickle.loads(snapshot)
+    answers = [model.predict_one(x) for x, _ in stream[600:]]  # asked one after another
+    assert answers == expected
+    assert len({tuple(sorted(_on(a))) for a in answers}) > 5
+    x, y = stream[650]
+    model.predict_one(stream[651][0])  # the last answer was for another instance
+    model.learn_one(x, y)
+    fresh.predict_one(x)
+    fresh.learn_one(x, y)
+    for x, _ in stream[600:]:
+        assert model.predict_one(x) == fresh.predict_one(x)
