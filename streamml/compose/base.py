@@ -14,7 +14,8 @@ class Thresholded(typing.Protocol):
     """A classifier that decides each label against a threshold of its own, not 0.5.
 
     `thresholds` maps each label it knows to the probability from which it predicts it
-    (`FMeasureThresholds`, and `IHOMER` with `threshold_strength`).
+    (`FMeasureThresholds`). IHOMER is not one: its threshold answers only while it has paid
+    (`threshold_strength`).
     """
 
     @property

@@ -34,7 +34,7 @@ class SeenLabelSets(Decision):
     answer.
 
     A wrapped classifier that decides each label against a threshold of its own
-    (`compose.Thresholded`: `FMeasureThresholds`, `IHOMER`) has the seen sets scored against
+    (`compose.Thresholded`, such as `FMeasureThresholds`) has the seen sets scored against
     those thresholds: each label counts its log-odds minus those of its threshold, so that,
     over all label sets, the best would be the classifier's own answer.
 

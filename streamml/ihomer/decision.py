@@ -97,7 +97,7 @@ class Decider:
         candidates = self._candidates(answers, n_labels, key)
         first, second = self._answers(candidates)
         if second is not None:
-            self._race.learn(first, tuple(sorted(second)), truth)
+            self._race.learn(first, second, truth)  # both sorted, as the true set
             own, decoded = candidates[1]
             if self._second is not None:
                 self._second.learn(own, truth, decoded, remember=False)
