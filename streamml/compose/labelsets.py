@@ -220,6 +220,25 @@ class LabelSetDecoder:
             weights -= _logit(threshold)
         return self._sets.best(weights)
 
+    def best_twice(
+        self, proba: np.ndarray, mode: tuple[int, ...], threshold: float, threshold_mode: tuple
+    ) -> tuple:
+        """`best(proba, mode)` and `best(proba, threshold_mode, threshold)` (one threshold for
+        every label) from one scoring of the seen sets: against the threshold, a set's score
+        is its score against 0.5 minus its size times the threshold's log-odds."""
+        if not len(self._sets):
+            return None, None
+        first = mode if mode in self._sets else None
+        second = threshold_mode if threshold_mode in self._sets else None
+        if first is None or second is None:
+            scores, sizes = self._sets.scores(_logit(proba))
+            if first is None:
+                first = self._sets.at(int(np.argmax(scores)))
+            if second is None:
+                shifted = scores - sizes * float(_logit(threshold))
+                second = self._sets.at(int(np.argmax(shifted)))
+        return first, second
+
     def learn(self, own: tuple, truth: tuple, decoded: tuple | None, remember: bool = True) -> None:
         """Score the caller's answer `own` and the decoded set (`best` as it was, or would have
         been, before learning; None while no set was seen) against `truth` (sorted positions),
@@ -287,6 +306,15 @@ class _SeenSets:
     def best(self, weights: np.ndarray) -> tuple[int, ...]:
         """The set whose labels' weights have the largest sum (a label beyond `weights`
         counts as -inf: a set with a label the caller does not know is never chosen)."""
+        return self.at(int(np.argmax(self.scores(weights)[0])))
+
+    def at(self, slot: int) -> tuple[int, ...]:
+        """The set in this slot (of `scores`)."""
+        return self._sets[slot]
+
+    def scores(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sum of the weights of each slot's labels (-inf for a forgotten slot, or one
+        with a label beyond `weights`), and the number of its labels."""
         self._build()
         if self._top >= len(weights):
             weights = np.append(weights, np.full(self._top + 1 - len(weights), -np.inf))
@@ -304,7 +332,7 @@ class _SeenSets:
         else:
             scores = np.bincount(self._owner[:k], weights=weights[self._flat[:k]], minlength=n)
         scores = scores + self._forgotten[:n]  # float even when every set is empty
-        return self._sets[int(np.argmax(scores))]
+        return scores, np.diff(self._indptr[: n + 1])
 
     def _build(self) -> None:
         self._unchanged = self._built == len(self._sets)

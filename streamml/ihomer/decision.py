@@ -67,13 +67,16 @@ class Decider:
         if cached is not None and key is not None and cached[0] is key:
             return cached[1]
         own = tuple(np.flatnonzero(answers > 0.5).tolist())
-        first = (own, None if self._decoder is None else self._decoder.best(answers, own))
-        second = None
-        if self._threshold is not None:
+        if self._threshold is None:
+            decoded = None if self._decoder is None else self._decoder.best(answers, own)
+            candidates = ((own, decoded), None)
+        else:
             t = self._threshold.value(n_labels)
-            own = tuple(np.flatnonzero(answers >= t).tolist())
-            second = (own, None if self._second is None else self._second.best(answers, own, t))
-        candidates = (first, second)
+            at_t = tuple(np.flatnonzero(answers >= t).tolist())
+            decoded = decoded_t = None
+            if self._decoder is not None:  # the second decoder shares the first's sets
+                decoded, decoded_t = self._decoder.best_twice(answers, own, t, at_t)
+            candidates = ((own, decoded), (at_t, decoded_t))
         self._cached = (key, candidates)
         return candidates
 

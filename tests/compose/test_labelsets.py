@@ -266,3 +266,26 @@ def test_decoders_pickled_before_the_race_keep_their_losses():
     loaded.learn((0,), (0,), (1,))
     race.learn((0,), (1,), (0,))
     assert loaded._race._loss == race._loss
+
+
+def test_decoding_twice_from_one_scoring_equals_decoding_each_on_its_own():
+    # best_twice scores the sets once and shifts the scores by the threshold's log-odds per
+    # label; it must pick what best picks for each answer, modes and forgotten sets included.
+    from streamml.compose import LabelSetDecoder
+
+    rng = np.random.default_rng(4)
+    decoder = LabelSetDecoder(8, decay=0.1)
+    assert decoder.best_twice(np.full(6, 0.5), (), 0.3, ()) == (None, None)
+    moved = 0
+    for _ in range(400):
+        truth = tuple(sorted(rng.choice(6, size=rng.integers(0, 4), replace=False).tolist()))
+        proba = rng.uniform(size=6) ** 2
+        t = float(rng.uniform(0.05, 0.6))
+        mode = tuple(np.flatnonzero(proba > 0.5).tolist())
+        mode_t = tuple(np.flatnonzero(proba >= t).tolist())
+        first, second = decoder.best_twice(proba, mode, t, mode_t)
+        assert first == decoder.best(proba, mode)
+        assert second == decoder.best(proba, mode_t, t)
+        moved += first != second
+        decoder.learn(mode, truth, first)
+    assert moved > 20  # the threshold changes the decoded set often enough to test the shift
