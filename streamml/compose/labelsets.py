@@ -257,9 +257,10 @@ def _logit(p) -> np.ndarray:
 
 class _SeenSets:
     """Distinct label sets (tuples of label positions), the least recently seen forgotten
-    first beyond `capacity`, scored all at once: the sum of a weight per label (a weighted
-    count by set; the product of a sparse sets x labels matrix with the weights when the sets
-    are many and have not changed since the last call, so that the matrix serves again)."""
+    first beyond `capacity`, scored all at once: the sum of a weight per label (summed over
+    each set's run of labels in one flat buffer; the product of a sparse sets x labels matrix
+    with the weights when the sets are many and have not changed since the last call, so that
+    the matrix serves again)."""
 
     #: Entries (labels of all the sets) from which the sparse product scores the sets.
     SPARSE_FROM = 20_000
@@ -268,11 +269,10 @@ class _SeenSets:
         self.capacity = capacity
         self._slots: collections.OrderedDict = collections.OrderedDict()  # set -> slot
         self._sets: list = []  # slot -> set
-        # The labels of every slot, slot after slot, and the slot of each; where each slot's
+        # The labels of every slot, slot after slot; where each slot's
         # labels start; 0 for a slot in use, -inf for a forgotten one. Buffers with room to
         # grow, used up to _n_entries and len(_sets).
         self._flat = np.zeros(64, dtype=np.int64)
-        self._owner = np.zeros(64, dtype=np.int64)
         self._indptr = np.zeros(65, dtype=np.int64)
         self._forgotten = np.zeros(64)
         self._n_entries = 0
@@ -327,12 +327,22 @@ class _SeenSets:
             # serve more than once.
             parts = (np.ones(k), self._flat[:k], self._indptr[: n + 1])
             matrix = self._matrix = sparse.csr_array(parts, shape=(n, len(weights)))
+        sizes = np.diff(self._indptr[: n + 1])
         if matrix is not None:
             scores = matrix @ weights
+        elif n:
+            # The sum of each slot's run of entries; a trailing 0 keeps every start in range
+            # (empty slots at the end), and an empty slot, which reduceat gives the entry at
+            # its start, is set to 0.
+            values = np.empty(k + 1)
+            np.take(weights, self._flat[:k], out=values[:k])
+            values[k] = 0.0
+            scores = np.add.reduceat(values, self._indptr[:n])
+            scores[sizes == 0] = 0.0
         else:
-            scores = np.bincount(self._owner[:k], weights=weights[self._flat[:k]], minlength=n)
-        scores = scores + self._forgotten[:n]  # float even when every set is empty
-        return scores, np.diff(self._indptr[: n + 1])
+            scores = np.zeros(0)
+        scores = scores + self._forgotten[:n]
+        return scores, sizes
 
     def _build(self) -> None:
         self._unchanged = self._built == len(self._sets)
@@ -347,7 +357,6 @@ class _SeenSets:
             labels, k, slot = new[0], self._n_entries, self._built
             self._reserve(k + len(labels), slot + 1)
             self._flat[k : k + len(labels)] = labels
-            self._owner[k : k + len(labels)] = slot
             self._indptr[slot + 1] = k + len(labels)
             self._forgotten[slot] = 0.0
             self._n_entries, self._built = k + len(labels), slot + 1
@@ -358,7 +367,6 @@ class _SeenSets:
             n = self._built + len(new)
             self._reserve(k + added, n)
             self._flat[k : k + added] = [label for s in new for label in s]
-            self._owner[k : k + added] = np.repeat(np.arange(self._built, n), lengths)
             np.cumsum(lengths, out=self._indptr[self._built + 1 : n + 1])
             self._indptr[self._built + 1 : n + 1] += k
             self._forgotten[self._built : n] = 0.0
@@ -372,11 +380,9 @@ class _SeenSets:
         """Room in the buffers for this many entries and slots (doubling as they grow)."""
         if entries > len(self._flat):
             size = max(entries, 2 * len(self._flat))
-            for name in ("_flat", "_owner"):
-                old = getattr(self, name)
-                grown = np.zeros(size, dtype=np.int64)
-                grown[: len(old)] = old
-                setattr(self, name, grown)
+            grown = np.zeros(size, dtype=np.int64)
+            grown[: len(self._flat)] = self._flat
+            self._flat = grown
         if slots > len(self._forgotten):
             size = max(slots, 2 * len(self._forgotten))
             forgotten = np.zeros(size)
