@@ -231,11 +231,11 @@ class LabelSetDecoder:
         first = mode if mode in self._sets else None
         second = threshold_mode if threshold_mode in self._sets else None
         if first is None or second is None:
-            scores, sizes = self._sets.scores(_logit(proba))
+            scores = self._sets.scores(_logit(proba))
             if first is None:
                 first = self._sets.at(int(np.argmax(scores)))
             if second is None:
-                shifted = scores - sizes * float(_logit(threshold))
+                shifted = scores - self._sets.sizes() * float(_logit(threshold))
                 second = self._sets.at(int(np.argmax(shifted)))
         return first, second
 
@@ -306,15 +306,19 @@ class _SeenSets:
     def best(self, weights: np.ndarray) -> tuple[int, ...]:
         """The set whose labels' weights have the largest sum (a label beyond `weights`
         counts as -inf: a set with a label the caller does not know is never chosen)."""
-        return self.at(int(np.argmax(self.scores(weights)[0])))
+        return self.at(int(np.argmax(self.scores(weights))))
 
     def at(self, slot: int) -> tuple[int, ...]:
         """The set in this slot (of `scores`)."""
         return self._sets[slot]
 
-    def scores(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def sizes(self) -> np.ndarray:
+        """The number of labels of each slot's set (as of the last `scores`)."""
+        return np.diff(self._indptr[: len(self._sets) + 1])
+
+    def scores(self, weights: np.ndarray) -> np.ndarray:
         """The sum of the weights of each slot's labels (-inf for a forgotten slot, or one
-        with a label beyond `weights`), and the number of its labels."""
+        with a label beyond `weights`)."""
         self._build()
         if self._top >= len(weights):
             weights = np.append(weights, np.full(self._top + 1 - len(weights), -np.inf))
@@ -327,7 +331,6 @@ class _SeenSets:
             # serve more than once.
             parts = (np.ones(k), self._flat[:k], self._indptr[: n + 1])
             matrix = self._matrix = sparse.csr_array(parts, shape=(n, len(weights)))
-        sizes = np.diff(self._indptr[: n + 1])
         if matrix is not None:
             scores = matrix @ weights
         elif n:
@@ -337,12 +340,12 @@ class _SeenSets:
             values = np.empty(k + 1)
             np.take(weights, self._flat[:k], out=values[:k])
             values[k] = 0.0
-            scores = np.add.reduceat(values, self._indptr[:n])
-            scores[sizes == 0] = 0.0
+            starts = self._indptr[:n]
+            scores = np.add.reduceat(values, starts)
+            scores[starts == self._indptr[1 : n + 1]] = 0.0
         else:
             scores = np.zeros(0)
-        scores = scores + self._forgotten[:n]
-        return scores, sizes
+        return scores + self._forgotten[:n]
 
     def _build(self) -> None:
         self._unchanged = self._built == len(self._sets)
