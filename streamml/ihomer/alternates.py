@@ -100,13 +100,13 @@ class Alternates:
         self._weights = None
         self.n += 1
         # An alternate is behind while another predictor (the answer or another alternate)
-        # has a better score.
-        scores = self.scores
-        order = np.argsort(scores, kind="stable")
-        best, second = scores[order[0]], scores[order[1]]
-        others_best = np.where(np.arange(len(scores)) == order[0], second, best)
-        worse = scores[1:] > others_best[1:]
-        self.behind = np.where(worse, self.behind + 1, 0)
+        # has a better score. (A handful of predictors: plain Python.)
+        scores = self.scores.tolist()
+        behind = self.behind.tolist()
+        for i in range(1, len(scores)):
+            others = min(scores[:i] + scores[i + 1 :])
+            behind[i - 1] = behind[i - 1] + 1 if scores[i] > others else 0
+        self.behind = np.array(behind, dtype=np.int64)
 
     def learn(self, x: dict, v, y: dict) -> None:
         """Teach every alternate one instance (`y` restricted to the cluster's labels)."""

@@ -105,6 +105,8 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
     def __setstate__(self, state):
         if "_w" not in state:  # pickled before fading
             state.update(fading=1.0, _w=1.0, _total=float(state["_n"]))
+        if isinstance(state.get("_params"), tuple):  # pickled before only usable labels
+            state["_params"] = _Parameters.of_tuple(state["_params"])
         self.__dict__.update(state)
 
     def __getstate__(self):
@@ -153,7 +155,7 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
             if self._w > _RESCALE_AT:
                 self._rescale(1.0 / self._w)
         params = self._params
-        if params is not None and (self._stale() or len(params[2]) != len(self._pos)):
+        if params is not None and (self._stale() or len(params.bias) != len(self._pos)):
             self._params = None
 
     def _stale(self) -> bool:
@@ -169,42 +171,65 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         self._total *= factor
         self._w *= factor
 
-    def _parameters(self) -> tuple:
-        """(means, precisions, log-odds without x, weights of x's evidence, distances of the
-        zero vector) of both classes of every label, stacked: rows 0..L-1 for the positive
-        class, L..2L-1 for the negative one."""
+    def _parameters(self) -> _Parameters:
+        """The Gaussians' parameters, recomputed from the sums if they are stale."""
         if self._params is not None:
-            if len(self._params) == 4:  # pickled before at_zero
-                mean, precision = self._params[:2]
-                self._params += (_at_zero(mean, precision),)
             return self._params
         # In units of the last instance (its weight is 1).
-        unit = 1.0 if self.fading == 1.0 else 1.0 / (self._w * self.fading)
-        n = float(self._n) if self.fading == 1.0 else self._total * unit
-        pos, s1_all, s2_all = self._pos * unit, self._s1 * unit, self._s2 * unit
-        s1p, s2p = self._s1p * unit, self._s2p * unit
+        pos = self._pos
+        n = float(self._n) if self.fading == 1.0 else self._total * self._unit()
+        if self.fading != 1.0:
+            pos = pos * self._unit()
+        # Labels with both classes seen weigh the evidence of x; the others only their prior,
+        # so only the usable labels' Gaussians are computed.
+        usable = (pos > 0) & (pos < n)
+        rows = np.flatnonzero(usable)
+        prior = np.log((pos + 1.0) / (n - pos + 1.0))
+        mean, precision, log_var, squared = self._gaussians(rows, pos[rows], n)
+        u = len(rows)
+        bias = prior.copy()
+        bias[rows] = prior[rows] - 0.5 * (log_var[:u] - log_var[u:])
+        at_zero = np.einsum("ij,ij->i", squared, precision)
+        self._params = _Parameters(mean, precision, bias, rows, at_zero)
+        self._params_n = self._n
+        return self._params
+
+    def _unit(self) -> float:
+        """The weight of the last instance in the units of the sums (fading)."""
+        return 1.0 / (self._w * self.fading)
+
+    def _gaussians(self, rows: np.ndarray, pos: np.ndarray, n: float) -> tuple:
+        """(means, precisions, sums of the log-variances, squared means) of both classes of
+        these labels, stacked: the positive classes, then the negative ones."""
+        s1_all, s2_all, s1p, s2p = self._s1, self._s2, self._s1p[rows], self._s2p[rows]
+        if self.fading != 1.0:
+            unit = self._unit()
+            s1_all, s2_all, s1p, s2p = s1_all * unit, s2_all * unit, s1p * unit, s2p * unit
+        u, width = len(rows), len(s1_all)
         counts = np.concatenate([pos, n - pos])[:, None]
-        s1 = np.concatenate([s1p, s1_all - s1p])
-        s2 = np.concatenate([s2p, s2_all - s2p])
+        # Both classes' sums, turned into the means and the variances in place.
+        mean = np.empty((2 * u, width))
+        mean[:u] = s1p
+        np.subtract(s1_all, s1p, out=mean[u:])
+        var = np.empty((2 * u, width))
+        var[:u] = s2p
+        np.subtract(s2_all, s2p, out=var[u:])
         mean_all = s1_all / n
         var_all = np.maximum(s2_all / n - mean_all * mean_all, 0.0)
         eps = self.var_smoothing * float(var_all.max(initial=0.0)) + 1e-12
         k = self.prior_weight
         safe = np.maximum(counts, 1.0)
-        mean = s1 / safe
-        within = np.maximum(s2 / safe - mean * mean, 0.0)
-        var = (counts * within + k * var_all) / np.maximum(counts + k, 1e-300) + eps
+        np.divide(mean, safe, out=mean)
+        squared = mean * mean
+        np.divide(var, safe, out=var)
+        np.subtract(var, squared, out=var)
+        np.maximum(var, 0.0, out=var)  # the variance within the class
+        np.multiply(counts, var, out=var)
+        np.add(var, k * var_all, out=var)
+        np.divide(var, np.maximum(counts + k, 1e-300), out=var)
+        np.add(var, eps, out=var)
         log_var = np.log(var).sum(axis=1)
-        m = len(pos)
-        # Labels with both classes seen weigh the evidence of x; the others only their prior.
-        usable = (pos > 0) & (pos < n)
-        prior = np.log((pos + 1.0) / (n - pos + 1.0))
-        bias = np.where(usable, prior - 0.5 * (log_var[:m] - log_var[m:]), prior)
-        precision = 1.0 / var
-        at_zero = _at_zero(mean, precision)
-        self._params = (mean, precision, bias, np.where(usable, 0.5, 0.0), at_zero)
-        self._params_n = self._n
-        return self._params
+        return mean, np.divide(1.0, var, out=var), log_var, squared
 
     def predict_proba_vector(self, v: EncodedInstance) -> np.ndarray:
         """P(label is True) of every known label, in the order of `labels`, for an instance
@@ -212,24 +237,60 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         n_labels = len(self._labels)
         if not n_labels or not self._n:
             return np.zeros(n_labels)
-        mean, precision, bias, half, at_zero = self._parameters()
-        n_labels = min(n_labels, len(bias))
-        width = mean.shape[1]
-        if 4 * len(v.indices) < width:
-            # Sparse: sum_j p_j (x_j - m_j)^2 is the zero vector's distance plus
-            # p_j x_j (x_j - 2 m_j) on the non-zeros, a cost that follows the non-zeros.
-            keep = v.indices < width
-            cols, x = v.indices[keep], v.values[keep]
-            q = at_zero + (precision[:, cols] * (x * (x - 2.0 * mean[:, cols]))).sum(axis=1)
-        else:
-            x = v.dense()
-            x = x[:width] if len(x) >= width else np.concatenate([x, np.zeros(width - len(x))])
-            d = x - mean
-            q = np.einsum("ij,ij->i", d * d, precision)
-        m = len(bias)
-        log_odds = bias + half * (q[m:] - q[:m])
+        params = self._parameters()
+        n_labels = min(n_labels, len(params.bias))
+        log_odds = params.bias.copy()
+        rows, mean, precision = params.rows, params.mean, params.precision
+        if len(rows):
+            width = mean.shape[1]
+            if 4 * len(v.indices) < width:
+                # Sparse: sum_j p_j (x_j - m_j)^2 is the zero vector's distance plus
+                # p_j x_j (x_j - 2 m_j) on the non-zeros, a cost that follows the non-zeros.
+                keep = v.indices < width
+                cols, x = v.indices[keep], v.values[keep]
+                q = params.at_zero + (precision[:, cols] * (x * (x - 2.0 * mean[:, cols]))).sum(
+                    axis=1
+                )
+            else:
+                x = v.dense()
+                x = x[:width] if len(x) >= width else np.concatenate([x, np.zeros(width - len(x))])
+                d = x - mean
+                q = np.einsum("ij,ij->i", d * d, precision)
+            u = len(rows)
+            log_odds[rows] += 0.5 * (q[u:] - q[:u])
         proba = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -50.0, 50.0)))
         return proba[:n_labels]
+
+
+class _Parameters:
+    """The Gaussians of the usable labels (both classes seen), stacked: rows 0..u-1 for the
+    positive classes of the labels `rows`, u..2u-1 for their negative classes; every label's
+    log-odds without x (`bias`), and each row's distance of the zero vector (`at_zero`)."""
+
+    __slots__ = ("mean", "precision", "bias", "rows", "at_zero")
+
+    def __init__(self, mean, precision, bias, rows, at_zero):
+        self.mean, self.precision, self.bias = mean, precision, bias
+        self.rows, self.at_zero = rows, at_zero
+
+    def __getstate__(self):
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    @classmethod
+    def of_tuple(cls, params: tuple) -> _Parameters:
+        """The parameters of an older version: (means, precisions, bias, weights of x's
+        evidence (0.5 for a usable label, else 0)[, distances of the zero vector]) of every
+        label's classes, stacked as the positives, then the negatives."""
+        mean, precision, bias, half = params[:4]
+        rows = np.flatnonzero(half)
+        stacked = np.concatenate([rows, rows + len(bias)])
+        mean, precision = mean[stacked], precision[stacked]
+        at_zero = params[4][stacked] if len(params) > 4 else _at_zero(mean, precision)
+        return cls(mean, precision, bias, rows, at_zero)
 
 
 def _at_zero(mean: np.ndarray, precision: np.ndarray) -> np.ndarray:

@@ -120,7 +120,9 @@ def test_fading_weighs_the_instances_exponentially_through_rescaling():
         model.learn_one(x, y)
     assert model._w < 1e100  # rescaled on the way
     weights = model.fading ** np.arange(len(X) - 1, -1, -1.0)
-    mean, _, bias, _, _ = model._parameters()
+    params = model._parameters()
+    assert params.rows.tolist() == [0, 1, 2]  # every label has both classes
+    mean, bias = params.mean, params.bias
     cols = [model._index.column(f"f{j}") for j in range(6)]  # the model's order of the features
     for k in range(3):
         on = Y[:, k]
@@ -131,7 +133,7 @@ def test_fading_weighs_the_instances_exponentially_through_rescaling():
 
 
 def _log_variance_term(model, k):
-    _, precision, _, _, _ = model._parameters()
+    precision = model._parameters().precision
     m = len(precision) // 2
     return 0.5 * (np.log(precision[k]).sum() - np.log(precision[m + k]).sum())
 
@@ -191,17 +193,37 @@ def test_sparse_instances_get_the_dense_distance():
     model = NaiveBayes(refresh=0.0)
     for x, y in zip(xs[:200], ys[:200]):
         model.learn_one(x, y)
-    mean, precision, bias, half, _ = model._parameters()
-    m = len(bias)
+    params = model._parameters()
+    mean, precision, bias, rows = params.mean, params.precision, params.bias, params.rows
+    u = len(rows)
     for x in xs[200:]:
         v = model._encode(x, grow=False)
         assert 4 * len(v.indices) < mean.shape[1]  # the sparse route
         dense = np.zeros(mean.shape[1])
         dense[v.indices] = v.values
         q = (((dense - mean) ** 2) * precision).sum(axis=1)
-        log_odds = np.clip(bias + half * (q[m:] - q[:m]), -50.0, 50.0)
-        expected = 1 / (1 + np.exp(-log_odds))
+        log_odds = bias.copy()
+        log_odds[rows] += 0.5 * (q[u:] - q[:u])
+        expected = 1 / (1 + np.exp(-np.clip(log_odds, -50.0, 50.0)))
         np.testing.assert_allclose(model.predict_proba_vector(v), expected, rtol=1e-9)
+
+
+def test_a_label_without_both_classes_is_its_prior_and_costs_no_gaussians():
+    # l0 is never positive, l2 always: only l1 has Gaussians; l0 and l2 answer their
+    # Laplace-smoothed priors whatever x.
+    rng = np.random.default_rng(8)
+    model = NaiveBayes(refresh=0.0)
+    xs = [{"a": float(rng.normal()), "b": float(rng.normal())} for _ in range(40)]
+    for x in xs:
+        model.learn_one(x, {"l0": False, "l1": x["a"] > 0, "l2": True})
+    params = model._parameters()
+    assert params.rows.tolist() == [1] and params.mean.shape == (2, 2)
+    n = len(xs)
+    for x in xs[:5]:
+        p = model.predict_proba_one(x)
+        assert np.isclose(p["l0"][True], 1 / (n + 2))  # odds (0 + 1) / (n + 1)
+        assert np.isclose(p["l2"][True], (n + 1) / (n + 2))
+    assert len({round(model.predict_proba_one(x)["l1"][True], 9) for x in xs}) > 5
 
 
 def test_parameters_pickled_before_the_zero_distance_still_predict():
@@ -209,7 +231,28 @@ def test_parameters_pickled_before_the_zero_distance_still_predict():
     model = NaiveBayes()
     for x, y in zip(xs, ys):
         model.learn_one(x, y)
-    v = model._encode(xs[0], grow=False)
-    expected = model.predict_proba_vector(v)
-    model._params = model._params[:4]  # as an older version pickled them
-    np.testing.assert_array_equal(model.predict_proba_vector(v), expected)
+    model.learn_one({"w0": 1.0}, {"l3": False})  # a label never positive: not usable
+    vs = [model._encode(x, grow=False) for x in xs[:20]]
+    expected = [model.predict_proba_vector(v) for v in vs]
+    # Older versions kept both classes of every label, usable or not (weight of x's evidence
+    # 0.5 or 0), with (from some version) the distances of the zero vector.
+    params, m = model._parameters(), len(model._parameters().bias)
+    rows, u = params.rows, len(params.rows)
+    assert u == m - 1
+    mean = np.full((2 * m, params.mean.shape[1]), 7.0)  # unusable rows: ignored
+    precision = np.full_like(mean, 3.0)
+    mean[rows], mean[rows + m] = params.mean[:u], params.mean[u:]
+    precision[rows], precision[rows + m] = params.precision[:u], params.precision[u:]
+    half = np.zeros(m)
+    half[rows] = 0.5
+    at_zero = np.einsum("ij,ij->i", mean * mean, precision)
+    for old in [
+        (mean, precision, params.bias, half),
+        (mean, precision, params.bias, half, at_zero),
+    ]:
+        state = model.__getstate__()
+        state["_params"] = old
+        loaded = NaiveBayes.__new__(NaiveBayes)
+        loaded.__setstate__(state)
+        for v, e in zip(vs, expected):
+            np.testing.assert_allclose(loaded.predict_proba_vector(v), e, rtol=1e-12)
