@@ -246,8 +246,10 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
             if 4 * len(v.indices) < width:
                 # Sparse: sum_j p_j (x_j - m_j)^2 is the zero vector's distance plus
                 # p_j x_j (x_j - 2 m_j) on the non-zeros, a cost that follows the non-zeros.
-                keep = v.indices < width
-                cols, x = v.indices[keep], v.values[keep]
+                cols, x = v.indices, v.values  # sorted columns
+                if len(cols) and cols[-1] >= width:  # features this model never learned
+                    keep = cols < width
+                    cols, x = cols[keep], x[keep]
                 q = params.at_zero + (precision[:, cols] * (x * (x - 2.0 * mean[:, cols]))).sum(
                     axis=1
                 )
@@ -258,7 +260,7 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
                 q = np.einsum("ij,ij->i", d * d, precision)
             u = len(rows)
             log_odds[rows] += 0.5 * (q[u:] - q[:u])
-        proba = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -50.0, 50.0)))
+        proba = 1.0 / (1.0 + np.exp(-np.minimum(np.maximum(log_odds, -50.0), 50.0)))
         return proba[:n_labels]
 
 
