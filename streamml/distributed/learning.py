@@ -44,18 +44,25 @@ class Learning:
             vs = [self._features.encode(x, grow=True) for x in xs]
         else:
             vs = None
+        n_known = len(self._labels)  # as when the answers were given
         self._add_labels(ys)
         index = self._labels
         positives = [[index[label] for label in itertools.compress(y, y.values())] for y in ys]
         packed = shards.share(pack_instances(vs) if vs is not None else None)
         dicts = None if self._encoded else shards.share(list(xs))
         start, width = self._n, len(index)
+        answers, key = (
+            (None, None) if self._decider.trivial else self._answers_before(xs, packed, dicts)
+        )
         root = shards.share(self._root_before(xs, packed, dicts)) if self.fallback else None
-        self._root_cache = None
-        # The shards learn while the driver updates the partition.
+        self._root_cache = self._answer_cache = None
+        # The shards learn while the driver scores its decision and updates the partition.
         learning = self._start(
             [(i, "learn", packed, dicts, positives, start, width, root) for i in range(len(shards))]
         )
+        if answers is not None:
+            for p, on in zip(answers, positives):
+                self._decider.learn(p, n_known, key, tuple(sorted(on)))
         structure_events = []
         for t, y in enumerate(ys):
             self._odac.learn_one(y)
@@ -132,6 +139,19 @@ class Learning:
             view = self.fallback and len(labels) == everything
             by_shard.setdefault(shard, []).append((labels, cols, answering, view))
         self._run([(shard, "create", made, self._n) for shard, made in by_shard.items()])
+
+    def _answers_before(self, xs: list[dict], packed, dicts) -> tuple:
+        """(P(True) of every label for each of `xs` as answered before learning them, the
+        answer cache when it served one instance): from the last prediction if it was of
+        these xs (with complete encodings, and no label added since), else asked of the
+        shards (which also gives the learner on all the labels' answers)."""
+        cache = self._answer_cache
+        if cache is not None and cache[3] and cache[2] == len(self._labels) and cache[0] == xs:
+            return cache[1], cache if len(xs) == 1 else None
+        answers, root = self._ask(packed, dicts, len(xs))
+        if self.fallback:
+            self._root_cache = ([dict(x) for x in xs], root, True)
+        return answers, None
 
     def _root_before(self, xs: list[dict], packed, dicts):
         """P(True) of every label from the learner on all the labels, for each of `xs`, before

@@ -6,6 +6,7 @@ from river import base
 
 from ..events import DriftEvent
 from ..ihomer import protocols
+from ..ihomer.decision import Decider
 from ..ihomer.parameters import check_parameters
 from ..ihomer.state import PartitionState
 from ..partition import LabelODAC
@@ -36,17 +37,15 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     than the clusters' (e.g. bibtex, delicious). Every other cluster has a learner of its
     own: IHOMER's shared learner (`share`) cannot be cut by cluster, and the per-label rise
     test (`label_drift_delta`) is not run by the shards, which watch their clusters with
-    ADWIN only. Each label is decided on its own (probability above 0.5): the shards neither
-    decode the answer into a seen label set (IHOMER's `seen_sets`) nor learn a threshold for
-    the F-measure (`threshold_strength`). So, with `learn_one`, this model learns and
-    predicts exactly as
-    `IHOMER(share=False, label_drift_delta=None, seen_sets=None, threshold_strength=0)` with
-    the same parameters. With
-    `learn_many`, the partition, the new labels' clusters and the end of a handover change at
-    the end of a micro-batch only (IHOMER may change them at any instance), and the clusters
-    score the learner on all the labels by its predictions made before the batch was
-    learned; these are the only differences (see the README's "Scaling out" for the measured
-    effect).
+    ADWIN only. The driver turns the shards' probabilities into a label set as IHOMER does
+    (`seen_sets`, `threshold_strength`). So, with `learn_one`, this model learns and
+    predicts exactly as `IHOMER(share=False, label_drift_delta=None)` with the same
+    parameters. With `learn_many`, the partition, the new labels' clusters and the end of a
+    handover change at the end of a micro-batch only (IHOMER may change them at any
+    instance), and the clusters score the learner on all the labels, and the decision its
+    answers, by the predictions made before the batch was learned (a batch that was not
+    predicted first costs one more call to every shard); these are the only differences
+    (see the README's "Scaling out" for the measured effect).
 
     Parameters
     ----------
@@ -67,7 +66,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         Instances between two looks at the measured loads.
     n_min, delta, tau, min_cluster_size, max_cluster_size, warmup, cooldown, handover,
     drift_delta, fallback, selection_window, selection_margin, retire_after, adapt,
-    adapt_learners, adapt_rate, adapt_window, seed
+    adapt_learners, adapt_rate, adapt_window, seen_sets, threshold_strength, seed
         As for `IHOMER`.
 
     """
@@ -102,6 +101,8 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         adapt_learners: list[base.MultiLabelClassifier] | None = None,
         adapt_rate: float = 4.0,
         adapt_window: int = 100,
+        seen_sets: int | None = 1000,
+        threshold_strength: float = 0.2,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -128,6 +129,8 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         self.adapt_learners = adapt_learners
         self.adapt_rate = adapt_rate
         self.adapt_window = adapt_window
+        self.seen_sets = seen_sets
+        self.threshold_strength = threshold_strength
         self.seed = seed
         check_parameters(self)
         if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
@@ -169,6 +172,11 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         # (copies of the xs of the last predicted batch, their P(True) from the learner on all
         # the labels, whether their encodings were complete): the clusters' choices need it.
         self._root_cache: tuple | None = None
+        self._decider = Decider(seen_sets, threshold_strength)
+        # (copies of the xs of the last prediction, P(True) of every label for each, the number
+        # of labels known then, whether their encodings were complete): the decision learns
+        # from the answers given before learning.
+        self._answer_cache: tuple | None = None
 
     # -- river plumbing -------------------------------------------------------------------
 
@@ -183,7 +191,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_backend"] = None
-        state["_root_cache"] = None
+        state["_root_cache"] = state["_answer_cache"] = None
         if self._backend is not None:
             state["_parked"] = self._collect()
         return state
@@ -193,6 +201,11 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         state.setdefault("fallback", False)
         state.setdefault("selection_margin", 0.0)
         state.setdefault("_root_cache", None)
+        # Pickled before the driver decided as IHOMER: each label at 0.5.
+        state.setdefault("seen_sets", None)
+        state.setdefault("threshold_strength", 0.0)
+        state.setdefault("_decider", Decider(None, 0.0))
+        state.setdefault("_answer_cache", None)
         self.__dict__.update(state)
 
     def __del__(self):
