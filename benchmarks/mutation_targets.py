@@ -200,6 +200,16 @@ TARGETS = [
         0.70,
     ),
     Target(
+        "naive_bayes", "streamml/learners/naive_bayes.py", _learners("naive_bayes"), _TREE, 0.70
+    ),
+    Target(
+        "alternates",
+        "streamml/ihomer/alternates.py",
+        ("tests/ihomer/test_adapt.py", "tests/learners/test_mixture.py"),
+        _TREE,
+        0.70,
+    ),
+    Target(
         "labelsets",
         "streamml/compose/labelsets.py",
         (

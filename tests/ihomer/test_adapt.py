@@ -164,6 +164,30 @@ def test_alternates_that_are_never_the_best_are_dropped():
     assert alternates.prune(patience=10) == 0
 
 
+def test_an_alternate_is_behind_while_any_other_predictor_beats_it():
+    # With decay 1 a score is the last Brier score. An alternate is behind while the answer or
+    # another alternate has a strictly better score; a tie or a win starts its count afresh.
+    truth = np.array([1.0, 0.0])
+    p = {
+        b: np.array(q)
+        for b, q in [(0.02, [0.9, 0.1]), (0.18, [0.7, 0.3]), (0.5, [0.5, 0.5]), (0.98, [0.3, 0.7])]
+    }
+    alternates = Alternates([MajorityLabelset()] * 3, ["dict"] * 3, 0)
+    alternates.score(p[0.18], [p[0.02], p[0.02], p[0.5]], truth, decay=1.0)
+    np.testing.assert_allclose(alternates.scores, [0.18, 0.02, 0.02, 0.5])
+    assert alternates.behind.tolist() == [0, 0, 1]  # the tied best are not behind each other
+    alternates.score(p[0.5], [p[0.18], p[0.02], p[0.98]], truth, decay=1.0)
+    assert alternates.behind.tolist() == [1, 0, 2]  # the first is beaten by an alternate only
+    alternates.score(p[0.5], [p[0.02], p[0.18], p[0.98]], truth, decay=1.0)
+    assert alternates.behind.tolist() == [0, 1, 3]  # the first is the best again
+    assert alternates.prune(patience=3) == 2 and len(alternates.scores) == 3
+    # Faded: each score moves by `decay` towards the latest Brier score.
+    faded = Alternates([MajorityLabelset()], ["dict"], 0)
+    for _ in range(2):
+        faded.score(p[0.18], [p[0.5]], truth, decay=0.5)
+    np.testing.assert_allclose(faded.scores, [0.75 * 0.18, 0.75 * 0.5])
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -6,6 +6,7 @@ from river import datasets
 from sklearn.naive_bayes import GaussianNB
 
 from streamml.learners import FeatureIndex, NaiveBayes
+from streamml.learners.features import EncodedInstance
 
 from ..continuation import assert_pickle_continues
 
@@ -113,12 +114,12 @@ def test_bad_parameters(kwargs):
 
 def test_fading_weighs_the_instances_exponentially_through_rescaling():
     """The class means and the priors are those of the instances weighted fading ** age, also
-    after the scaled weights were divided back down (0.5 ** -400 > 1e100)."""
-    X, Y, xs, ys = _data(seed=3, n=400)
+    after the scaled weights were divided back down (0.5 ** -350 > 1e100)."""
+    X, Y, xs, ys = _data(seed=3, n=2800)
     model = NaiveBayes(prior_weight=0.0, refresh=0.0, fading=0.5 ** (1 / 8))
     for x, y in zip(xs, ys):
         model.learn_one(x, y)
-    assert model._w < 1e100  # rescaled on the way
+    assert model._w < 1e100 < 0.5 ** (-len(X) / 8)  # rescaled on the way
     weights = model.fading ** np.arange(len(X) - 1, -1, -1.0)
     params = model._parameters()
     assert params.rows.tolist() == [0, 1, 2]  # every label has both classes
@@ -256,3 +257,74 @@ def test_parameters_pickled_before_the_zero_distance_still_predict():
         loaded.__setstate__(state)
         for v, e in zip(vs, expected):
             np.testing.assert_allclose(loaded.predict_proba_vector(v), e, rtol=1e-12)
+
+
+def _reference_log_odds(X, on, x, prior_weight, var_smoothing):
+    """The model's log-odds for one label, written out from its definition: per class, each
+    feature's variance shrunk towards its variance over all instances by `prior_weight`
+    pseudo-instances, plus `var_smoothing` times the largest such variance."""
+    n = len(X)
+    var_all = X.var(axis=0)
+    eps = var_smoothing * var_all.max() + 1e-12
+    log_odds = np.log((on.sum() + 1) / (n - on.sum() + 1))
+    for c, sign in ((on, 1.0), (~on, -1.0)):
+        rows = X[c]
+        count = len(rows)
+        mean = rows.sum(axis=0) / max(count, 1)
+        within = np.maximum((rows**2).sum(axis=0) / max(count, 1) - mean**2, 0.0)
+        var = (count * within + prior_weight * var_all) / (count + prior_weight) + eps
+        log_odds += sign * (-0.5 * np.log(var).sum() - 0.5 * ((x - mean) ** 2 / var).sum())
+    return log_odds
+
+
+def test_class_variances_shrink_towards_the_feature_variance():
+    # l1 is positive once: its positive class is one instance, its variance all shrinkage.
+    rng = np.random.default_rng(12)
+    n, width = 150, 6
+    X = np.where(rng.uniform(size=(n, width)) < 0.4, rng.normal(2.0, 1.5, size=(n, width)), 0.0)
+    Y = np.zeros((n, 3), dtype=bool)
+    Y[:, 0] = X[:, 0] + X[:, 1] > 1.0
+    Y[17, 1] = True
+    Y[:, 2] = rng.uniform(size=n) < 0.4
+    model = NaiveBayes(prior_weight=2.5, var_smoothing=0.05, refresh=0.0)
+    names = [f"f{j}" for j in range(width)]
+    for row, labels in zip(X, Y):
+        x = {f: v for f, v in zip(names, row) if v}
+        model.learn_one(x, {f"l{k}": bool(b) for k, b in enumerate(labels)})
+    checked = 0
+    for row in np.vstack([X[:40], rng.normal(size=(10, width))]):
+        v = model._encode({f: v for f, v in zip(names, row) if v}, grow=False)
+        q = model.predict_proba_vector(v)
+        for k in range(3):
+            expected = _reference_log_odds(X, Y[:, k], row, 2.5, 0.05)
+            if abs(expected) < 30:  # P(True) itself says little beyond
+                checked += 1
+                assert np.isclose(q[k], 1 / (1 + np.exp(-expected)), rtol=1e-9, atol=1e-12)
+    assert checked > 100
+
+
+def test_features_beyond_the_model_weigh_nothing_on_both_routes():
+    xs, ys = _sparse_stream(seed=6, n=200, width=60)
+    model = NaiveBayes(refresh=0.0)
+    for x, y in zip(xs, ys):
+        model.learn_one(x, y)
+    width = len(model.feature_index)
+    # Sparse route (few non-zeros): columns at and beyond the model's width are left out.
+    known = EncodedInstance(np.array([3, 7]), np.array([2.0, 1.0]), width)
+    for extra in (width, width + 9):
+        wider = EncodedInstance(np.array([3, 7, extra]), np.array([2.0, 1.0, 5.0]), extra + 1)
+        np.testing.assert_array_equal(
+            model.predict_proba_vector(wider), model.predict_proba_vector(known)
+        )
+    # Dense route, with an instance narrower than the model: the missing columns are zeros.
+    dense = NaiveBayes(refresh=0.0)
+    X, Y, xs, ys = _data(seed=7, n=120)
+    for x, y in zip(xs, ys):
+        dense.learn_one(x, y)
+    values = np.array([0.5, -1.0, 2.0])
+    narrow = EncodedInstance(np.arange(3), values, 3)
+    full = EncodedInstance(np.arange(3), values, len(dense.feature_index))
+    assert 4 * 3 >= len(dense.feature_index)  # the dense route for both
+    np.testing.assert_allclose(
+        dense.predict_proba_vector(narrow), dense.predict_proba_vector(full), rtol=1e-12
+    )
