@@ -269,9 +269,9 @@ class _SeenSets:
         self.capacity = capacity
         self._slots: collections.OrderedDict = collections.OrderedDict()  # set -> slot
         self._sets: list = []  # slot -> set
-        # The labels of every slot, slot after slot; where each slot's
-        # labels start; 0 for a slot in use, -inf for a forgotten one. Buffers with room to
-        # grow, used up to _n_entries and len(_sets).
+        # The labels of every slot, slot after slot; where each slot's labels start; 0 for a
+        # slot in use, -inf for a forgotten one. Buffers with room to grow, used up to
+        # _n_entries and len(_sets).
         self._flat = np.zeros(64, dtype=np.int64)
         self._indptr = np.zeros(65, dtype=np.int64)
         self._forgotten = np.zeros(64)

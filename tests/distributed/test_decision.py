@@ -80,3 +80,13 @@ def test_a_model_pickled_before_the_decision_decides_each_label_at_one_half():
 def test_bad_decision_parameters(params):
     with pytest.raises(ValueError):
         _sharded(**params)
+
+
+def test_labels_that_appear_later_are_decided_as_ihomer_decides_them():
+    # Only the positive labels in each y: labels keep appearing, and an instance with a new
+    # label is scored by answers asked after the label's cluster was made, as IHOMER does.
+    data = [(x, {k: v for k, v in y.items() if v}) for x, y in yeast(700)]
+    single = IHOMER(share=False, label_drift_delta=None, seed=7)
+    sharded = _sharded()
+    assert _answers(sharded, data) == _answers(single, data)
+    assert sharded.labels == single.labels and len(sharded.labels) == 14
