@@ -1,5 +1,5 @@
 """Command line of the benchmarks: ``run``, ``report``, ``scaling``, ``drift``, ``batch``,
-``mutation``, ``distributed``."""
+``mutation``, ``distributed``, ``ab``."""
 
 from __future__ import annotations
 
@@ -148,6 +148,20 @@ def _build() -> argparse.ArgumentParser:
     th.add_argument("--seed", type=int, default=42)
     th.add_argument("--report", action="store_true", help="only rewrite thresholds.md")
 
+    ab = sub.add_parser(
+        "ab", help="speed of this tree against a git revision, in interleaved processes"
+    )
+    ab.add_argument("--base", required=True, help="the revision to compare with (e.g. HEAD~3)")
+    ab.add_argument(
+        "--streams",
+        nargs="+",
+        default=[str(DATA / "yeast.arff")],
+        help="ARFF paths or benchmarks.child stream specs (synth:..., drift:...)",
+    )
+    ab.add_argument("--models", default="ihomer,mlhat", help="benchmarks.child model specs")
+    ab.add_argument("--reps", type=int, default=3, help="runs of each side (the best is kept)")
+    ab.add_argument("--limit", type=int, default=None, help="first N instances of each stream")
+
     ma = sub.add_parser("machine", help="describe this machine in machine.md")
     ma.add_argument("--out", default=str(RESULTS))
 
@@ -292,6 +306,12 @@ def _dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
             )
         else:
             drift.write_drift_report(args.out, tolerance=args.tolerance)
+        return 0
+    if args.command == "ab":
+        from .ab import run_ab, table
+
+        rows = run_ab(args.base, args.streams, _names(args.models), args.reps, args.limit)
+        print(table(rows, args.base))
         return 0
     if args.command == "thresholds":
         from . import thresholds

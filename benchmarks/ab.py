@@ -1,0 +1,115 @@
+"""The speed of this checkout against another revision, in interleaved processes.
+
+A speed-up is measured against the code it replaces, on the same machine in the same session:
+each stream and model runs `benchmarks.child` in the tree of the base revision (extracted with
+``git archive``) and in this tree, alternately (A B, then B A, ...), and the best of `reps` runs
+of each is kept, so a change of the machine's load hits both alike. The children print their
+metrics too: equal metrics tell that the change kept the predictions (same subset accuracy,
+micro-F1, macro-F1 and Hamming loss to 12 digits).
+
+Run::
+
+    python -m benchmarks ab --base 8d87f78 --streams ../shared/data/yeast.arff \\
+        ../shared/data/delicious.arff --limit 2000 --models ihomer,mlhat --reps 3
+"""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+__all__ = ["extract", "run_ab"]
+
+#: The metrics compared between the two sides.
+METRICS = ("subset_accuracy", "micro_f1", "macro_f1", "hamming_loss")
+
+
+def extract(revision: str, repo: pathlib.Path, into: pathlib.Path) -> pathlib.Path:
+    """The files of `revision` of the git repository `repo`, written under `into`."""
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", revision],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        message = archive.stderr.decode(errors="replace").strip()
+        raise ValueError(f"cannot extract revision {revision!r}: {message}")
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def _one(tree: pathlib.Path, stream: str, model: str, limit: int | None, timeout: float) -> dict:
+    """One run of `benchmarks.child` with the code of `tree`."""
+    from .proc import ONE_THREAD, run_process
+
+    argv = [sys.executable, "-m", "benchmarks.child", "--stream", stream, "--model", model]
+    if limit is not None:
+        argv += ["--limit", str(limit)]
+    done = run_process(argv, timeout, ONE_THREAD, cwd=tree)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.timed_out or done.returncode != 0 or not lines:
+        error = (done.stderr.strip().splitlines() or ["timed out" if done.timed_out else "?"])[-1]
+        raise RuntimeError(f"{model} on {stream} in {tree} failed: {error[:300]}")
+    import json
+
+    return json.loads(lines[-1])
+
+
+def run_ab(
+    base: str,
+    streams: list[str],
+    models: list[str],
+    reps: int = 3,
+    limit: int | None = None,
+    timeout: float = 1800.0,
+) -> list[dict]:
+    """Per stream and model: the best instances/s of the base revision (A) and of this tree
+    (B), their ratio, and whether their metrics are equal."""
+    if reps < 1:
+        raise ValueError(f"reps must be >= 1, got {reps}")
+    here = pathlib.Path(__file__).resolve().parents[1]
+    streams = [str(pathlib.Path(s).resolve()) if s.endswith(".arff") else s for s in streams]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="streamml-ab-") as scratch:
+        trees = {"A": extract(base, here, pathlib.Path(scratch) / "base"), "B": here}
+        for stream in streams:
+            for model in models:
+                runs: dict[str, list[dict]] = {"A": [], "B": []}
+                for rep in range(reps):
+                    for side in ("A", "B") if rep % 2 == 0 else ("B", "A"):
+                        runs[side].append(_one(trees[side], stream, model, limit, timeout))
+                best = {side: max(r["instances_per_second"] for r in runs[side]) for side in runs}
+                same = all(
+                    round(runs["A"][0][m], 12) == round(runs["B"][0][m], 12) for m in METRICS
+                )
+                rows.append(
+                    {
+                        "stream": stream,
+                        "model": model,
+                        "n": runs["B"][0]["n"],
+                        "base": best["A"],
+                        "here": best["B"],
+                        "speedup": best["B"] / best["A"],
+                        "same_metrics": same,
+                    }
+                )
+    return rows
+
+
+def table(rows: list[dict], base: str) -> str:
+    """The rows as a markdown table."""
+    lines = [
+        f"| stream | model | instances | {base} (inst/s) | this tree (inst/s) | speed-up | "
+        "same metrics |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        name = pathlib.Path(r["stream"]).stem if r["stream"].endswith(".arff") else r["stream"]
+        lines.append(
+            f"| {name} | {r['model']} | {r['n']:,} | {r['base']:,.0f} | {r['here']:,.0f} | "
+            f"{r['speedup']:.3f}x | {'yes' if r['same_metrics'] else 'no'} |"
+        )
+    return "\n".join(lines)
