@@ -15,12 +15,13 @@ Run::
 
 from __future__ import annotations
 
+import json
 import pathlib
 import subprocess
 import sys
 import tempfile
 
-__all__ = ["extract", "run_ab"]
+__all__ = ["extract", "run_ab", "table"]
 
 #: The metrics compared between the two sides.
 METRICS = ("subset_accuracy", "micro_f1", "macro_f1", "hamming_loss")
@@ -53,8 +54,6 @@ def _one(tree: pathlib.Path, stream: str, model: str, limit: int | None, timeout
     if done.timed_out or done.returncode != 0 or not lines:
         error = (done.stderr.strip().splitlines() or ["timed out" if done.timed_out else "?"])[-1]
         raise RuntimeError(f"{model} on {stream} in {tree} failed: {error[:300]}")
-    import json
-
     return json.loads(lines[-1])
 
 
