@@ -15,10 +15,8 @@ Run::
 
 from __future__ import annotations
 
-import json
 import pathlib
 import subprocess
-import sys
 import tempfile
 
 __all__ = ["extract", "run_ab", "table"]
@@ -44,17 +42,13 @@ def extract(revision: str, repo: pathlib.Path, into: pathlib.Path) -> pathlib.Pa
 
 def _one(tree: pathlib.Path, stream: str, model: str, limit: int | None, timeout: float) -> dict:
     """One run of `benchmarks.child` with the code of `tree`."""
-    from .proc import ONE_THREAD, run_process
+    from .child import call
 
-    argv = [sys.executable, "-m", "benchmarks.child", "--stream", stream, "--model", model]
-    if limit is not None:
-        argv += ["--limit", str(limit)]
-    done = run_process(argv, timeout, ONE_THREAD, cwd=tree)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.timed_out or done.returncode != 0 or not lines:
-        error = (done.stderr.strip().splitlines() or ["timed out" if done.timed_out else "?"])[-1]
-        raise RuntimeError(f"{model} on {stream} in {tree} failed: {error[:300]}")
-    return json.loads(lines[-1])
+    result = call(stream, model, timeout, cwd=tree, limit=limit)
+    if result["status"] != "ok":
+        problem = result.get("error", result["status"])
+        raise RuntimeError(f"{model} on {stream} in {tree} failed: {problem}")
+    return result
 
 
 def run_ab(

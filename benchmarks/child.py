@@ -30,7 +30,9 @@ __all__ = ["call", "make_model", "make_stream", "main"]
 NEVER = 10**12
 
 
-def call(stream: str, model: str, timeout: float, **options) -> dict:
+def call(
+    stream: str, model: str, timeout: float, cwd: pathlib.Path | None = None, **options
+) -> dict:
     """Run one child process and return its JSON, or ``{"status": "timeout"|"failed", ...}``.
 
     Parameters
@@ -39,6 +41,8 @@ def call(stream: str, model: str, timeout: float, **options) -> dict:
         The ``--stream`` and ``--model`` specs.
     timeout
         Wall-clock limit of the process, in seconds.
+    cwd
+        The tree whose code the child runs (default: this one).
     options
         Other options, e.g. ``limit=1000, block=250`` (``score_from`` becomes ``--score-from``).
 
@@ -49,7 +53,8 @@ def call(stream: str, model: str, timeout: float, **options) -> dict:
     for key, value in options.items():
         if value is not None:
             argv += [f"--{key.replace('_', '-')}", str(value)]
-    done = run_process(argv, timeout, ONE_THREAD, cwd=pathlib.Path(__file__).resolve().parents[1])
+    tree = cwd if cwd is not None else pathlib.Path(__file__).resolve().parents[1]
+    done = run_process(argv, timeout, ONE_THREAD, cwd=tree)
     shown = " ".join(["python"] + argv[1:])
     if done.timed_out:
         return {"status": "timeout", "command": shown, "wall_seconds": done.wall_seconds}
