@@ -176,16 +176,16 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         if self._params is not None:
             return self._params
         # In units of the last instance (its weight is 1).
-        pos = self._pos
-        n = float(self._n) if self.fading == 1.0 else self._total * self._unit()
+        unit, pos, n = 1.0, self._pos, float(self._n)
         if self.fading != 1.0:
-            pos = pos * self._unit()
+            unit = 1.0 / (self._w * self.fading)
+            pos, n = pos * unit, self._total * unit
         # Labels with both classes seen weigh the evidence of x; the others only their prior,
         # so only the usable labels' Gaussians are computed.
         usable = (pos > 0) & (pos < n)
         rows = np.flatnonzero(usable)
         prior = np.log((pos + 1.0) / (n - pos + 1.0))
-        mean, precision, log_var, squared = self._gaussians(rows, pos[rows], n)
+        mean, precision, log_var, squared = self._gaussians(rows, pos[rows], n, unit)
         u = len(rows)
         bias = prior.copy()
         bias[rows] = prior[rows] - 0.5 * (log_var[:u] - log_var[u:])
@@ -194,16 +194,12 @@ class NaiveBayes(EncodedLearner, base.MultiLabelClassifier):
         self._params_n = self._n
         return self._params
 
-    def _unit(self) -> float:
-        """The weight of the last instance in the units of the sums (fading)."""
-        return 1.0 / (self._w * self.fading)
-
-    def _gaussians(self, rows: np.ndarray, pos: np.ndarray, n: float) -> tuple:
+    def _gaussians(self, rows: np.ndarray, pos: np.ndarray, n: float, unit: float) -> tuple:
         """(means, precisions, sums of the log-variances, squared means) of both classes of
-        these labels, stacked: the positive classes, then the negative ones."""
+        these labels, stacked: the positive classes, then the negative ones; `unit` scales the
+        sums into units of the last instance."""
         s1_all, s2_all, s1p, s2p = self._s1, self._s2, self._s1p[rows], self._s2p[rows]
-        if self.fading != 1.0:
-            unit = self._unit()
+        if unit != 1.0:
             s1_all, s2_all, s1p, s2p = s1_all * unit, s2_all * unit, s1p * unit, s2p * unit
         u, width = len(rows), len(s1_all)
         counts = np.concatenate([pos, n - pos])[:, None]
