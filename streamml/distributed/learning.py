@@ -51,16 +51,14 @@ class Learning:
         packed = shards.share(pack_instances(vs) if vs is not None else None)
         dicts = None if self._encoded else shards.share(list(xs))
         start, width = self._n, len(index)
-        answers, key = (
-            (None, None) if self._decider.trivial else self._answers_before(xs, packed, dicts)
-        )
-        root = shards.share(self._root_before(xs, packed, dicts)) if self.fallback else None
-        self._root_cache = self._answer_cache = None
+        answers, root, key = self._before(xs, packed, dicts)
+        root = shards.share(root) if self.fallback else None
+        self._last = None
         # The shards learn while the driver scores its decision and updates the partition.
         learning = self._start(
             [(i, "learn", packed, dicts, positives, start, width, root) for i in range(len(shards))]
         )
-        if answers is not None:
+        if not self._decider.trivial:
             for p, on in zip(answers, positives):
                 self._decider.learn(p, n_known, key, tuple(sorted(on)))
         structure_events = []
@@ -111,7 +109,6 @@ class Learning:
                 self._target.append(key)
                 specs.append((labels, True))
         if specs and self.fallback:
-            self._root_cache = None  # it has no column for the new labels
             home = self._placement.home
             shard = home.get(BASE)
             size = len(self._labels) * self._width()
@@ -140,28 +137,22 @@ class Learning:
             by_shard.setdefault(shard, []).append((labels, cols, answering, view))
         self._run([(shard, "create", made, self._n) for shard, made in by_shard.items()])
 
-    def _answers_before(self, xs: list[dict], packed, dicts) -> tuple:
-        """(P(True) of every label for each of `xs` as answered before learning them, the
-        answer cache when it served one instance): from the last prediction if it was of
-        these xs (with complete encodings, and no label added since), else asked of the
-        shards (which also gives the learner on all the labels' answers)."""
-        cache = self._answer_cache
-        if cache is not None and cache[3] and cache[2] == len(self._labels) and cache[0] == xs:
-            return cache[1], cache if len(xs) == 1 else None
-        answers, root = self._ask(packed, dicts, len(xs))
+    def _before(self, xs: list[dict], packed, dicts) -> tuple:
+        """What learning `xs` scores, as answered before: (P(True) of every label for each,
+        or None when the decision needs none; P(True) of every label from the learner on all
+        the labels, or None without it; the last prediction when it served one instance, for
+        the decision's cache). From the last prediction if it was of these xs (with complete
+        encodings, and no label added since), else asked of the shards: all of them for the
+        decision, that of the learner on all the labels without one."""
+        last = self._last
+        if last is not None and last[4] and last[3] == len(self._labels) and last[0] == xs:
+            return last[1], last[2], last if len(xs) == 1 else None
+        if not self._decider.trivial:
+            return (*self._ask(packed, dicts, len(xs)), None)
         if self.fallback:
-            self._root_cache = ([dict(x) for x in xs], root, True)
-        return answers, None
-
-    def _root_before(self, xs: list[dict], packed, dicts):
-        """P(True) of every label from the learner on all the labels, for each of `xs`, before
-        it learns them: from the last prediction if it was of these xs (and their encodings
-        were complete), else asked of its shard."""
-        cache = self._root_cache
-        if cache is not None and cache[2] and cache[0] == xs:
-            return cache[1]
-        (found,) = self._run([(self._placement.home[BASE], "predict_base", packed, dicts)])
-        return found
+            (root,) = self._run([(self._placement.home[BASE], "predict_base", packed, dicts)])
+            return None, root, None
+        return None, None, None
 
     # -- restructuring (as IHOMER's, at the end of a micro-batch) --------------------------
 

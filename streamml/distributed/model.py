@@ -169,14 +169,12 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         self._backend = None
         self._parked: list[tuple] = []  # (shard, its pickled clusters) while no shard runs
         self._broken: str | None = None
-        # (copies of the xs of the last predicted batch, their P(True) from the learner on all
-        # the labels, whether their encodings were complete): the clusters' choices need it.
-        self._root_cache: tuple | None = None
         self._decider = Decider(seen_sets, threshold_strength)
-        # (copies of the xs of the last prediction, P(True) of every label for each, the number
-        # of labels known then, whether their encodings were complete): the decision learns
-        # from the answers given before learning.
-        self._answer_cache: tuple | None = None
+        # The last prediction: (copies of its xs, P(True) of every label for each as answered,
+        # those of the learner on all the labels (None without it), the number of labels known
+        # then, whether the encodings were complete). Learning those xs scores the answers
+        # given before it: the clusters' choices (with `fallback`) and the decision.
+        self._last: tuple | None = None
 
     # -- river plumbing -------------------------------------------------------------------
 
@@ -191,7 +189,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_backend"] = None
-        state["_root_cache"] = state["_answer_cache"] = None
+        state["_last"] = None
         if self._backend is not None:
             state["_parked"] = self._collect()
         return state
@@ -200,12 +198,13 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         # Pickled before the learner on all the labels could be sharded.
         state.setdefault("fallback", False)
         state.setdefault("selection_margin", 0.0)
-        state.setdefault("_root_cache", None)
         # Pickled before the driver decided as IHOMER: each label at 0.5.
         state.setdefault("seen_sets", None)
         state.setdefault("threshold_strength", 0.0)
         state.setdefault("_decider", Decider(None, 0.0))
-        state.setdefault("_answer_cache", None)
+        for old in ("_root_cache", "_answer_cache"):  # the caches of the last prediction before
+            state.pop(old, None)
+        state.setdefault("_last", None)
         self.__dict__.update(state)
 
     def __del__(self):

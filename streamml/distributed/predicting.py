@@ -29,12 +29,9 @@ class Predicting:
         else:
             packed, dicts = None, shards.share(list(xs))
         out, root = self._ask(packed, dicts, len(xs))
-        complete = vs is None or all(v.complete for v in vs)
-        copies = [dict(x) for x in xs]
-        if self.fallback:
-            self._root_cache = (copies, root, complete)
-        if not self._decider.trivial:
-            self._answer_cache = (copies, out, len(self._labels), complete)
+        if self.fallback or not self._decider.trivial:  # learning these xs will need them
+            complete = vs is None or all(v.complete for v in vs)
+            self._last = ([dict(x) for x in xs], out, root, len(self._labels), complete)
         return out
 
     def _ask(self, packed, dicts, n: int) -> tuple:
@@ -74,7 +71,7 @@ class Predicting:
 
     def predict_one(self, x: dict, **kwargs) -> dict:
         p = self._predict_matrix([x])
-        decided = self._decided(p, self._answer_cache)[0]
+        decided = self._decided(p, self._last)[0]
         return dict(zip(self._labels, decided.tolist()))
 
     def predict_batch(self, xs: list[dict]) -> list[dict]:

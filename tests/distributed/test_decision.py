@@ -66,11 +66,13 @@ def test_a_model_pickled_before_the_decision_decides_each_label_at_one_half():
     model = _sharded()
     model.learn_batch([x for x, _ in data], [y for _, y in data])
     state = model.__getstate__()
-    for name in ("seen_sets", "threshold_strength", "_decider", "_answer_cache"):
+    for name in ("seen_sets", "threshold_strength", "_decider", "_last"):
         del state[name]
+    state["_root_cache"] = None  # that version's cache of the last prediction
     old = ShardedIHOMER.__new__(ShardedIHOMER)
     old.__setstate__(state)
     assert old.seen_sets is None and old.threshold_strength == 0.0
+    assert old._last is None and not hasattr(old, "_root_cache")
     for x, _ in yeast(360)[300:]:
         p = old.predict_proba_one(x)
         assert old.predict_one(x) == {k: q[True] > 0.5 for k, q in p.items()}

@@ -219,7 +219,7 @@ def test_a_model_pickled_before_the_sharded_fallback_loads_without_it():
     model = _sharded(shards=2, fallback=False)
     run_batches(model, groups(300), 100)
     state = pickle.loads(pickle.dumps(model.__getstate__()))  # a copy
-    for name in ("fallback", "selection_margin", "_root_cache"):
+    for name in ("fallback", "selection_margin", "_last"):
         del state[name]
     old = ShardedIHOMER.__new__(ShardedIHOMER)
     old.__setstate__(state)
