@@ -18,6 +18,9 @@ from .standardise import Standardiser
 
 __all__ = ["Standardiser", "KNNWindow", "BaggedLogisticRegression"]
 
+#: Slots a window allocates at first (it doubles them as instances arrive).
+_FIRST_SLOTS = 64
+
 
 class KNNWindow:
     """Label-powerset k nearest neighbours over a window of the most recent instances.
@@ -31,8 +34,9 @@ class KNNWindow:
     latest instances can be the best neighbours); the kNN uses the one whose recent subset
     0/1 loss (exponentially weighted, measured before learning each instance) is smaller.
 
-    The window is a ring buffer held as a feature-major matrix, so a query costs its non-zeros
-    times the window size.
+    The window is a ring buffer held as a feature-major matrix of single-precision values, so
+    a query costs its non-zeros times the number of instances held. Its columns are allocated as
+    instances arrive (doubling up to `window_size`): a leaf that sees few instances holds few.
 
     Parameters
     ----------
@@ -64,18 +68,37 @@ class KNNWindow:
         self.k = k
         self.short_window = min(short_window, window_size)
         self.loss_decay = loss_decay
-        self._x = np.zeros((max(n_features, 1), window_size))  # feature-major
-        self._half_norm2 = np.zeros(window_size)  # half the squared norm of each slot
-        self._inv_norm = np.zeros(window_size)  # inverse norm of each slot (0 for zero vectors)
-        self._y = np.zeros((window_size, n_labels), dtype=np.float32)
-        self._slot_cols: list[np.ndarray | None] = [None] * window_size  # standardised columns
-        self._raw: list[tuple[np.ndarray, np.ndarray] | None] = [None] * window_size
+        # Slots allocated so far (columns of _x, rows of _y): they grow with the instances.
+        slots = min(window_size, _FIRST_SLOTS)
+        self._x = np.zeros((max(n_features, 1), slots), dtype=np.float32)  # feature-major
+        self._half_norm2 = np.zeros(slots)  # half the squared norm of each slot
+        self._inv_norm = np.zeros(slots)  # inverse norm of each slot (0 for zero vectors)
+        self._y = np.zeros((slots, n_labels), dtype=np.float32)
+        self._slot_cols: list[np.ndarray | int | None] = [None] * slots  # standardised columns
+        self._raw: list[tuple[np.ndarray, np.ndarray] | None] = [None] * slots
         self._size = 0
         self._pos = 0
         self._loss = np.zeros(2)  # recent loss of the whole window, of its recent part
-        # The recent slots (newest first) for each position of the ring.
-        back = np.arange(1, self.short_window + 1)
-        self._recent_slots = [(pos - back) % window_size for pos in range(window_size)]
+        self._back = np.arange(1, self.short_window + 1)  # the recent slots: pos - back
+
+    def __setstate__(self, state):
+        if "_back" not in state:  # pickled with a table of the recent slots of every position
+            state.pop("_recent_slots", None)
+            state["_back"] = np.arange(1, state["short_window"] + 1)
+        self.__dict__.update(state)
+
+    def _reserve(self, slot: int):
+        """Allocate slots up to `slot` (doubling, up to `window_size`)."""
+        have = self._x.shape[1]
+        if slot < have:
+            return
+        n = min(self.window_size, max(slot + 1, 2 * have, _FIRST_SLOTS))
+        self._x = _grown(self._x, (self._x.shape[0], n))
+        self._half_norm2 = _grown(self._half_norm2, (n,))
+        self._inv_norm = _grown(self._inv_norm, (n,))
+        self._y = _grown(self._y, (n, self._y.shape[1]))
+        self._slot_cols += [None] * (n - have)
+        self._raw += [None] * (n - have)
 
     def __len__(self) -> int:
         return self._size
@@ -91,6 +114,7 @@ class KNNWindow:
         """Insert an instance: standardised columns and values, labels as a 0/1 vector (as many
         as the window has), raw non-zeros (to split the window)."""
         j = self._pos
+        self._reserve(j)
         old = self._slot_cols[j]
         if old is not None:
             if type(old) is int:
@@ -120,10 +144,12 @@ class KNNWindow:
         size = self._size
         if size == 0:
             return None
+        x = self._x
+        zx = z.astype(x.dtype, copy=False)  # the window's precision (no copy of the window)
         if full:
-            dots = z @ self._x[: len(z), :size]
+            dots = zx @ x[: len(z), :size]
         else:
-            dots = z @ self._x[cols, :size]
+            dots = zx @ x[cols, :size]
         # A score that grows as the distance shrinks, and the squared distance from it.
         q2 = float(z @ z)
         if cosine:
@@ -137,7 +163,7 @@ class KNNWindow:
         whole = np.argpartition(dots, size - k)[size - k :] if size > k else np.arange(size)
         short = self.short_window
         if size > short > 0:
-            slots = self._recent_slots[self._pos]
+            slots = (self._pos - self._back) % self.window_size
             if short > k:
                 slots = slots[np.argpartition(dots[slots], short - k)[short - k :]]
             nearest = np.concatenate([whole, slots])
@@ -212,19 +238,15 @@ class KNNWindow:
             child = KNNWindow.__new__(KNNWindow)
             child.__dict__.update(self.__dict__)
             child._loss = self._loss.copy()
-            child._x = np.zeros_like(self._x)
-            child._y = np.zeros_like(self._y)
             m = len(slots)
-            child._x[:, :m] = self._x[:, slots]
-            child._y[:m] = self._y[slots]
-            child._half_norm2 = np.zeros_like(self._half_norm2)
-            child._half_norm2[:m] = self._half_norm2[slots]
-            child._inv_norm = np.zeros_like(self._inv_norm)
-            child._inv_norm[:m] = self._inv_norm[slots]
-            rest = [None] * (self.window_size - m)
-            child._slot_cols = [self._slot_cols[j] for j in slots] + rest
-            child._raw = [self._raw[j] for j in slots] + rest
+            child._x = np.ascontiguousarray(self._x[:, slots])
+            child._y = self._y[slots]
+            child._half_norm2 = self._half_norm2[slots]
+            child._inv_norm = self._inv_norm[slots]
+            child._slot_cols = [self._slot_cols[j] for j in slots]
+            child._raw = [self._raw[j] for j in slots]
             child._size = m
             child._pos = m % self.window_size
+            child._reserve(child._pos)
             children.append(child)
         return children[0], children[1]

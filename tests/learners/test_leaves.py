@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -150,17 +151,22 @@ def _instance(rng, n_features):
 
 
 @pytest.mark.parametrize("cosine", [True, False])
-@pytest.mark.parametrize(("k", "short"), [(3, 8), (3, 1), (4, 4), (5, 0)])
-def test_knn_votes_match_a_direct_computation(cosine, k, short):
-    """Sparse and dense rows, a zero row (one at a time: no ties), a ring that wraps around,
-    queries of any norm."""
+@pytest.mark.parametrize(
+    ("k", "short", "size", "n_features"),
+    [(3, 8, 12, 6), (3, 1, 12, 6), (4, 4, 12, 6), (5, 0, 12, 6), (4, 20, 150, 12)],
+)
+def test_knn_votes_match_a_direct_computation(cosine, k, short, size, n_features):
+    """Sparse and dense rows, a zero row (one at a time: no ties), a ring that wraps around
+    (after its slots grew, for the window of 150; with more features, so that rows of one
+    non-zero in the same column, at equal distances, are rare), queries of any norm."""
     rng = np.random.default_rng(4)
-    n_features, n_labels, size = 6, 3, 12
+    n_labels = 3
     knn = KNNWindow(n_features, n_labels, window_size=size, k=k, short_window=short)
     assert knn.votes(np.array([0]), np.array([1.0]), False, cosine) is None
     seen = []
-    for i in range(40):
-        row = np.zeros(n_features) if i % 13 == 4 else _instance(rng, n_features)
+    for i in range(3 * size + 4):
+        zero = i % max(13, size + 7) == 4  # one zero row in the window at a time
+        row = np.zeros(n_features) if zero else _instance(rng, n_features)
         y = _ybin(list(np.flatnonzero(rng.random(n_labels) < 0.4)), n_labels)
         cols, vals, full = _sparse(row)
         knn.add(cols, vals, full, y, (cols, vals))
@@ -286,3 +292,76 @@ def test_wide_sparse_updates_row_by_row_equal_the_gathered_update(monkeypatch):
     monkeypatch.setattr(logistic, "_ROW_LOOP_FROM", 10**9)
     gathered, _ = run()
     np.testing.assert_array_equal(row_by_row, gathered)
+
+
+def test_knn_window_allocates_its_slots_as_instances_arrive():
+    """A window holds room for the instances it has seen (doubling), never more than its size;
+    the votes are those of a window that had all its room from the start."""
+    rng = np.random.default_rng(7)
+    knn = KNNWindow(5, 2, window_size=300, k=3, short_window=10)
+    full = KNNWindow(5, 2, window_size=300, k=3, short_window=10)
+    full._reserve(299)
+    assert knn._x.shape[1] < 300 and full._x.shape[1] == 300
+    assert knn._x.dtype == np.float32  # single precision: half the memory
+    slots = []
+    for i in range(700):
+        row = _instance(rng, 5)
+        cols, vals, dense = _sparse(row)
+        y = _ybin([i % 2], 2)
+        for window in (knn, full):
+            window.add(cols, vals, dense, y, (cols, vals))
+        slots.append(knn._x.shape[1])
+        if i % 7 == 0:
+            query = _sparse(_instance(rng, 5))
+            np.testing.assert_array_equal(knn.votes(*query, True), full.votes(*query, True))
+    assert slots[:64] == [64] * 64 and slots[64] == 128 and slots[-1] == 300
+    assert knn._y.shape[0] == len(knn._raw) == len(knn._slot_cols) == 300
+    assert knn.labelsets() == full.labelsets()
+
+
+def test_knn_split_child_grows_past_the_instances_it_kept():
+    rng = np.random.default_rng(8)
+    knn = KNNWindow(3, 2, window_size=200, k=3, short_window=5)
+    rows = []
+    for i in range(150):
+        row = np.array([float(i % 2), *np.abs(rng.normal(0, 1, 2))])
+        rows.append((row, _ybin([int(i % 4 == 0)], 2)))
+        cols, vals, dense = _sparse(row)
+        knn.add(cols, vals, dense, rows[-1][1], (cols, vals))
+    left, _ = knn.split(0, 0.5)
+    fresh = KNNWindow(3, 2, window_size=200, k=3, short_window=5)
+    for row, y in rows:
+        if row[0] <= 0.5:
+            cols, vals, dense = _sparse(row)
+            fresh.add(cols, vals, dense, y, (cols, vals))
+    assert len(left) == len(fresh) == 75 and left.labelsets() == fresh.labelsets()
+    for i in range(300):  # past the 200 of the window: both rings grow, then wrap
+        row = np.array([0.0, *np.abs(rng.normal(0, 1, 2))])
+        cols, vals, dense = _sparse(row)
+        y = _ybin([int(i % 3 == 0)], 2)
+        left.add(cols, vals, dense, y, (cols, vals))
+        fresh.add(cols, vals, dense, y, (cols, vals))
+        if i % 10 == 0:
+            query = _sparse(np.array([0.0, *np.abs(rng.normal(0, 1, 2))]))
+            np.testing.assert_allclose(left.votes(*query, True), fresh.votes(*query, True))
+    assert len(left) == 200 and left.labelsets() == fresh.labelsets()
+
+
+def test_knn_window_pickled_with_the_recent_slots_table_loads():
+    """Windows pickled before the recent slots were computed (a table per ring position)."""
+    rng = np.random.default_rng(9)
+    knn = KNNWindow(4, 2, window_size=40, k=3, short_window=6)
+    for i in range(60):
+        cols, vals, dense = _sparse(_instance(rng, 4))
+        knn.add(cols, vals, dense, _ybin([i % 2], 2), (cols, vals))
+    state = knn.__dict__.copy()
+    del state["_back"]
+    back = np.arange(1, 7)
+    state["_recent_slots"] = [(pos - back) % 40 for pos in range(40)]
+    old = KNNWindow.__new__(KNNWindow)
+    old.__setstate__(state)
+    assert not hasattr(old, "_recent_slots")
+    query = _sparse(_instance(rng, 4))
+    np.testing.assert_array_equal(old.votes(*query, True), knn.votes(*query, True))
+    restored = pickle.loads(pickle.dumps(knn))
+    np.testing.assert_array_equal(restored.votes(*query, True), knn.votes(*query, True))
