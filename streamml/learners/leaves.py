@@ -59,7 +59,7 @@ class KNNWindow:
         self,
         n_features: int,
         n_labels: int,
-        window_size: int = 170,
+        window_size: int = 2000,
         k: int = 4,
         short_window: int = 20,
         loss_decay: float = 0.01,
