@@ -20,6 +20,8 @@ __all__ = ["Standardiser", "KNNWindow", "BaggedLogisticRegression"]
 
 #: Slots a window allocates at first (it doubles them as instances arrive).
 _FIRST_SLOTS = 64
+#: Instances a window keeps whatever its `max_cells` (if its `window_size` allows).
+_MIN_SLOTS = 128
 
 
 class KNNWindow:
@@ -37,6 +39,9 @@ class KNNWindow:
     The window is a ring buffer held as a feature-major matrix of single-precision values, so
     a query costs its non-zeros times the number of instances held. Its columns are allocated as
     instances arrive (doubling up to `window_size`): a leaf that sees few instances holds few.
+    With `max_cells`, the window holds at most that many values (features x instances), but
+    never fewer than 128 instances: on thousands of features it keeps fewer instances, the
+    oldest going first when new features narrow it.
 
     Parameters
     ----------
@@ -52,6 +57,8 @@ class KNNWindow:
         Size of the recent part of the window that may vote alone (0: never).
     loss_decay
         Weight of the latest instance in the recent loss of the two votes.
+    max_cells
+        Values (features x instances) the window may hold; None: no limit but `window_size`.
 
     """
 
@@ -63,13 +70,17 @@ class KNNWindow:
         k: int = 4,
         short_window: int = 20,
         loss_decay: float = 0.01,
+        max_cells: int | None = None,
     ):
         self.window_size = window_size
         self.k = k
         self.short_window = min(short_window, window_size)
         self.loss_decay = loss_decay
+        self.max_cells = max_cells
+        self._width = max(n_features, 1)  # features known (the budget of max_cells)
+        self._limit = self._slots_allowed()  # instances kept (window_size, or fewer)
         # Slots allocated so far (columns of _x, rows of _y): they grow with the instances.
-        slots = min(window_size, _FIRST_SLOTS)
+        slots = min(self._limit, _FIRST_SLOTS)
         self._x = np.zeros((max(n_features, 1), slots), dtype=np.float32)  # feature-major
         self._half_norm2 = np.zeros(slots)  # half the squared norm of each slot
         self._inv_norm = np.zeros(slots)  # inverse norm of each slot (0 for zero vectors)
@@ -85,14 +96,23 @@ class KNNWindow:
         if "_back" not in state:  # pickled with a table of the recent slots of every position
             state.pop("_recent_slots", None)
             state["_back"] = np.arange(1, state["short_window"] + 1)
+        if "_limit" not in state:  # pickled before max_cells
+            state.update(max_cells=None, _limit=state["window_size"])
+            state["_width"] = state["_x"].shape[0]
         self.__dict__.update(state)
 
+    def _slots_allowed(self) -> int:
+        """Instances the window may keep with the features it knows."""
+        if self.max_cells is None:
+            return self.window_size
+        return min(self.window_size, max(self.max_cells // self._width, _MIN_SLOTS))
+
     def _reserve(self, slot: int):
-        """Allocate slots up to `slot` (doubling, up to `window_size`)."""
+        """Allocate slots up to `slot` (doubling, up to the instances kept)."""
         have = self._x.shape[1]
         if slot < have:
             return
-        n = min(self.window_size, max(slot + 1, 2 * have, _FIRST_SLOTS))
+        n = min(self._limit, max(slot + 1, 2 * have, _FIRST_SLOTS))
         self._x = _grown(self._x, (self._x.shape[0], n))
         self._half_norm2 = _grown(self._half_norm2, (n,))
         self._inv_norm = _grown(self._inv_norm, (n,))
@@ -103,7 +123,20 @@ class KNNWindow:
     def __len__(self) -> int:
         return self._size
 
+    def _widen(self, n_features: int):
+        """The window knows `n_features` features (more than before): with `max_cells`, it
+        keeps fewer instances, the newest, once it holds a tenth more than it may (so that it
+        is not rebuilt for every new feature)."""
+        self._width = n_features
+        limit = self._slots_allowed()
+        if limit < 0.9 * self._limit:
+            newest = self._order()[-limit:]
+            self._limit = limit
+            self._keep(newest)
+
     def grow(self, n_features: int, n_labels: int):
+        if n_features > self._width:
+            self._widen(n_features)
         d, w = self._x.shape
         if n_features > d:
             self._x = _grown(self._x, (max(n_features, 2 * d), w))
@@ -113,6 +146,10 @@ class KNNWindow:
     def add(self, cols, z, full: bool, ybin: np.ndarray, raw: tuple):
         """Insert an instance: standardised columns and values, labels as a 0/1 vector (as many
         as the window has), raw non-zeros (to split the window)."""
+        if self.max_cells is not None:  # the features known, for the budget
+            width = len(z) if full else int(cols.max()) + 1 if len(cols) else 0
+            if width > self._width:
+                self._widen(width)
         j = self._pos
         self._reserve(j)
         old = self._slot_cols[j]
@@ -132,8 +169,8 @@ class KNNWindow:
         self._inv_norm[j] = 1.0 / math.sqrt(norm2) if norm2 > 0 else 0.0
         self._raw[j] = raw
         self._y[j] = ybin
-        self._pos = (j + 1) % self.window_size
-        if self._size < self.window_size:
+        self._pos = (j + 1) % self._limit
+        if self._size < self._limit:
             self._size += 1
 
     def votes(self, cols: np.ndarray, z: np.ndarray, full: bool, cosine: bool):
@@ -163,7 +200,7 @@ class KNNWindow:
         whole = np.argpartition(dots, size - k)[size - k :] if size > k else np.arange(size)
         short = self.short_window
         if size > short > 0:
-            slots = (self._pos - self._back) % self.window_size
+            slots = (self._pos - self._back) % self._limit
             if short > k:
                 slots = slots[np.argpartition(dots[slots], short - k)[short - k :]]
             nearest = np.concatenate([whole, slots])
@@ -205,9 +242,41 @@ class KNNWindow:
 
     def _order(self) -> np.ndarray:
         """Slots from the oldest to the newest instance."""
-        if self._size < self.window_size:
+        if self._size < self._limit:
             return np.arange(self._size)
-        return (self._pos + np.arange(self.window_size)) % self.window_size
+        return (self._pos + np.arange(self._limit)) % self._limit
+
+    def _keep(self, slots: np.ndarray):
+        """Hold only these slots' instances (oldest first), in new arrays."""
+        m = len(slots)
+        self._x = self._columns(slots)
+        self._y = self._y[slots]
+        self._half_norm2 = self._half_norm2[slots]
+        self._inv_norm = self._inv_norm[slots]
+        self._slot_cols = [self._slot_cols[j] for j in slots]
+        self._raw = [self._raw[j] for j in slots]
+        self._size = m
+        self._pos = m % self._limit
+        self._reserve(self._pos)
+
+    def _columns(self, slots: np.ndarray) -> np.ndarray:
+        """A copy of these slots' columns of the window, reading only their non-zeros (a
+        window on thousands of sparse features is mostly zeros)."""
+        x = np.zeros((self._x.shape[0], len(slots)), dtype=self._x.dtype)
+        rows, src, dst = [], [], []
+        for i, j in enumerate(slots.tolist()):
+            cols = self._slot_cols[j]
+            if type(cols) is int:  # a dense instance
+                x[:cols, i] = self._x[:cols, j]
+            elif cols is not None and len(cols):
+                rows.append(cols)
+                src.append(j)
+                dst.append(i)
+        if rows:
+            lengths = [len(cols) for cols in rows]
+            r = np.concatenate(rows)
+            x[r, np.repeat(dst, lengths)] = self._x[r, np.repeat(src, lengths)]
+        return x
 
     def labelsets(self) -> list[tuple[int, ...]]:
         """The label sets of the window, oldest first, as tuples of label indices."""
@@ -238,15 +307,6 @@ class KNNWindow:
             child = KNNWindow.__new__(KNNWindow)
             child.__dict__.update(self.__dict__)
             child._loss = self._loss.copy()
-            m = len(slots)
-            child._x = np.ascontiguousarray(self._x[:, slots])
-            child._y = self._y[slots]
-            child._half_norm2 = self._half_norm2[slots]
-            child._inv_norm = self._inv_norm[slots]
-            child._slot_cols = [self._slot_cols[j] for j in slots]
-            child._raw = [self._raw[j] for j in slots]
-            child._size = m
-            child._pos = m % self.window_size
-            child._reserve(child._pos)
+            child._keep(slots)
             children.append(child)
         return children[0], children[1]

@@ -365,3 +365,48 @@ def test_knn_window_pickled_with_the_recent_slots_table_loads():
     np.testing.assert_array_equal(old.votes(*query, True), knn.votes(*query, True))
     restored = pickle.loads(pickle.dumps(knn))
     np.testing.assert_array_equal(restored.votes(*query, True), knn.votes(*query, True))
+
+
+def test_knn_window_within_max_cells_keeps_the_newest_instances_that_fit():
+    """10 features and 2,000 values: 200 instances; 20 features: 128 (the floor), the newest;
+    the votes are those of an unbounded window of the same instances."""
+    rng = np.random.default_rng(10)
+    knn = KNNWindow(10, 2, window_size=1000, k=3, short_window=5, max_cells=2000)
+    rows = []
+    for i in range(500):
+        row = _instance(rng, 10)
+        rows.append((row, _ybin([i % 2], 2)))
+        cols, vals, dense = _sparse(row)
+        knn.add(cols, vals, dense, rows[-1][1], (cols, vals))
+    assert len(knn) == 200 and knn._x.shape[1] == 200
+    knn.grow(11, 2)  # room for 20 features; 181 instances allowed: within a tenth of 200
+    assert len(knn) == 200 and knn._x.shape[0] == 20
+    wide = np.zeros(20)  # 20 features seen: the window narrows to 128 as it adds this one
+    wide[[3, 19]] = [1.0, -2.0]
+    rows.append((wide, _ybin([1], 2)))
+    cols, vals, dense = _sparse(wide)
+    knn.add(cols, vals, dense, rows[-1][1], (cols, vals))
+    assert len(knn) == 128 and knn._x.shape[1] == 128
+    unbounded = KNNWindow(20, 2, window_size=128, k=3, short_window=5)
+    for row, y in rows[-128:]:
+        cols, vals, dense = _sparse(row)
+        unbounded.add(cols, vals, dense, y, (cols, vals))
+    assert knn.labelsets() == unbounded.labelsets()
+    for _ in range(5):
+        query = _sparse(_instance(rng, 20))
+        np.testing.assert_array_equal(knn.votes(*query, True), unbounded.votes(*query, True))
+    knn.grow(15, 2)  # fewer features than it knows: nothing changes
+    assert len(knn) == 128
+
+
+def test_knn_window_narrows_only_once_it_holds_a_tenth_too_many():
+    knn = KNNWindow(100, 1, window_size=1000, k=3, short_window=5, max_cells=50_000)
+    rng = np.random.default_rng(11)
+    for _ in range(600):
+        cols, vals, dense = _sparse(_instance(rng, 100))
+        knn.add(cols, vals, dense, _ybin([0], 1), (cols, vals))
+    assert len(knn) == 500
+    knn.grow(105, 1)  # 476 allowed: within a tenth, kept as it is
+    assert len(knn) == 500
+    knn.grow(120, 1)  # 416 allowed: narrowed
+    assert len(knn) == 416

@@ -9,6 +9,7 @@ import river.checks
 from river import datasets
 
 from streamml.learners import MLHAT, FeatureIndex, MajorityLabelset
+from streamml.learners.nodes import Leaf
 
 
 def _offline_datasets(model, scale=1):
@@ -155,9 +156,50 @@ def test_invalid_parameters():
         {"split_delta": 1.5},
         {"learning_rates": (0.5,), "bias_learning_rates": (0.1, 1.0)},
         {"max_leaves": 0},
+        {"knn_memory": 0},
+        {"knn_memory": -1.0},
+        {"knn_memory": True},
+        {"knn_memory": "16"},
+        {"knn_memory": float("inf")},
     ):
         with pytest.raises(ValueError):
             MLHAT(**params)
+
+
+def _leaves(model):
+    """The leaves of the main tree (alternates aside)."""
+    nodes, leaves = [model._root], []
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, Leaf):
+            leaves.append(node)
+        else:
+            nodes += [node.left, node.right]
+    return leaves
+
+
+def test_knn_memory_bounds_the_leaves_windows():
+    """200 features in 0.1 MiB: 131 instances per window instead of 2,000; without the
+    bound, the same model keeps all it saw; a model pickled before the bound keeps none."""
+    rng = np.random.default_rng(0)
+    stream = [
+        ({f"f{j}": float(v) for j, v in enumerate(rng.normal(size=200))}, {"a": bool(i % 2)})
+        for i in range(400)
+    ]
+    bounded, unbounded = MLHAT(seed=0, knn_memory=0.1), MLHAT(seed=0, knn_memory=None)
+    for x, y in stream:
+        for model in (bounded, unbounded):
+            model.learn_one(x, y)
+    windows = [leaf.knn for leaf in _leaves(bounded)]
+    assert windows and all(len(w) <= 131 for w in windows)
+    assert sum(len(w) for w in windows) >= 131
+    assert sum(len(leaf.knn) for leaf in _leaves(unbounded)) == 400
+    state = unbounded.__getstate__()
+    del state["knn_memory"]
+    old = MLHAT.__new__(MLHAT)
+    old.__setstate__(state)
+    assert old.knn_memory is None
+    old.learn_one(*stream[0])
 
 
 def test_max_leaves_bounds_the_tree():
