@@ -256,8 +256,7 @@ class KNNWindow:
         self._slot_cols = [self._slot_cols[j] for j in slots]
         self._raw = [self._raw[j] for j in slots]
         self._size = m
-        self._pos = m % self._limit
-        self._reserve(self._pos)
+        self._pos = m % self._limit  # `add` allocates from there
 
     def _columns(self, slots: np.ndarray) -> np.ndarray:
         """A copy of these slots' columns of the window, reading only their non-zeros (a

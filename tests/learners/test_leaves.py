@@ -14,6 +14,12 @@ def _sparse(row: np.ndarray):
     return cols, row[cols], bool(len(cols) == 0 or cols[-1] == len(cols) - 1)
 
 
+def _add(knn, row: np.ndarray, y: np.ndarray):
+    """Add a dense row to a window (as the leaf does: standardised non-zeros, raw non-zeros)."""
+    cols, vals, full = _sparse(row)
+    knn.add(cols, vals, full, y, (cols, vals))
+
+
 def _ybin(positives, n_labels):
     y = np.zeros(n_labels, dtype=np.float32)
     y[positives] = 1.0
@@ -322,25 +328,22 @@ def test_knn_window_allocates_its_slots_as_instances_arrive():
 def test_knn_split_child_grows_past_the_instances_it_kept():
     rng = np.random.default_rng(8)
     knn = KNNWindow(3, 2, window_size=200, k=3, short_window=5)
-    rows = []
-    for i in range(150):
-        row = np.array([float(i % 2), *np.abs(rng.normal(0, 1, 2))])
-        rows.append((row, _ybin([int(i % 4 == 0)], 2)))
-        cols, vals, dense = _sparse(row)
-        knn.add(cols, vals, dense, rows[-1][1], (cols, vals))
+    features = np.abs(rng.normal(0, 1, (150, 3)))
+    features[:, 0] = np.arange(150) % 2  # the split's feature: 0 (left) or 1
+    rows = [(row, _ybin([int(i % 4 == 0)], 2)) for i, row in enumerate(features)]
+    for row, y in rows:
+        _add(knn, row, y)
     left, _ = knn.split(0, 0.5)
     fresh = KNNWindow(3, 2, window_size=200, k=3, short_window=5)
     for row, y in rows:
         if row[0] <= 0.5:
-            cols, vals, dense = _sparse(row)
-            fresh.add(cols, vals, dense, y, (cols, vals))
+            _add(fresh, row, y)
     assert len(left) == len(fresh) == 75 and left.labelsets() == fresh.labelsets()
     for i in range(300):  # past the 200 of the window: both rings grow, then wrap
         row = np.array([0.0, *np.abs(rng.normal(0, 1, 2))])
-        cols, vals, dense = _sparse(row)
         y = _ybin([int(i % 3 == 0)], 2)
-        left.add(cols, vals, dense, y, (cols, vals))
-        fresh.add(cols, vals, dense, y, (cols, vals))
+        _add(left, row, y)
+        _add(fresh, row, y)
         if i % 10 == 0:
             query = _sparse(np.array([0.0, *np.abs(rng.normal(0, 1, 2))]))
             np.testing.assert_allclose(left.votes(*query, True), fresh.votes(*query, True))
@@ -376,21 +379,18 @@ def test_knn_window_within_max_cells_keeps_the_newest_instances_that_fit():
     for i in range(500):
         row = _instance(rng, 10)
         rows.append((row, _ybin([i % 2], 2)))
-        cols, vals, dense = _sparse(row)
-        knn.add(cols, vals, dense, rows[-1][1], (cols, vals))
+        _add(knn, row, rows[-1][1])
     assert len(knn) == 200 and knn._x.shape[1] == 200
     knn.grow(11, 2)  # room for 20 features; 181 instances allowed: within a tenth of 200
     assert len(knn) == 200 and knn._x.shape[0] == 20
     wide = np.zeros(20)  # 20 features seen: the window narrows to 128 as it adds this one
     wide[[3, 19]] = [1.0, -2.0]
     rows.append((wide, _ybin([1], 2)))
-    cols, vals, dense = _sparse(wide)
-    knn.add(cols, vals, dense, rows[-1][1], (cols, vals))
+    _add(knn, wide, rows[-1][1])
     assert len(knn) == 128 and knn._x.shape[1] == 128
     unbounded = KNNWindow(20, 2, window_size=128, k=3, short_window=5)
     for row, y in rows[-128:]:
-        cols, vals, dense = _sparse(row)
-        unbounded.add(cols, vals, dense, y, (cols, vals))
+        _add(unbounded, row, y)
     assert knn.labelsets() == unbounded.labelsets()
     for _ in range(5):
         query = _sparse(_instance(rng, 20))
