@@ -66,9 +66,9 @@ class KNNWindow:
         self,
         n_features: int,
         n_labels: int,
-        window_size: int = 2000,
-        k: int = 4,
-        short_window: int = 20,
+        window_size: int,
+        k: int,
+        short_window: int,
         loss_decay: float = 0.01,
         max_cells: int | None = None,
     ):
