@@ -147,7 +147,7 @@ class KNNWindow:
         """Insert an instance: standardised columns and values, labels as a 0/1 vector (as many
         as the window has), raw non-zeros (to split the window)."""
         if self.max_cells is not None:  # the features known, for the budget
-            width = len(z) if full else int(cols.max()) + 1 if len(cols) else 0
+            width = len(z) if full else int(cols[-1]) + 1 if len(cols) else 0  # sorted
             if width > self._width:
                 self._widen(width)
         j = self._pos

@@ -401,22 +401,13 @@ def test_knn_split_of_a_window_on_more_features_than_instances():
         np.testing.assert_array_equal(child.votes(*query, True), fresh.votes(*query, True))
 
 
-def test_knn_window_pickled_with_the_recent_slots_table_loads():
-    """Windows pickled before the recent slots were computed (a table per ring position)."""
+def test_knn_window_votes_the_same_after_pickling():
+    """(Windows pickled before `_back` and `max_cells`: see the test above.)"""
     rng = np.random.default_rng(9)
     knn = KNNWindow(4, 2, window_size=40, k=3, short_window=6)
     for i in range(60):
-        cols, vals, dense = _sparse(_instance(rng, 4))
-        knn.add(cols, vals, dense, _ybin([i % 2], 2), (cols, vals))
-    state = knn.__dict__.copy()
-    del state["_back"]
-    back = np.arange(1, 7)
-    state["_recent_slots"] = [(pos - back) % 40 for pos in range(40)]
-    old = KNNWindow.__new__(KNNWindow)
-    old.__setstate__(state)
-    assert not hasattr(old, "_recent_slots")
+        _add(knn, _instance(rng, 4), _ybin([i % 2], 2))
     query = _sparse(_instance(rng, 4))
-    np.testing.assert_array_equal(old.votes(*query, True), knn.votes(*query, True))
     restored = pickle.loads(pickle.dumps(knn))
     np.testing.assert_array_equal(restored.votes(*query, True), knn.votes(*query, True))
 
