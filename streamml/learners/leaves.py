@@ -197,24 +197,22 @@ class KNNWindow:
             dots -= self._half_norm2[:size]
             scale, offset = -2.0, q2
         k = self.k
-        whole = np.argpartition(dots, size - k)[size - k :] if size > k else np.arange(size)
+        whole = dots.argpartition(size - k)[size - k :] if size > k else np.arange(size)
         short = self.short_window
         if size > short > 0:
             slots = (self._pos - self._back) % self._limit
             if short > k:
-                slots = slots[np.argpartition(dots[slots], short - k)[short - k :]]
+                slots = slots[dots[slots].argpartition(short - k)[short - k :]]
             nearest = np.concatenate([whole, slots])
         else:
             nearest = np.concatenate([whole, whole])
-        weights = [
-            1.0 / math.sqrt(d if d > 1e-24 else 1e-24)
-            for d in (offset + scale * dots[nearest]).tolist()
-        ]
+        # Weights 1 / distance (the squared distances in the window's precision, floored).
+        weights = np.maximum((offset + scale * dots[nearest]).astype(float), 1e-24)
+        weights = 1.0 / np.sqrt(weights, out=weights)
         m = len(whole)
-        a, b = 1.0 / sum(weights[:m]), 1.0 / sum(weights[m:])
         mix = np.zeros((2, len(nearest)), dtype=np.float32)
-        mix[0, :m] = [w * a for w in weights[:m]]
-        mix[1, m:] = [w * b for w in weights[m:]]
+        mix[0, :m] = weights[:m] * (1.0 / weights[:m].sum())
+        mix[1, m:] = weights[m:] * (1.0 / weights[m:].sum())
         return mix @ self._y[nearest]
 
     @property
