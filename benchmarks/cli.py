@@ -190,12 +190,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _record_duration(out: pathlib.Path, part: str, seconds: float) -> None:
-    """Keep the duration of each part in ``out/durations.json`` (total = sum of the parts)."""
+    """Keep the duration and start (UTC) of each part in ``out/durations.json`` (total = sum of
+    the parts)."""
+    import datetime
     import json
 
     path = out / "durations.json"
     durations = json.loads(path.read_text()) if path.exists() else {}
     durations[part] = round(seconds, 1)
+    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=seconds)
+    durations.setdefault("started", {})[part] = started.strftime("%Y-%m-%d %H:%M")
     durations["total"] = round(
         sum(durations.get(k, 0) for k in ("run", "scaling", "drift", "batch")), 1
     )
@@ -401,7 +405,10 @@ def _all(args: argparse.Namespace) -> int:
             return code
     path = pathlib.Path(args.out) / "durations.json"
     durations = json.loads(path.read_text()) if path.exists() else {}
-    durations["command"] = "python -m benchmarks all " + shlex.join(sys.argv[2:])
+    command = "python -m benchmarks all " + shlex.join(sys.argv[2:])
+    durations["command"] = command
+    ran = durations.setdefault("commands", {})  # the command that last ran each part
+    ran.update({name: command for name, _ in steps if name not in skip})
     path.write_text(json.dumps(durations, indent=1) + "\n")
     report.write_report(args.out)
     return 0

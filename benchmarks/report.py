@@ -395,6 +395,22 @@ def _plots(
     return files
 
 
+def _durations_line(durations: dict) -> str:
+    """How long each part of the whole benchmark took, and when and by which command it last
+    ran (parts may come from different runs of `python -m benchmarks all --skip ...`)."""
+    names = [k for k in ("run", "scaling", "drift", "batch") if k in durations]
+    commands = durations.get("commands", {})
+    started = durations.get("started", {})
+    default = durations.get("command", "python -m benchmarks all")
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        when = f", started {started[name]} UTC" if name in started else ""
+        part = f"{name} {durations[name] / 60:.0f} min{when}"
+        groups.setdefault(commands.get(name, default), []).append(part)
+    by = "; ".join(f"{', '.join(done)} (`{command}`)" for command, done in groups.items())
+    return f"Whole benchmark: {durations.get('total', 0) / 60:.0f} minutes in all: {by}."
+
+
 def write_report(out: str | pathlib.Path) -> pathlib.Path:
     """Write ``out/report.md`` (and PNGs) from ``out/runs.csv`` and ``out/run_info.json``."""
     out = pathlib.Path(out)
@@ -435,14 +451,7 @@ def write_report(out: str | pathlib.Path) -> pathlib.Path:
     durations_path = out / "durations.json"
     if durations_path.exists():
         durations = json.loads(durations_path.read_text())
-        parts_done = ", ".join(
-            f"{k} {v / 60:.0f} min" for k, v in durations.items() if k not in ("total", "command")
-        )
-        parts += [
-            f"Whole benchmark: `{durations.get('command', 'python -m benchmarks all')}`, "
-            f"{durations.get('total', 0) / 60:.0f} minutes ({parts_done}).",
-            "",
-        ]
+        parts += [_durations_line(durations), ""]
     missing = info.get("missing_models") or []
     if missing:
         parts += [f"**Models missing from this run:** {', '.join(missing)}.", ""]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import math
 
+from benchmarks import report
 from benchmarks.records import Run, write_csv
 from benchmarks.report import average_ranks, metric_table, rank_row, write_report
 
@@ -114,3 +115,31 @@ def test_write_report_makes_markdown_and_plots(tmp_path):
     assert "beaten on d1" in text  # ihomer loses on micro F1 to river on d1
     assert (tmp_path / "speed.png").stat().st_size > 0
     assert (tmp_path / "subset_accuracy.png").exists()
+
+
+def test_durations_line_groups_the_parts_by_the_command_that_last_ran_them():
+    durations = {
+        "run": 4440.0,
+        "drift": 660.0,
+        "scaling": 600.0,
+        "total": 5700.0,
+        "command": "python -m benchmarks all --skip run,drift",
+        "commands": {
+            "run": "python -m benchmarks all --skip scaling",
+            "drift": "python -m benchmarks all --skip scaling",
+            "scaling": "python -m benchmarks all --skip run,drift",
+        },
+        "started": {"run": "2026-12-05 17:07", "scaling": "2026-12-05 21:27"},
+    }
+    assert report._durations_line(durations) == (
+        "Whole benchmark: 95 minutes in all: run 74 min, started 2026-12-05 17:07 UTC, "
+        "drift 11 min (`python -m benchmarks all --skip scaling`); scaling 10 min, started "
+        "2026-12-05 21:27 UTC (`python -m benchmarks all --skip run,drift`)."
+    )
+
+
+def test_durations_line_of_an_older_file_uses_its_one_command():
+    durations = {"run": 120.0, "batch": 60.0, "total": 180.0, "command": "python -m benchmarks all"}
+    assert report._durations_line(durations) == (
+        "Whole benchmark: 3 minutes in all: run 2 min, batch 1 min (`python -m benchmarks all`)."
+    )
