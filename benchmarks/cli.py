@@ -185,13 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     code = _dispatch(args, argv)
     if code == 0 and args.command in ("run", "scaling", "drift", "batch"):
-        _record_duration(pathlib.Path(args.out), args.command, time.perf_counter() - start)
+        command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
+        _record_duration(
+            pathlib.Path(args.out), args.command, time.perf_counter() - start, command
+        )
     return code
 
 
-def _record_duration(out: pathlib.Path, part: str, seconds: float) -> None:
-    """Keep the duration and start (UTC) of each part in ``out/durations.json`` (total = sum of
-    the parts)."""
+def _record_duration(out: pathlib.Path, part: str, seconds: float, command: str) -> None:
+    """Keep the duration, start (UTC) and command of each part in ``out/durations.json``
+    (total = sum of the parts; `all` then names itself as the command of the parts it ran)."""
     import datetime
     import json
 
@@ -200,6 +203,7 @@ def _record_duration(out: pathlib.Path, part: str, seconds: float) -> None:
     durations[part] = round(seconds, 1)
     started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=seconds)
     durations.setdefault("started", {})[part] = started.strftime("%Y-%m-%d %H:%M")
+    durations.setdefault("commands", {})[part] = command
     durations["total"] = round(
         sum(durations.get(k, 0) for k in ("run", "scaling", "drift", "batch")), 1
     )
@@ -407,7 +411,7 @@ def _all(args: argparse.Namespace) -> int:
     durations = json.loads(path.read_text()) if path.exists() else {}
     command = "python -m benchmarks all " + shlex.join(sys.argv[2:])
     durations["command"] = command
-    ran = durations.setdefault("commands", {})  # the command that last ran each part
+    ran = durations.setdefault("commands", {})  # the parts it ran: this command
     ran.update({name: command for name, _ in steps if name not in skip})
     path.write_text(json.dumps(durations, indent=1) + "\n")
     report.write_report(args.out)

@@ -143,3 +143,21 @@ def test_durations_line_of_an_older_file_uses_its_one_command():
     assert report._durations_line(durations) == (
         "Whole benchmark: 3 minutes in all: run 2 min, batch 1 min (`python -m benchmarks all`)."
     )
+
+
+def test_record_duration_keeps_each_part_with_its_start_and_command(tmp_path):
+    from benchmarks import cli
+
+    cli._record_duration(tmp_path, "run", 120.0, "python -m benchmarks run --budget 10")
+    cli._record_duration(tmp_path, "batch", 60.0, "python -m benchmarks batch")
+    durations = json.loads((tmp_path / "durations.json").read_text())
+    assert durations["run"] == 120.0 and durations["batch"] == 60.0
+    assert durations["total"] == 180.0
+    assert durations["commands"] == {
+        "run": "python -m benchmarks run --budget 10",
+        "batch": "python -m benchmarks batch",
+    }
+    assert set(durations["started"]) == {"run", "batch"}
+    assert report._durations_line(durations).startswith(
+        "Whole benchmark: 3 minutes in all: run 2 min, started "
+    )
