@@ -186,9 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     code = _dispatch(args, argv)
     if code == 0 and args.command in ("run", "scaling", "drift", "batch"):
         command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
-        _record_duration(
-            pathlib.Path(args.out), args.command, time.perf_counter() - start, command
-        )
+        _record_duration(pathlib.Path(args.out), args.command, time.perf_counter() - start, command)
     return code
 
 
