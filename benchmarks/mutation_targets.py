@@ -179,7 +179,7 @@ TARGETS = [
     Target(
         "logistic",
         "streamml/learners/logistic.py",
-        _learners("leaves", "mlhat", "mixture"),
+        _learners("leaves", "logistic_reference", "mlhat", "mixture"),
         _TREE,
         0.70,
         pytest_args=_QUICK_TREE,

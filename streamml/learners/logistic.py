@@ -154,17 +154,22 @@ class BaggedLogisticRegression:
         z = z.astype(np.float32)
         if full:
             n = min(len(z), d)
-            margin = z[:n] @ self._w[:n]
+            weights = self._w[:n]
+            margin = z[:n] @ weights
+            cols = slice(0, n)
+            z = z[:n]
         else:
             if len(cols) and cols[-1] >= d:
                 keep = cols < d
                 cols, z = cols[keep], z[keep]
             weights = self._w[cols]
             margin = z @ weights
-            # Rows not updated lately: their average kept moving towards their (constant)
-            # weights since then, average + (1 - keep) * (weights - average).
+        if a0:
+            # Rows not updated lately (a sparse batch left them out): their average kept
+            # moving towards their (constant) weights since, average + (1 - keep) * (weights
+            # - average).
             lag = (self._updates - 1) - self._last[cols]
-            if a0 and lag.any():
+            if lag.any():
                 pl = a0 * self._n_labels
                 moved = z * (1.0 - (1.0 - self.averaging) ** lag.astype(np.float32))
                 margin[:pl] += moved @ (weights[:, pl : 2 * pl] - weights[:, :pl])
