@@ -95,9 +95,15 @@ class _Reference:
 
 
 def _pair(d, n_labels, n_bags, rates, bias_rates, batch, seed=0, decay=0.01, averaging=0.1):
-    model = BaggedLogisticRegression(
-        d, n_labels, n_bags, rates, bias_rates, batch, np.random.default_rng(seed), decay, averaging
-    )
+    """The model and its reference (None for `decay` and `averaging`: the model's defaults,
+    documented as 0.01 and 0.1)."""
+    rng = np.random.default_rng(seed)
+    if decay is None and averaging is None:
+        model = BaggedLogisticRegression(d, n_labels, n_bags, rates, bias_rates, batch, rng)
+        decay, averaging = 0.01, 0.1
+    else:
+        args = (d, n_labels, n_bags, rates, bias_rates, batch, rng, decay, averaging)
+        model = BaggedLogisticRegression(*args)
     reference = _Reference(d, n_labels, n_bags, rates, bias_rates, batch, seed, decay, averaging)
     return model, reference
 
@@ -135,6 +141,8 @@ def _stream(rng, d, n_labels, density):
         (1.0, 6, (0.3, 1.0, 3.0), (0.05, 0.5, 1.5), 5, 0.05, 0.3),  # three groups
         (1.0, 4, (0.7,), (0.2,), 3, 0.02, 0.0),  # one group, averaging off
         (0.6, 7, (0.5, 2.0), (0.01, 2.0), 4, 0.01, 0.2),  # 7 bags: 3 per group
+        (1.0, 1, (0.5, 2.0), (0.01, 2.0), 4, 0.01, 0.1),  # fewer bags than groups: 1 each
+        (1.0, 10, (0.5, 2.0), (0.01, 2.0), 8, None, None),  # the defaults: 0.01 and 0.1
     ],
 )
 def test_bagged_logistic_regression_computes_its_rules(
@@ -190,3 +198,35 @@ def test_bagged_logistic_regression_ignores_features_beyond_its_width():
         _check(model, reference, forward, ref_forward)
         model.learn(cols, z, False, y.astype(np.float32), forward)
         reference.learn(cols, z, y, ref_forward)
+
+
+@pytest.mark.parametrize("cols, averaged", [([1, 3], True), ([1, 4], False)])
+def test_averaging_starts_when_the_first_batch_is_at_least_half_dense(cols, averaged):
+    # A row's density is its non-zeros over its last column + 1: columns 1 and 3 give 2 / 4,
+    # exactly half (averaged); columns 1 and 4 give 2 / 5 (not).
+    model = BaggedLogisticRegression(6, 2, 4, (0.5, 2.0), (0.05, 1.0), 4, np.random.default_rng(0))
+    cols = np.array(cols)
+    z = np.array([1.0, -0.5])
+    y = np.array([1.0, 0.0], dtype=np.float32)
+    for _ in range(4):
+        model.learn(cols, z, False, y, model.forward(cols, z, False))
+    assert model._updates == 1
+    assert (model._a > 0) is averaged
+
+
+def test_a_restricted_averaged_regression_predicts_as_the_original_on_its_labels():
+    model, _ = _pair(5, 4, 6, (0.5, 2.0), (0.05, 1.0), 4, 9)
+    rng = np.random.default_rng(10)
+    for t in range(120):
+        cols, z, y = _stream(rng, 5, 4, 1.0 if t < 20 or t % 3 else 0.4)
+        model.learn(cols, z, len(cols) == 5, y.astype(np.float32), model.forward(cols, z, False))
+    assert model._a > 0
+    labels = np.array([3, 1])
+    sub = model.restricted(labels, np.random.default_rng(1))
+    for _ in range(30):
+        cols, z, _ = _stream(rng, 5, 4, 0.7)
+        np.testing.assert_allclose(
+            sub.predict(sub.forward(cols, z, False)),
+            model.predict(model.forward(cols, z, False))[labels],
+            rtol=1e-6,
+        )
