@@ -124,6 +124,15 @@ def _check(model, reference, forward, ref_forward):
     )
 
 
+def _step(model, reference, cols, z, y, full):
+    """Both answer the instance (checked equal), then both learn it."""
+    forward = model.forward(cols, z, full)
+    ref_forward = reference.forward(cols, z)
+    _check(model, reference, forward, ref_forward)
+    model.learn(cols, z, full, y.astype(np.float32), forward)
+    reference.learn(cols, z, y, ref_forward)
+
+
 def _stream(rng, d, n_labels, density):
     """(columns, values, labels): labels driven by the first features, some rare."""
     x = rng.normal(size=d) * (rng.random(d) < density)
@@ -154,12 +163,7 @@ def test_bagged_logistic_regression_computes_its_rules(
     rng = np.random.default_rng(11)
     for t in range(400):
         cols, z, y = _stream(rng, d, n_labels, density)
-        full = len(cols) == d
-        forward = model.forward(cols, z, full)
-        ref_forward = reference.forward(cols, z)
-        _check(model, reference, forward, ref_forward)
-        model.learn(cols, z, full, y.astype(np.float32), forward)
-        reference.learn(cols, z, y, ref_forward)
+        _step(model, reference, cols, z, y, len(cols) == d)
     assert model.n_learnt == 400
     assert (model._a > 0) == (reference.avg_w is not None)
     assert model._updates == 400 // batch
@@ -178,12 +182,7 @@ def test_bagged_logistic_regression_grows_as_its_rules_say():
             d, n_labels = 9, 5
         dense = t < 40 or t % 7 == 0  # dense first (the average starts), sparse after
         cols, z, y = _stream(rng, d, n_labels, 1.0 if dense else 0.3)
-        full = len(cols) == d
-        forward = model.forward(cols, z, full)
-        ref_forward = reference.forward(cols, z)
-        _check(model, reference, forward, ref_forward)
-        model.learn(cols, z, full, y.astype(np.float32), forward)
-        reference.learn(cols, z, y, ref_forward)
+        _step(model, reference, cols, z, y, len(cols) == d)
     assert model._a > 0 and reference.avg_w is not None
 
 
@@ -193,11 +192,7 @@ def test_bagged_logistic_regression_ignores_features_beyond_its_width():
     rng = np.random.default_rng(4)
     for _ in range(60):
         cols, z, y = _stream(rng, 6, 2, 0.5)
-        forward = model.forward(cols, z, False)
-        ref_forward = reference.forward(cols, z)
-        _check(model, reference, forward, ref_forward)
-        model.learn(cols, z, False, y.astype(np.float32), forward)
-        reference.learn(cols, z, y, ref_forward)
+        _step(model, reference, cols, z, y, False)
 
 
 @pytest.mark.parametrize("cols, averaged", [([1, 3], True), ([1, 4], False)])
