@@ -225,3 +225,17 @@ def test_a_restricted_averaged_regression_predicts_as_the_original_on_its_labels
             model.predict(model.forward(cols, z, False))[labels],
             rtol=1e-6,
         )
+
+
+def test_the_weight_tensor_stays_in_single_precision():
+    # It is the largest array of a leaf (features x bags x labels) and the work is
+    # memory-bound: weights, intercepts and answers are float32, whatever the input's dtype.
+    model, _ = _pair(6, 3, 4, (0.5, 2.0), (0.05, 1.0), 2, 1)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        cols, z, y = _stream(rng, 6, 3, 1.0)
+        forward = model.forward(cols, z, len(cols) == 6)
+        model.learn(cols, z, len(cols) == 6, y.astype(np.float32), forward)
+    assert model._a > 0  # averaged models in the tensor too
+    assert model._w.dtype == np.float32 and model._b.dtype == np.float32
+    assert forward[0].dtype == np.float32 and forward[1].dtype == np.float32
