@@ -154,16 +154,12 @@ class BaggedLogisticRegression:
         z = z.astype(np.float32)
         if full:
             n = min(len(z), d)
-            weights = self._w[:n]
-            margin = z[:n] @ weights
-            cols = slice(0, n)
-            z = z[:n]
-        else:
-            if len(cols) and cols[-1] >= d:
-                keep = cols < d
-                cols, z = cols[keep], z[keep]
-            weights = self._w[cols]
-            margin = z @ weights
+            cols, z = slice(0, n), z[:n]
+        elif len(cols) and cols[-1] >= d:
+            keep = cols < d
+            cols, z = cols[keep], z[keep]
+        weights = self._w[cols]
+        margin = z @ weights
         if a0:
             # Rows not updated lately (a sparse batch left them out): their average kept
             # moving towards their (constant) weights since, average + (1 - keep) * (weights

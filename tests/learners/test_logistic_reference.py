@@ -161,7 +161,7 @@ def test_bagged_logistic_regression_computes_its_rules(
     model, reference = _pair(d, n_labels, n_bags, rates, bias_rates, batch, 3, decay, averaging)
     assert model.n_bags == reference.bags
     rng = np.random.default_rng(11)
-    for t in range(400):
+    for _ in range(400):
         cols, z, y = _stream(rng, d, n_labels, density)
         _step(model, reference, cols, z, y, len(cols) == d)
     assert model.n_learnt == 400
