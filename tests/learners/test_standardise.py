@@ -63,13 +63,15 @@ def _check(std: Standardiser, ref: _Reference, rng):
     queries = _rows(rng, 20, D) + [
         (np.arange(D + 3), rng.normal(size=D + 3), True),  # longer than the width
         (np.array([1, 4, D + 2], dtype=np.int64), np.array([3.0, -2.0, 7.0]), False),
+        (np.array([0, D], dtype=np.int64), np.array([3.0, 7.0]), False),  # just beyond
+        (np.arange(D - 1), rng.normal(size=D - 1), True),  # shorter than the width
         (np.zeros(0, dtype=np.int64), np.zeros(0), True),  # all zeros
     ]
     for cols, vals, full in queries:
         got_cols, got, got_full = std.transform(cols, vals.copy(), full)
         want_cols, want = ref.transform(cols, vals)
         assert np.array_equal(got_cols, want_cols)
-        assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
+        assert got.dtype == np.float64 and np.allclose(got, want, rtol=1e-9, atol=1e-12)
         # `full` says that the columns are 0, 1, ..., n - 1 (a sparse instance may not say it)
         is_range = len(want_cols) == 0 or int(want_cols[-1]) == len(want_cols) - 1
         extended = len(want_cols) > np.count_nonzero(cols < D)  # zeros of centred features
@@ -84,6 +86,8 @@ def test_the_standardisation_follows_its_rules(seed, clip):
     _check(std, ref, rng)  # nothing learnt: the identity, clipped
     for size in (1, 3, 8, 2, 16, 5):
         batch = _rows(rng, size, D)
+        # Columns beyond the width (features the leaf does not know yet) are left out.
+        batch.append((np.array([2, D, D + 4], dtype=np.int64), np.array([1.0, 5.0, 6.0]), False))
         std.update(batch)
         ref.update(batch)
         assert std.n == len(ref.rows)
@@ -130,3 +134,30 @@ def test_new_features_start_unscaled_and_copies_are_independent():
     again = pickle.loads(pickle.dumps(std))
     query = (np.arange(3), np.array([0.5, 1.0, -1.0]), True)
     assert all(np.array_equal(a, b) for a, b in zip(again.transform(*query), std.transform(*query)))
+
+
+def test_values_are_clipped_at_three_by_default():
+    std = Standardiser(1)
+    std.update([(np.array([0]), np.array([v]), True) for v in (-1.0, 1.0, -1.0, 1.0)])
+    assert std.transform(np.array([0]), np.array([100.0]), True)[1].tolist() == [3.0]
+    assert std.transform(np.array([0]), np.array([-0.5]), True)[1][0] == pytest.approx(-0.5)
+
+
+def test_new_features_are_not_centred_until_the_next_update():
+    """A sparse query with a new feature still gets the zeros of the centred ones."""
+    std = Standardiser(3)
+    rows = [(np.array([0]), np.array([2.0 + i]), False) for i in range(4)]
+    rows.append((np.array([0, 1]), np.array([1.0, 4.0]), False))
+    std.update(rows)
+    assert std.centred.tolist() == [0]
+    std.grow(8)
+    cols, z, _ = std.transform(np.array([1, 5]), np.array([4.0, 2.0]), False)
+    assert cols.tolist() == [0, 1, 5] and z[0] == std.zero[0] != 0.0
+
+
+def test_a_dense_instance_shorter_than_the_centred_features_gets_their_zeros():
+    std = Standardiser(3)
+    std.update([(np.arange(3), np.array([1.0, 2.0, 3.0 + i]), True) for i in range(4)])
+    assert std.centred.tolist() == [0, 1, 2]
+    cols, z, full = std.transform(np.arange(2), np.array([1.0, 2.0]), True)
+    assert cols.tolist() == [0, 1, 2] and full and z[2] == std.zero[2] != 0.0
