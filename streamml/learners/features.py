@@ -96,7 +96,8 @@ class FeatureIndex:
       features of one instance get their columns in the order of their names, so the order of
       the keys of a dict does not matter either.
 
-    Infinite values and values that are neither numbers nor strings raise a `ValueError`, and the
+    Infinite values, values that are neither numbers nor strings, and a column given twice (a
+    numeric key `"name=value"` beside the nominal value of `name`) raise a `ValueError`, and the
     index is left unchanged.
 
     Instances whose keys come in the same order as the previous instance (dense streams) take a
@@ -192,6 +193,12 @@ class FeatureIndex:
                     col = new[column_name] = len(self.names) + len(new)
             cols.append(col)
             vals.append(value)
+        if len(set(cols)) < len(cols):
+            names = {**index, **new}
+            twice = next(name for name, col in names.items() if cols.count(col) > 1)
+            raise ValueError(
+                f"feature {twice!r} is given twice (as a number and as the value of a nominal)"
+            )
         if new:
             # Columns in the order of the names, whatever the order of the keys.
             first = len(self.names)
