@@ -626,6 +626,10 @@ ROWS = """
         ("{0 1 2}", ["numeric attribute 'a'", "'1 2'"]),
         ("{1 z}", ["nominal attribute 'b'", "'z'"]),
         ("{2 '1}", ["unterminated quote"]),
+        ("{0 1, 3 1}", ["sparse entry 2: bad index '3' (need an integer 0..2)"]),
+        ("{0 1_0}", ["sparse entry 1 (index 0)", "numeric attribute 'a'", "'1_0'"]),
+        ("{0 '?'}", ["sparse entry 1 (index 0)", "numeric attribute 'a'", "'?'"]),
+        ("{2 2}", ["sparse entry 1 (index 2): label 'l'", "'2'"]),
     ],
 )
 def test_malformed_row_names_file_line_and_problem(tmp_path, row, words):
@@ -703,3 +707,105 @@ def test_not_utf8_is_an_arff_error(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         ARFF(tmp_path / "nope.arff")
+
+
+NUMERIC_LABELS = """
+    @relation 'r: -C 2'
+    @attribute l1 numeric
+    @attribute l2 numeric
+    @attribute a numeric
+    @data
+"""
+
+
+@pytest.mark.parametrize("row", ["1,0,2.5", "'1', 0 ,2.5", "{0 1, 2 2.5}", "{0 '1', 2 2.5}"])
+def test_numeric_labels_read_as_booleans_on_every_path(tmp_path, row):
+    path = write(tmp_path, NUMERIC_LABELS + f"    {row}\n    0,1,1\n")
+    assert list(ARFF(path)) == [
+        ({"a": 2.5}, {"l1": True, "l2": False}),
+        ({"a": 1.0}, {"l1": False, "l2": True}),
+    ]
+
+
+@pytest.mark.parametrize("row", ["2,0,2.5", "'2',0,2.5", "{0 2}", "{0 '0.5'}"])
+def test_a_numeric_label_other_than_0_or_1_is_an_error(tmp_path, row):
+    path = write(tmp_path, NUMERIC_LABELS + f"    {row}\n")
+    assert_row_error(path, row, "label 'l1' must be 0 or 1")
+
+
+def test_a_missing_label_error_says_how_to_read_it_as_false(tmp_path):
+    path = write(tmp_path, ROWS + "    2,y,?\n")
+    assert_row_error(path, "2,y,?", "label 'l' is missing", "missing_labels='false'")
+
+
+@pytest.mark.parametrize(
+    ("n_values", "shown"),
+    [(10, "{v0,v1,v2,v3,v4,v5,v6,v7,v8,v9}"), (11, "{v0,v1,v2,v3,v4,v5,v6,v7,v8,v9,...}")],
+)
+def test_an_unknown_nominal_value_lists_ten_declared_values(tmp_path, n_values, shown):
+    values = ",".join(f"v{i}" for i in range(n_values))
+    path = write(
+        tmp_path,
+        f"""
+        @relation 'r: -C -1'
+        @attribute b {{{values}}}
+        @attribute l {{0,1}}
+        @data
+        zz,1
+        """,
+    )
+    assert_row_error(path, "zz,1", f"not one of {shown}")
+    if n_values == 11:
+        assert "v10" not in str(pytest.raises(ARFFError, list, ARFF(path)).value)
+
+
+FAST = [
+    # all-numeric features, labels sharing one spelling, contiguous labels first
+    (
+        "@relation 'r: -C 2'\n@attribute l1 {0,1}\n@attribute l2 {0,1}\n"
+        "@attribute a numeric\n@attribute b numeric\n",
+        ["1,0,2.5,-1", "0,0,0,3e2"],
+        ["{0 1, 2 2.5, 3 -1}", "{2 0, 3 3e2}"],
+        [
+            ({"a": 2.5, "b": -1.0}, {"l1": True, "l2": False}),
+            ({"a": 0.0, "b": 300.0}, {"l1": False, "l2": False}),
+        ],
+    ),
+    # a nominal feature, labels with different spellings, a label in the middle of the labels
+    (
+        "@relation 'r'\n@attribute c {red,blue}\n@attribute l1 {no,yes}\n@attribute l2 {0,1}\n",
+        ["red,yes,0", "blue,no,1"],
+        ["{1 yes}", "{0 blue, 2 1}"],  # a nominal left out takes its first value
+        [({"c": "red"}, {"l1": True, "l2": False}), ({"c": "blue"}, {"l1": False, "l2": True})],
+    ),
+    # a numeric label between the features, a nominal of numbers
+    (
+        "@relation 'r'\n@attribute a numeric\n@attribute l numeric\n@attribute g {1,2,3}\n",
+        ["4,1,3", "5,0,2"],
+        ["{0 4, 1 1, 2 3}", "{0 5, 2 2}"],
+        [({"a": 4.0, "g": 3.0}, {"l": True}), ({"a": 5.0, "g": 2.0}, {"l": False})],
+    ),
+]
+
+
+@pytest.mark.parametrize(("header", "dense", "sparse", "expected"), FAST)
+def test_plain_rows_are_read_by_the_fast_path(
+    tmp_path, monkeypatch, header, dense, sparse, expected
+):
+    """Rows without quotes, comments or underscores never need the careful path; the dense and
+    sparse rows here hold the same instances."""
+    from streamml.datasets._arff_rows import RowReader
+
+    labels = [name for name in ("l1", "l2", "l") if f"@attribute {name} " in header]
+    for name, rows in (("dense", dense), ("sparse", sparse)):
+        text = header + "@data\n" + "\n".join(rows) + "\n"
+        path = write(tmp_path, text, f"{name}.arff", labels)
+        assert list(ARFF(path)) == expected
+        with monkeypatch.context() as patch:
+            for method in ("_dense_careful", "_sparse_careful"):
+                patch.setattr(RowReader, method, _no_careful_path)
+            assert list(ARFF(path)) == expected
+
+
+def _no_careful_path(self, text, line):
+    raise AssertionError(f"line {line} took the careful path: {text!r}")
