@@ -627,6 +627,20 @@ ROWS = """
         ("{1 z}", ["nominal attribute 'b'", "'z'"]),
         ("{2 '1}", ["unterminated quote"]),
         ("{0 1, 3 1}", ["sparse entry 2: bad index '3' (need an integer 0..2)"]),
+        ("{0_1 x}", ["sparse entry 1: bad index '0_1'"]),
+        ("1,x,", ["value 3 is empty"]),
+        ("{", ["sparse entry 1 has no index"]),
+        ("{0 1,", ["sparse entry 2 has no index"]),
+        ("{0 1, , 2 1}", ["sparse entry 2 has no index"]),
+        ("{0 1, 1 }", ["sparse entry 2 (index 1) has no value"]),
+        ("{0", ["sparse entry 1 (index 0) has no value"]),
+        ("{0 1 % no brace", ["sparse row without its closing '}'"]),
+        ("{0 '1' x}", ["expected ',' or '}' after sparse entry 1, found 'x'"]),
+        (
+            "{0 1}x",
+            ["unexpected text after the closing '}': 'x' (instance weights are not supported)"],
+        ),
+        ("{}x", ["unexpected text after the closing '}': 'x'"]),
         ("{0 1_0}", ["sparse entry 1 (index 0)", "numeric attribute 'a'", "'1_0'"]),
         ("{0 '?'}", ["sparse entry 1 (index 0)", "numeric attribute 'a'", "'?'"]),
         ("{2 2}", ["sparse entry 1 (index 2): label 'l'", "'2'"]),
@@ -735,7 +749,12 @@ def test_a_numeric_label_other_than_0_or_1_is_an_error(tmp_path, row):
 
 def test_a_missing_label_error_says_how_to_read_it_as_false(tmp_path):
     path = write(tmp_path, ROWS + "    2,y,?\n")
-    assert_row_error(path, "2,y,?", "label 'l' is missing", "missing_labels='false'")
+    assert_row_error(
+        path,
+        "2,y,?",
+        "label 'l' is missing",
+        "pass missing_labels='false' to read missing labels as False",
+    )
 
 
 @pytest.mark.parametrize(
@@ -809,3 +828,49 @@ def test_plain_rows_are_read_by_the_fast_path(
 
 def _no_careful_path(self, text, line):
     raise AssertionError(f"line {line} took the careful path: {text!r}")
+
+
+def test_the_careful_path_reads_values_of_any_letters_and_empty_sparse_rows(tmp_path):
+    """Rows with comments or quotes, values with capital letters, no blank after a comma."""
+    path = write(
+        tmp_path,
+        """
+        @relation 'r: -C -1'
+        @attribute a numeric
+        @attribute size {XL,S}
+        @attribute l {0,1}
+        @data
+        1,XL,1 % a comment
+        2, 'S' ,0
+        {0 '3',1 XL,2 1}
+        {} % all left out
+        {}
+        """,
+    )
+    assert list(ARFF(path)) == [
+        ({"a": 1.0, "size": "XL"}, {"l": True}),
+        ({"a": 2.0, "size": "S"}, {"l": False}),
+        ({"a": 3.0, "size": "XL"}, {"l": True}),
+        ({"size": "XL"}, {"l": False}),
+        ({"size": "XL"}, {"l": False}),
+    ]
+
+
+def test_a_declared_question_mark_is_a_value_only_when_quoted(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        @relation 'r: -C -1'
+        @attribute q {'?',b}
+        @attribute l {0,1}
+        @data
+        ?,1
+        '?',0
+        b,1
+        """,
+    )
+    assert list(ARFF(path)) == [
+        ({}, {"l": True}),
+        ({"q": "?"}, {"l": False}),
+        ({"q": "b"}, {"l": True}),
+    ]
