@@ -874,3 +874,65 @@ def test_a_declared_question_mark_is_a_value_only_when_quoted(tmp_path):
         ({"q": "?"}, {"l": False}),
         ({"q": "b"}, {"l": True}),
     ]
+
+
+def test_a_label_count_as_large_as_the_attributes_is_an_error_on_the_relation_line(tmp_path):
+    path = write(
+        tmp_path,
+        "% two attributes\n@relation 'r: -C 2'\n@attribute a {0,1}\n@attribute b {0,1}\n@data\n",
+    )
+    with pytest.raises(ARFFError, match=r"need 1 <= \|N\| < number of attributes") as info:
+        ARFF(path)
+    assert info.value.line == 2 and str(path) in str(info.value)
+
+
+def test_label_names_errors_list_what_is_wrong(tmp_path):
+    path = write(tmp_path, MEKA_FIRST)
+    with pytest.raises(ValueError, match=r"labels named more than once: \['happy'\]$"):
+        ARFF(path, labels=["happy", "sad", "happy"])
+    unknown = [f"u{i}" for i in range(6)]
+    with pytest.raises(
+        ValueError,
+        match=r"6 label\(s\) are not attributes of the file: 'u0', 'u1', 'u2', 'u3', 'u4' \.\.\.$",
+    ):
+        ARFF(path, labels=unknown)
+    with pytest.raises(
+        ValueError,
+        match=r"5 label\(s\) are not attributes of the file: 'u0', 'u1', 'u2', 'u3', 'u4'$",
+    ):
+        ARFF(path, labels=unknown[:5])
+    text = "@relation r\n@attribute f numeric\n@attribute colour {red,green}\n@data\n"
+    with pytest.raises(
+        ValueError, match=r"label attribute 'colour' is \{red,green\}; a label must be binary"
+    ):
+        ARFF(write(tmp_path, text, "c.arff"), labels=["colour"])
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("@attribute s string junk", "unexpected text after 'string'"),
+        ("@attribute r relational", "relational attributes are not supported"),
+    ],
+)
+def test_attribute_declarations_that_cannot_be_read(tmp_path, line, words):
+    path = write(tmp_path, f"@relation 'r: -C 1'\n@attribute l {{0,1}}\n{line}\n@data\n")
+    with pytest.raises(ARFFError, match=words) as info:
+        ARFF(path)
+    assert info.value.line == 3
+
+
+def test_a_date_format_may_hold_blanks(tmp_path):
+    path = write(
+        tmp_path,
+        "@relation 'r: -C 1'\n@attribute l {0,1}\n@attribute d date 'yyyy-MM-dd HH:mm'\n"
+        "@attribute a numeric\n@data\n1,'2020-01-02 10:00',3\n",
+    )
+    assert list(ARFF(path)) == [({"d": "2020-01-02 10:00", "a": 3.0}, {"l": True})]
+
+
+def test_a_header_must_start_with_the_relation(tmp_path):
+    path = write(tmp_path, "@attribute a numeric\n@relation r\n")
+    with pytest.raises(ARFFError, match="expected @relation first, found '@attribute'") as info:
+        ARFF(path)
+    assert info.value.line == 1
