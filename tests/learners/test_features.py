@@ -194,7 +194,7 @@ def test_errors_name_the_feature_and_change_nothing():
     for bad, message in (
         ({"new": 1.0, "b": float("inf")}, "feature 'b' is infinite"),
         ({"new": 1.0, "b": [1, 2]}, r"feature 'b' has value \[1, 2\]"),
-        ({"c": "red", "c=red": 2.0}, "feature 'c=red' is given twice"),
+        ({"b": 1.0, "c": "red", "c=red": 2.0}, "feature 'c=red' is given twice"),
     ):
         with pytest.raises(ValueError, match=message):
             index.encode(bad)
@@ -219,3 +219,9 @@ def test_an_unpickled_instance_rebuilds_its_dense_vector():
     assert v.dense().tolist() == [0.0, 3.0]
     u = pickle.loads(pickle.dumps(v))
     assert u.dense().tolist() == [0.0, 3.0]
+
+
+def test_new_names_of_different_types_are_ordered_by_type_then_text():
+    index = FeatureIndex()
+    index.encode({"0z": 1.0, 7: 1.0, 3: 1.0})
+    assert index.names == [3, 7, "0z"]  # int before str, whatever the text says

@@ -161,3 +161,10 @@ def test_a_dense_instance_shorter_than_the_centred_features_gets_their_zeros():
     assert std.centred.tolist() == [0, 1, 2]
     cols, z, full = std.transform(np.arange(2), np.array([1.0, 2.0]), True)
     assert cols.tolist() == [0, 1, 2] and full and z[2] == std.zero[2] != 0.0
+
+
+def test_the_zero_of_a_centred_feature_is_clipped_too():
+    std = Standardiser(2)
+    std.update([(np.arange(2), np.array([-10.0 + (i % 2), 1.0 + i]), True) for i in range(6)])
+    cols, z, _ = std.transform(np.array([1]), np.array([2.0]), False)
+    assert cols.tolist() == [0, 1] and z[0] == 3.0  # (0 - mean) / std is about 19
