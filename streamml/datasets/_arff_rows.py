@@ -28,12 +28,9 @@ class _Slow(Exception):
 
 def _picker(indices: list[int]) -> typing.Callable[[list[str]], typing.Sequence[str]]:
     """A function picking `indices` (ascending) out of a list, by slice when they are contiguous."""
-    if indices and indices == list(range(indices[0], indices[-1] + 1)):
+    if indices == list(range(indices[0], indices[-1] + 1)):  # (a file has features and labels)
         return operator.itemgetter(slice(indices[0], indices[-1] + 1))
-    if len(indices) == 1:
-        only = indices[0]
-        return lambda values: (values[only],)
-    return operator.itemgetter(*indices)
+    return operator.itemgetter(*indices)  # two or more: a tuple
 
 
 def _fast_table(table: dict[str, typing.Any]) -> dict[str, typing.Any]:

@@ -641,6 +641,11 @@ ROWS = """
             ["unexpected text after the closing '}': 'x' (instance weights are not supported)"],
         ),
         ("{}x", ["unexpected text after the closing '}': 'x'"]),
+        (
+            "{0 1} abcdefghijklmnopqrstuvwxyz0123456789",
+            ["'}': 'abcdefghijklmnopqrstuvwxyz0123' (instance weights"],
+        ),
+        ("{1X 'y'}", ["sparse entry 1: bad index '1X'"]),
         ("{0 1_0}", ["sparse entry 1 (index 0)", "numeric attribute 'a'", "'1_0'"]),
         ("{0 '?'}", ["sparse entry 1 (index 0)", "numeric attribute 'a'", "'?'"]),
         ("{2 2}", ["sparse entry 1 (index 2): label 'l'", "'2'"]),
@@ -783,10 +788,10 @@ FAST = [
     (
         "@relation 'r: -C 2'\n@attribute l1 {0,1}\n@attribute l2 {0,1}\n"
         "@attribute a numeric\n@attribute b numeric\n",
-        ["1,0,2.5,-1", "0,0,0,3e2"],
-        ["{0 1, 2 2.5, 3 -1}", "{2 0, 3 3e2}"],
+        ["1,1,2.5,-1", "0,0,0,3e2"],
+        ["{0 1, 1 1, 2 2.5, 3 -1}", "{2 0, 3 3e2}"],
         [
-            ({"a": 2.5, "b": -1.0}, {"l1": True, "l2": False}),
+            ({"a": 2.5, "b": -1.0}, {"l1": True, "l2": True}),
             ({"a": 0.0, "b": 300.0}, {"l1": False, "l2": False}),
         ],
     ),
@@ -796,6 +801,13 @@ FAST = [
         ["red,yes,0", "blue,no,1"],
         ["{1 yes}", "{0 blue, 2 1}"],  # a nominal left out takes its first value
         [({"c": "red"}, {"l1": True, "l2": False}), ({"c": "blue"}, {"l1": False, "l2": True})],
+    ),
+    # contiguous features before labels that are not numbers
+    (
+        "@relation 'r: -C -1'\n@attribute a numeric\n@attribute b numeric\n@attribute l {no,yes}\n",
+        ["1,2,yes", "3,0,no"],
+        ["{0 1, 1 2, 2 yes}", "{0 3, 1 0}"],
+        [({"a": 1.0, "b": 2.0}, {"l": True}), ({"a": 3.0, "b": 0.0}, {"l": False})],
     ),
     # a numeric label between the features, a nominal of numbers
     (
@@ -843,6 +855,7 @@ def test_the_careful_path_reads_values_of_any_letters_and_empty_sparse_rows(tmp_
         1,XL,1 % a comment
         2, 'S' ,0
         {0 '3',1 XL,2 1}
+        { 0 '4',2 0}
         {} % all left out
         {}
         """,
@@ -851,6 +864,7 @@ def test_the_careful_path_reads_values_of_any_letters_and_empty_sparse_rows(tmp_
         ({"a": 1.0, "size": "XL"}, {"l": True}),
         ({"a": 2.0, "size": "S"}, {"l": False}),
         ({"a": 3.0, "size": "XL"}, {"l": True}),
+        ({"a": 4.0, "size": "XL"}, {"l": False}),
         ({"size": "XL"}, {"l": False}),
         ({"size": "XL"}, {"l": False}),
     ]
