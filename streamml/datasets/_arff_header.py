@@ -401,7 +401,7 @@ def resolve_labels(header: Header, path: pathlib.Path, labels: typing.Any) -> tu
         source = "labels="
     elif (xml := path.with_suffix(".xml")).is_file():
         try:
-            indices = _indices_from_names(read_mulan_xml(xml), attributes, str(xml))
+            indices = _indices_from_names(read_mulan_xml(xml), attributes, f"for {path.name}")
         except ARFFError:
             raise
         except ValueError as error:

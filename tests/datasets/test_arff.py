@@ -950,3 +950,75 @@ def test_a_header_must_start_with_the_relation(tmp_path):
     with pytest.raises(ARFFError, match="expected @relation first, found '@attribute'") as info:
         ARFF(path)
     assert info.value.line == 1
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "message"),
+    [
+        (
+            "happy",
+            TypeError,
+            r"^labels must be a list of attribute names or an int N \(MEKA -C N\), not str$",
+        ),
+        (5, ValueError, r"^labels=5 asks for 5 label attributes, but the file has 4 attributes"),
+        ([1, 2], TypeError, r"^labels must contain attribute names \(str\)$"),
+        (["nope"], ValueError, r"^labels=: 1 label\(s\) are not attributes of the file: 'nope'$"),
+    ],
+)
+def test_a_bad_labels_argument_says_what_is_wrong(tmp_path, labels, error, message):
+    with pytest.raises(error, match=message):
+        ARFF(write(tmp_path, MEKA_FIRST), labels=labels)
+
+
+@pytest.mark.parametrize(
+    ("xml", "line", "message"),
+    [
+        (
+            "<other><label name='happy'/></other>",
+            None,
+            "the root element is <other>, expected <labels>",
+        ),
+        ("<labels><label/></labels>", None, "a <label> element has no name attribute"),
+        ("<labels><labelx name='happy'/></labels>", None, "no <label> element"),
+        (
+            "<labels>\n<label name='a'>\n</labels>",
+            3,
+            "not a valid MULAN label file: mismatched tag",
+        ),
+        (
+            "<labels><label name='angry'/></labels>",
+            None,
+            "for data.arff: 1 label(s) are not attributes of the file: 'angry'",
+        ),
+    ],
+)
+def test_a_bad_label_file_names_itself(tmp_path, xml, line, message):
+    path = write(tmp_path, MEKA_FIRST)
+    xml_path = path.with_suffix(".xml")
+    xml_path.write_text(xml)
+    with pytest.raises(ARFFError) as info:
+        ARFF(path)
+    assert info.value.path == str(xml_path) and info.value.line == line
+    where = f"{xml_path}, line {line}: " if line else f"{xml_path}: "
+    assert str(info.value).startswith(where + message), str(info.value)
+
+
+def test_a_label_file_without_namespace_and_a_file_without_labels(tmp_path):
+    path = write(tmp_path, MEKA_FIRST)
+    path.with_suffix(".xml").write_text("<labels><label name='sad'/></labels>")
+    assert next(iter(ARFF(path)))[1] == {"sad": False}
+    text = "@relation r\n@attribute a numeric\n@attribute l {0,1}\n@data\n"
+    bare = write(tmp_path, text, "bare.arff")
+    with pytest.raises(ARFFError) as info:
+        ARFF(bare)
+    assert info.value.path == str(bare) and info.value.line is None
+    assert "put a MULAN bare.xml beside the file" in str(info.value)
+    assert "option '-C N' (first N attributes) or '-C -N' (last N)" in str(info.value)
+
+
+def test_a_count_in_the_relation_that_does_not_fit_names_the_file_and_line(tmp_path):
+    path = write(tmp_path, "@relation 'x: -C 5'\n@attribute a {0,1}\n@attribute b numeric\n@data\n")
+    with pytest.raises(ARFFError) as info:
+        ARFF(path)
+    assert (info.value.path, info.value.line) == (str(path), 1)
+    assert "the relation's MEKA option -C 5 asks for 5 label attributes" in str(info.value)
