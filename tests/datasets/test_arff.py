@@ -680,6 +680,9 @@ def test_rows_before_the_error_are_yielded(tmp_path):
         ("@attrib c numeric", ["unknown keyword '@attrib'"]),
         ("c numeric", ["expected @attribute or @data"]),
         ("@relation again", ["a second @relation"]),
+        ("@attribute 'c numeric % a comment", ["unterminated quote"]),
+        ("@attribute", ["@attribute without a name"]),
+        ("@attribute '' numeric", ["@attribute with an empty name"]),
     ],
 )
 def test_malformed_header_names_file_line_and_problem(tmp_path, bad_line, words):
@@ -705,6 +708,12 @@ def test_malformed_header_names_file_line_and_problem(tmp_path, bad_line, words)
         ("@relation r\n@data\n", r"line 2: no @attribute before @data"),
         ("@relation r\n@attribute a numeric\n@data 1,2\n", r"line 3: unexpected text after @data"),
         ("@relation 'r\n@attribute a numeric\n@data\n", r"line 1: unterminated quote"),
+        (
+            "@relation 'r' junk\n@attribute a numeric\n@data\n",
+            r"line 1: unexpected text after the relation name: ' junk'$",
+        ),
+        ("% only a comment\n", r": not an ARFF file: no @relation$"),
+        ("x" * 50 + "\n", r"line 1: expected @relation, found '" + "x" * 40 + "'$"),
     ],
 )
 def test_broken_header(tmp_path, text, pattern):
@@ -1022,3 +1031,33 @@ def test_a_count_in_the_relation_that_does_not_fit_names_the_file_and_line(tmp_p
         ARFF(path)
     assert (info.value.path, info.value.line) == (str(path), 1)
     assert "the relation's MEKA option -C 5 asks for 5 label attributes" in str(info.value)
+
+
+def test_quoted_values_keep_unknown_escapes_and_read_escaped_quotes(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        @relation 'r: -C -1'
+        @attribute Xc {'a\\qb','it\\'s'}
+        @attribute l {0,1}
+        @data
+        'a\\qb',1
+        'it\\'s',0
+        """,
+    )
+    assert list(ARFF(path)) == [({"Xc": "a\\qb"}, {"l": True}), ({"Xc": "it's"}, {"l": False})]
+
+
+@pytest.mark.parametrize("row", ["1,x,'1\\'", "1,x,'1\\"])
+def test_a_backslash_at_the_end_of_a_row_leaves_its_quote_open(tmp_path, row):
+    path = write(tmp_path, ROWS + f"    {row}\n")
+    assert_row_error(path, row, "unterminated quote")
+
+
+def test_date_attributes_keep_their_kind_and_line(tmp_path):
+    text = "@relation r\n@attribute a numeric\n@attribute d date\n@attribute l {0,1}\n@data\n"
+    with pytest.raises(ValueError, match="label attribute 'd' is date;"):
+        ARFF(write(tmp_path, text), labels=["d"])
+    text = "@relation r\n@attribute d date\n@attribute d date\n@data\n"
+    with pytest.raises(ARFFError, match="line 3: .*declared twice.*first on line 2"):
+        ARFF(write(tmp_path, text, "twice.arff"), labels=["d"])
