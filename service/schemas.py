@@ -59,6 +59,18 @@ class _Strict(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
 
+def check_columns(features: dict | None) -> None:
+    """A string value is the one-hot column "name=value" (see `streamml.learners.FeatureIndex`):
+    refuse an instance that also gives that column as a number."""
+    if features:
+        for name, value in features.items():
+            if type(value) is str and f"{name}={value}" in features:
+                raise ValueError(
+                    f"feature {name!r} = {value!r} is the column '{name}={value}', "
+                    "which is also given as a number"
+                )
+
+
 class PredictIn(_Strict):
     """An instance to predict; its features are kept under `id` until its labels arrive."""
 
@@ -69,6 +81,11 @@ class PredictIn(_Strict):
         "with it to `/v1/learn`.",
         json_schema_extra=_no_default,
     )
+
+    @pydantic.model_validator(mode="after")
+    def _columns(self):
+        check_columns(self.features)
+        return self
 
 
 class PredictOut(pydantic.BaseModel):
@@ -100,6 +117,7 @@ class LearnIn(_Strict):
     def _id_or_features(self):
         if self.id is None and self.features is None:
             raise ValueError("give 'id' (labels for an earlier prediction) or 'features'")
+        check_columns(self.features)
         return self
 
 
