@@ -100,3 +100,28 @@ def test_non_dict_inputs_are_type_errors():
         model.learn_one([1.0], {"y": True})
     with pytest.raises(TypeError, match=r"^y must be a dict of label -> bool, got list$"):
         model.learn_one({"a": 1.0}, ["y"])
+
+
+def test_batch_predictions_are_tables_of_the_labels_and_do_not_grow_the_index():
+    import pandas as pd
+
+    model = MLHAT(seed=0)
+    X = np.array([[1.0, 0.0], [0.0, 1.0]] * 10)
+    Y = np.array([[True, False], [False, True]] * 10)
+    model.learn_many(X, Y)
+    width = len(model.feature_index)
+    proba = model.predict_proba_many(np.array([[1.0, 0.0, 5.0]]))  # a feature never learnt
+    assert len(model.feature_index) == width
+    assert list(proba.columns) == [0, 1] and list(proba.index) == [0]
+    assert proba.dtypes.tolist() == [np.float64, np.float64]
+    frame = pd.DataFrame({0: [1.0, 0.0], 1: [0.0, 1.0]}, index=["a", "b"])
+    decided = model.predict_many(frame)
+    assert list(decided.index) == ["a", "b"]
+    assert decided.equals(model.predict_proba_many(frame) > 0.5)
+    model.predict_proba_many = lambda X: pd.DataFrame({0: [0.5, 0.6]})
+    assert model.predict_many(None)[0].tolist() == [False, True]  # above one half only
+
+
+def test_values_that_are_neither_numbers_nor_strings_are_refused():
+    with pytest.raises(ValueError, match=r"^row 0, feature 0: \{'a': 1\} is not a finite number$"):
+        rows(np.array([[{"a": 1}]], dtype=object))
