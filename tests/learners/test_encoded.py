@@ -35,7 +35,9 @@ def test_label_positions_follow_the_first_appearance_on_every_path(n_labels):
         elif r < 0.2:
             keys = keys[: max(1, len(keys) - 3)]  # known labels left out (False)
         y = {k: rng.random() < 0.2 for k in keys}
-        assert model._positives(y) == _reference_positives(known, y), step
+        positives = model._positives(y)
+        assert positives == _reference_positives(known, y), step
+        assert all(type(i) is int for i in positives)  # positions index arrays
         assert model.labels == known
 
 
