@@ -185,3 +185,24 @@ def test_the_progress_bar_shows_the_count_and_the_accuracy_and_goes_on_an_error(
     with pytest.raises(RuntimeError):
         prequential(Failing(), rows, progress=True)
     assert "subset acc" not in capsys.readouterr().err  # erased, not left half-way
+
+
+def test_the_defaults_window_500_and_no_progress_bar(capsys):
+    result = prequential(MajorityLabelset(), [({"a": 1.0}, {"y": True})] * 3)
+    assert result.window == 500 and len(result.curve) == 1  # every 100, and after the last
+    assert capsys.readouterr().err == ""
+
+
+def test_a_model_or_stream_of_the_wrong_kind_is_named():
+    class PredictOnly:
+        def predict_one(self, x):
+            return {}
+
+    for model in (PredictOnly(), object()):
+        with pytest.raises(TypeError) as info:
+            prequential(model, [])
+        name = type(model).__name__
+        assert str(info.value) == f"model must have predict_one and learn_one, got {name}"
+    with pytest.raises(TypeError) as info:
+        prequential(MajorityLabelset(), 42)
+    assert str(info.value) == "stream must be an iterable of (x, y), got int"
