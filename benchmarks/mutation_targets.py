@@ -129,6 +129,13 @@ TARGETS = [
         0.85,
     ),
     Target(
+        "prequential",
+        "streamml/evaluate/prequential.py",
+        ("tests/evaluate/test_prequential.py", "tests/evaluate/test_prequential_report.py"),
+        "metrics and CLI",
+        0.85,
+    ),
+    Target(
         "cli",
         "streamml/cli.py",
         ("tests/cli",),
