@@ -7,6 +7,8 @@ import typing
 import pydantic
 from pydantic import Field
 
+from streamml.learners import FeatureIndex
+
 __all__ = [
     "ClusterInfo",
     "DriftEventOut",
@@ -60,15 +62,17 @@ class _Strict(pydantic.BaseModel):
 
 
 def check_columns(features: dict | None) -> None:
-    """A string value is the one-hot column "name=value" (see `streamml.learners.FeatureIndex`):
-    refuse an instance that also gives that column as a number."""
+    """A string value is a one-hot column (`FeatureIndex.nominal_column`): refuse an instance
+    that also gives that column as a number."""
     if features:
         for name, value in features.items():
-            if type(value) is str and f"{name}={value}" in features:
-                raise ValueError(
-                    f"feature {name!r} = {value!r} is the column '{name}={value}', "
-                    "which is also given as a number"
-                )
+            if type(value) is str:
+                column = FeatureIndex.nominal_column(name, value)
+                if column in features:
+                    raise ValueError(
+                        f"feature {name!r} = {value!r} is the column '{column}', "
+                        "which is also given as a number"
+                    )
 
 
 class PredictIn(_Strict):

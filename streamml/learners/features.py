@@ -137,6 +137,11 @@ class FeatureIndex:
         """The column of a feature name (a numeric feature, or `"name=value"` for a nominal)."""
         return self._index[name]
 
+    @staticmethod
+    def nominal_column(name, value: str) -> str:
+        """The name of the one-hot column of a nominal (string) value of feature `name`."""
+        return f"{name}={value}"
+
     def encode(self, x: dict, grow: bool = True) -> EncodedInstance:
         """Encode one instance, adding the columns of features never seen non-zero before.
 
@@ -167,7 +172,7 @@ class FeatureIndex:
         for name, value in x.items():
             if isinstance(value, str):
                 numeric = False
-                column_name = f"{name}={value}"
+                column_name = self.nominal_column(name, value)
                 value = 1.0
             elif value is None:
                 continue
