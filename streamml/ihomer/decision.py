@@ -66,13 +66,18 @@ class Decider:
         cached = self._cached
         if cached is not None and key is not None and cached[0] is key:
             return cached[1]
-        own = tuple(np.flatnonzero(answers > 0.5).tolist())
         if self._threshold is None:
+            own = tuple(np.flatnonzero(answers > 0.5).tolist())
             decoded = None if self._decoder is None else self._decoder.best(answers, own)
             candidates = ((own, decoded), None)
         else:
             t = self._threshold.value(n_labels)
-            at_t = tuple(np.flatnonzero(answers >= t).tolist())
+            above = np.flatnonzero(answers >= t)
+            at_t = tuple(above.tolist())
+            if t <= 0.5:  # the labels above 0.5 are among those from t on
+                own = tuple(above[answers[above] > 0.5].tolist())
+            else:
+                own = tuple(np.flatnonzero(answers > 0.5).tolist())
             decoded = decoded_t = None
             if self._decoder is not None:  # the second decoder shares the first's sets
                 decoded, decoded_t = self._decoder.best_twice(answers, own, t, at_t)
