@@ -6,11 +6,9 @@ import numpy as np
 from scipy import special
 
 from ._arrays import grown as _grown
+from .sparse_rows import row_product, subtract_products
 
 __all__ = ["BaggedLogisticRegression"]
-
-#: Models (bags x labels) from which an update of sparse rows subtracts them one by one.
-_ROW_LOOP_FROM = 2048
 
 
 class BaggedLogisticRegression:
@@ -158,9 +156,9 @@ class BaggedLogisticRegression:
         elif len(cols) and cols[-1] >= d:
             keep = cols < d
             cols, z = cols[keep], z[keep]
-        weights = self._w[cols]
-        margin = z @ weights
         if a0:
+            weights = self._w[cols]
+            margin = z @ weights
             # Rows not updated lately (a sparse batch left them out): their average kept
             # moving towards their (constant) weights since, average + (1 - keep) * (weights
             # - average).
@@ -169,6 +167,10 @@ class BaggedLogisticRegression:
                 pl = a0 * self._n_labels
                 moved = z * (1.0 - (1.0 - self.averaging) ** lag.astype(np.float32))
                 margin[:pl] += moved @ (weights[:, pl : 2 * pl] - weights[:, :pl])
+        elif full:
+            margin = z @ self._w[cols]
+        else:  # a few rows of a wide matrix: read in place
+            margin = row_product(cols, z, self._w)
         margin = margin.reshape(self._b.shape)
         margin += self._b
         proba = special.expit(margin, out=margin)
@@ -211,42 +213,32 @@ class BaggedLogisticRegression:
         pl = a0 * L
         nb = len(rows)
         grad = np.stack([r[3] for r in rows]).reshape(nb, b * L)
-        if all(r[2] for r in rows):
-            n = min(max(len(r[1]) for r in rows), d)
-            z = np.zeros((nb, n), dtype=np.float32)
-            for i, r in enumerate(rows):
-                m = min(len(r[1]), n)
-                z[i, :m] = r[1][:m]
-            touched = np.arange(n)
+        if not a0 and not all(r[2] for r in rows):
+            # Sparse rows: each entry's gradient goes to its feature's row, in place.
+            cols = np.concatenate([r[0] for r in rows])
+            values = np.concatenate([r[1] for r in rows])
+            instances = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
+            if len(cols) and cols.max() >= d:
+                keep = cols < d
+                cols, values, instances = cols[keep], values[keep], instances[keep]
+            subtract_products(self._w, cols, instances, values, grad)
         else:
-            all_cols = np.concatenate([r[0] for r in rows])
-            cols, inverse = np.unique(all_cols, return_inverse=True)
-            z = np.zeros((nb, len(cols)), dtype=np.float32)
-            row_of = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
-            z[row_of, inverse] = np.concatenate([r[1] for r in rows])
-            keep = cols < d
-            touched, z = cols[keep], z[:, keep]
-        if a0:
-            w = self._w[touched]
-            average, slow = w[:, :pl], w[:, pl : 2 * pl]
-            lag = (self._updates - 1) - self._last[touched]
-            if lag.any():  # catch up the moves of the average since the row's last update
-                moved = 1.0 - (1.0 - self.averaging) ** lag.astype(np.float32)
-                average += moved[:, None] * (slow - average)
-            w[:, pl:] -= z.T @ grad
-            a = self.averaging
-            average += a * (slow - average)
-            self._w[touched] = w
-            self._b[:a0] += a * (self._b[a0 : 2 * a0] - self._b[:a0])
-            self._last[touched] = self._updates
-        elif grad.shape[1] >= _ROW_LOOP_FROM:
-            # Wide rows (many labels): subtracting row by row avoids the fancy-indexed
-            # gather and scatter of every touched row (the same numbers, faster).
-            step, w = z.T @ grad, self._w
-            for i, row in enumerate(touched.tolist()):
-                w[row] -= step[i]
-        else:
-            self._w[touched] -= z.T @ grad
+            touched, z = self._batch(rows, d)
+            if a0:
+                w = self._w[touched]
+                average, slow = w[:, :pl], w[:, pl : 2 * pl]
+                lag = (self._updates - 1) - self._last[touched]
+                if lag.any():  # catch up the moves of the average since the row's last update
+                    moved = 1.0 - (1.0 - self.averaging) ** lag.astype(np.float32)
+                    average += moved[:, None] * (slow - average)
+                w[:, pl:] -= z.T @ grad
+                a = self.averaging
+                average += a * (slow - average)
+                self._w[touched] = w
+                self._b[:a0] += a * (self._b[a0 : 2 * a0] - self._b[:a0])
+                self._last[touched] = self._updates
+            else:
+                self._w[touched] -= z.T @ grad
         self._updates += 1
         # Recent log-loss of each group and label, instance by instance: -log |p - 1 + y|.
         y = np.stack([r[4] for r in rows])
@@ -265,6 +257,26 @@ class BaggedLogisticRegression:
         self._loss *= weights[1]
         self._loss -= (weights[0] @ q.reshape(nb, -1)).reshape(self._loss.shape)
         self._refresh_selection()
+
+    @staticmethod
+    def _batch(rows: list, d: int) -> tuple:
+        """The rows of the weights a batch touches (below `d`; a slice for dense rows) and its
+        inputs on them, one row per instance."""
+        nb = len(rows)
+        if all(r[2] for r in rows):
+            n = min(max(len(r[1]) for r in rows), d)
+            z = np.zeros((nb, n), dtype=np.float32)
+            for i, r in enumerate(rows):
+                m = min(len(r[1]), n)
+                z[i, :m] = r[1][:m]
+            return slice(0, n), z
+        all_cols = np.concatenate([r[0] for r in rows])
+        cols, inverse = np.unique(all_cols, return_inverse=True)
+        z = np.zeros((nb, len(cols)), dtype=np.float32)
+        row_of = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
+        z[row_of, inverse] = np.concatenate([r[1] for r in rows])
+        keep = cols < d
+        return cols[keep], z[:, keep]
 
     def _decide_averaging(self, rows: list):
         """Average on dense data only (most features non-zero in the first batch): on sparse

@@ -278,30 +278,34 @@ def test_a_restricted_logistic_regression_goes_on_as_the_original_on_its_labels(
         sub.learn(cols, z, full, y[labels], sub_forward)
 
 
-def test_wide_sparse_updates_row_by_row_equal_the_gathered_update(monkeypatch):
-    # Models of >= _ROW_LOOP_FROM bags x labels subtract their sparse updates row by row; the
-    # weights must be those of the one gathered update that narrower models get.
-    from streamml.learners import logistic
+def test_sparse_updates_with_the_kernel_equal_those_of_numpy(monkeypatch):
+    # Sparse batches reach the weights through sparse_rows (scipy's kernel when present); the
+    # model must learn the same weights and predict the same as with numpy's products, for a
+    # wide model (row-by-row numpy path) and a narrow one.
+    from streamml.learners import sparse_rows
 
-    def run():
+    def run(n_labels):
         rng = np.random.default_rng(5)
-        lr = BaggedLogisticRegression(50, 240, 10, (0.5, 2.0), (0.01, 2.0), 8, rng)
-        assert lr.n_bags * lr.n_labels >= logistic._ROW_LOOP_FROM or monkeypatched
+        lr = BaggedLogisticRegression(50, n_labels, 10, (0.5, 2.0), (0.01, 2.0), 8, rng)
         data = np.random.default_rng(6)
+        probas = []
         for _ in range(80):
             cols = np.sort(data.choice(50, size=4, replace=False))
             z = data.normal(size=4)
             forward = lr.forward(cols, z, False)
-            lr.learn(cols, z, False, (data.random(240) < 0.1).astype(float), forward)
-        return lr._w.copy(), lr._updates
+            probas.append(lr.predict(forward))
+            lr.learn(cols, z, False, (data.random(n_labels) < 0.1).astype(float), forward)
+        return lr._w.copy(), lr._updates, np.array(probas)
 
-    monkeypatched = False
-    row_by_row, updates = run()
-    assert updates == 10 and np.abs(row_by_row).max() > 0
-    monkeypatched = True
-    monkeypatch.setattr(logistic, "_ROW_LOOP_FROM", 10**9)
-    gathered, _ = run()
-    np.testing.assert_array_equal(row_by_row, gathered)
+    assert sparse_rows.KERNEL
+    for n_labels in (240, 3):  # 2,400 and 30 weights per feature
+        kernel, updates, kernel_probas = run(n_labels)
+        assert updates == 10 and np.abs(kernel).max() > 0
+        with monkeypatch.context() as patched:
+            patched.setattr(sparse_rows, "_csr_matvecs", None)
+            numpy_w, _, numpy_probas = run(n_labels)
+        np.testing.assert_allclose(kernel, numpy_w, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(kernel_probas, numpy_probas, rtol=1e-5, atol=1e-6)
 
 
 def test_knn_window_allocates_its_slots_as_instances_arrive():

@@ -1,0 +1,103 @@
+"""Products of sparse rows with a wide weight matrix, reading only the rows they touch.
+
+A leaf's logistic regressions hold one row of `bags x labels` weights per feature (on
+delicious, 976 x 9,830 floats). An instance of a sparse stream has a few tens of non-zero
+features, and a batch of them a few hundred: gathering those rows (`w[cols]`) copies them before
+the product, and the update of a batch (`w[touched] -= z.T @ grad`) computes a dense product in
+which most of `z` is zeros. Here both read each touched row once, in place.
+
+The kernel is scipy's compiled product of a CSR matrix with a dense block
+(`scipy.sparse._sparsetools.csr_matvecs`, private to scipy: if a scipy release moves it, the
+same numbers come from numpy, slower, and `tests/learners/test_sparse_rows.py` says so).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - a scipy without the kernel: numpy does it
+    _csr_matvecs = None
+
+__all__ = ["row_product", "subtract_products", "KERNEL"]
+
+#: Columns of `w` from which the numpy path adds a product row by row (no gather and scatter).
+_ROW_LOOP_FROM = 2048
+
+#: Whether scipy's compiled kernel is used (False: numpy's gather and dense products).
+KERNEL = _csr_matvecs is not None
+
+
+def _usable(w: np.ndarray, values: np.ndarray, x: np.ndarray | None = None) -> bool:
+    """Whether the kernel can write into `w` with these operands (same dtype, contiguous)."""
+    if _csr_matvecs is None or values.dtype != w.dtype:
+        return False
+    flags = w.flags
+    if not (flags.c_contiguous and flags.writeable):
+        return False
+    return x is None or (x.dtype == w.dtype and x.flags.c_contiguous)
+
+
+def row_product(cols: np.ndarray, values: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """`values @ w[cols]`: one sparse row (its columns, in any order, and their values) times
+    the rows of `w` that it names; the result has `w.shape[1]` entries, in `w`'s dtype.
+
+    >>> w = np.arange(12, dtype=np.float32).reshape(4, 3)
+    >>> row_product(np.array([1, 3]), np.array([1.0, 2.0], dtype=np.float32), w)
+    array([21., 24., 27.], dtype=float32)
+
+    """
+    values = np.ascontiguousarray(values, dtype=w.dtype)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    if not _usable(w, values):
+        return values @ w[cols]
+    out = np.zeros(w.shape[1], dtype=w.dtype)
+    indptr = np.array([0, len(cols)], dtype=np.int64)
+    _csr_matvecs(1, w.shape[0], w.shape[1], indptr, cols, values, w, out)
+    return out
+
+
+def subtract_products(
+    w: np.ndarray, rows: np.ndarray, instances: np.ndarray, values: np.ndarray, x: np.ndarray
+) -> None:
+    """`w[r] -= v * x[i]` for every entry `(r, i, v)` of `rows`, `instances` and `values`,
+    in place: the product of a sparse `w.shape[0] x len(x)` matrix (entries at `(rows,
+    instances)`, repeated entries adding up) with `x`, subtracted from `w`. Rows must be
+    below `w.shape[0]`.
+
+    >>> w = np.zeros((3, 2), dtype=np.float32)
+    >>> x = np.array([[1.0, 2.0], [10.0, 20.0]], dtype=np.float32)
+    >>> subtract_products(w, np.array([2, 0, 2]), np.array([0, 1, 1]),
+    ...                   np.array([1.0, 1.0, 0.5], dtype=np.float32), x)
+    >>> w
+    array([[-10., -20.],
+           [  0.,   0.],
+           [ -6., -12.]], dtype=float32)
+
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    x = np.ascontiguousarray(x, dtype=w.dtype)
+    negated = -np.asarray(values, dtype=w.dtype)
+    if not _usable(w, negated, x):
+        _subtract_dense(w, rows, np.asarray(instances), negated, x)
+        return
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(w.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=w.shape[0]), out=indptr[1:])
+    indices = np.ascontiguousarray(np.asarray(instances, dtype=np.int64)[order])
+    _csr_matvecs(w.shape[0], len(x), w.shape[1], indptr, indices, negated[order], x, w)
+
+
+def _subtract_dense(w, rows, instances, negated, x) -> None:
+    """`subtract_products` with numpy: the touched rows' dense product, added to them."""
+    touched, inverse = np.unique(rows, return_inverse=True)
+    z = np.zeros((len(touched), len(x)), dtype=w.dtype)
+    np.add.at(z, (inverse, instances), negated)
+    step = z @ x
+    if w.shape[1] >= _ROW_LOOP_FROM:
+        # Wide rows: adding row by row avoids the fancy-indexed gather and scatter.
+        for i, row in enumerate(touched.tolist()):
+            w[row] += step[i]
+    else:
+        w[touched] += step

@@ -1,0 +1,86 @@
+"""Sparse rows times a wide weight matrix: scipy's kernel against numpy's products."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamml.learners import sparse_rows
+from streamml.learners.sparse_rows import row_product, subtract_products
+
+
+def _case(seed: int, width: int, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(30, width)).astype(dtype)
+    x = rng.normal(size=(6, width)).astype(dtype)
+    # Entries in any order, rows repeated within and across instances.
+    rows = rng.integers(0, 30, size=40)
+    instances = rng.integers(0, 6, size=40)
+    values = rng.normal(size=40)
+    return w, x, rows, instances, values
+
+
+def _reference(w, rows, instances, values, x):
+    out = w.astype(float)
+    for r, i, v in zip(rows, instances, values):
+        out[r] -= v * x[i].astype(float)
+    return out
+
+
+def test_the_kernel_is_where_this_scipy_keeps_it():
+    # scipy.sparse._sparsetools is private: this notices if a scipy release moves it (the
+    # models then fall back on numpy, slower on sparse streams).
+    assert sparse_rows.KERNEL and sparse_rows._csr_matvecs is not None
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+@pytest.mark.parametrize("width", [7, 4096])  # numpy: gathered update, and row by row
+def test_subtract_products_against_entry_by_entry(monkeypatch, kernel, width):
+    if not kernel:
+        monkeypatch.setattr(sparse_rows, "_csr_matvecs", None)
+    w, x, rows, instances, values = _case(1, width)
+    expected = _reference(w, rows, instances, values, x)
+    before = w.copy()
+    subtract_products(w, rows, instances, values, x)
+    np.testing.assert_allclose(w, expected, rtol=1e-4, atol=1e-4)
+    untouched = np.setdiff1d(np.arange(30), rows)
+    np.testing.assert_array_equal(w[untouched], before[untouched])
+
+
+def test_subtract_products_updates_a_view_in_place():
+    # A matrix that is not contiguous (a view) cannot go through the kernel: numpy updates it
+    # in place all the same, so the caller's matrix changes.
+    w, x, rows, instances, values = _case(2, 16)
+    big = np.zeros((30, 32), dtype=np.float32)
+    big[:, ::2] = w
+    view = big[:, ::2]
+    expected = _reference(w, rows, instances, values, x)
+    subtract_products(view, rows, instances, values, x)
+    np.testing.assert_allclose(big[:, ::2], expected, rtol=1e-4, atol=1e-4)
+    assert not big[:, 1::2].any()
+
+
+def test_subtract_products_of_float64_weights_and_no_entries():
+    w, x, rows, instances, values = _case(3, 5, dtype=np.float64)
+    expected = _reference(w, rows, instances, values, x)
+    subtract_products(w, rows, instances, values, x)
+    np.testing.assert_allclose(w, expected, rtol=1e-12)
+    before = w.copy()
+    empty = np.zeros(0, dtype=np.int64)
+    subtract_products(w, empty, empty, np.zeros(0), x)
+    np.testing.assert_array_equal(w, before)
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_row_product_reads_the_rows_it_names(monkeypatch, kernel):
+    if not kernel:
+        monkeypatch.setattr(sparse_rows, "_csr_matvecs", None)
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=(50, 300)).astype(np.float32)
+    cols = np.array([41, 3, 17, 0])  # in any order
+    values = rng.normal(size=4)
+    expected = sum(v * w[c].astype(float) for c, v in zip(cols, values))
+    out = row_product(cols, values, w)
+    assert out.dtype == np.float32 and out.shape == (300,)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(row_product(cols[:0], values[:0], w), np.zeros(300))
