@@ -4,6 +4,7 @@ progress bar, checked value by value."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import io
 import sys
 
@@ -140,6 +141,8 @@ def test_the_full_dict_holds_every_measurement_and_the_events_of_any_kind():
         ({"window": True}, "window must be a positive int, got True"),
         ({"batch": 2.0}, "batch must be a positive int, got 2.0"),
         ({"curve_every": -1}, "curve_every must be a positive int or None, got -1"),
+        ({"total": 0}, "total must be a positive int or None, got 0"),
+        ({"empty_f1": 0.5}, "empty_f1 must be 0 or 1, got 0.5"),
     ],
 )
 def test_bad_counts_say_what_they_need(kwargs, message):
@@ -155,6 +158,9 @@ def test_bad_items_say_which_instance():
     with pytest.raises(TypeError) as info:
         prequential(MajorityLabelset(), [({"a": 1.0}, ["y"])])
     assert str(info.value) == "instance 0: y must be a dict, got list"
+    with pytest.raises(TypeError) as info:  # the second item of the second batch
+        prequential(MajorityLabelset(), [({"a": 1.0}, {"y": True})] * 4 + [5], batch=3)
+    assert str(info.value) == "instance 4: expected an (x, y) pair"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux")
@@ -206,3 +212,142 @@ def test_a_model_or_stream_of_the_wrong_kind_is_named():
     with pytest.raises(TypeError) as info:
         prequential(MajorityLabelset(), 42)
     assert str(info.value) == "stream must be an iterable of (x, y), got int"
+
+
+def test_the_table_has_its_headers_and_right_aligned_values():
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=200)
+    console.print(_result().table())
+    lines = console.file.getvalue().splitlines()
+    header = next(line for line in lines if "metric" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")] == ["metric", "value"]
+    cells = [line.split("│")[2] for line in lines if line.count("│") == 3]
+    assert len(cells) == 15
+    # Right-aligned: one space after every value, the padding before it.
+    assert all(cell.endswith(" ") and not cell.endswith("  ") for cell in cells)
+    assert any(cell.startswith("  ") for cell in cells)
+
+
+class _Custom:
+    def to_dict(self):
+        return {"custom": True}
+
+
+@dataclasses.dataclass
+class _Detected:
+    index: int
+    level: str
+    detector: str
+
+
+def test_events_are_read_by_their_own_to_dict_before_their_fields():
+    result = _result(drift_events=[_Custom(), _Detected(2, "label", "ADWIN")])
+    assert result.to_dict(full=True)["drift_events"] == [
+        {"custom": True},
+        {"index": 2, "level": "label", "detector": "ADWIN"},
+    ]
+
+
+@pytest.mark.parametrize(("platform", "unit"), [("darwin", 1), ("linux", 2**10)])
+def test_the_peak_memory_unit_follows_the_platform(monkeypatch, platform, unit):
+    import resource
+    import types
+
+    module = importlib.import_module("streamml.evaluate.prequential")
+
+    # ru_maxrss is in bytes on macOS, KiB on Linux.
+    peak = types.SimpleNamespace(ru_maxrss=3 * 2**20 // unit)
+    monkeypatch.setattr(resource, "getrusage", lambda who: peak)
+    monkeypatch.setattr(module.sys, "platform", platform)
+    assert module._max_rss_mb() == 3.0
+
+
+class _Sized:
+    def __init__(self, rows, n_samples):
+        self.rows, self.n_samples = rows, n_samples
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "limit", "total", "expected"),
+    [
+        (1, None, None, 1),
+        (0, None, None, None),  # not a count
+        ("4", None, None, None),
+        (10, 3, None, 3),
+        (2, 3, None, 2),
+        (None, 3, None, 3),
+        (10, None, 7, 7),  # given: as given
+    ],
+)
+def test_the_progress_total_comes_from_the_stream_and_the_limit(
+    monkeypatch, n_samples, limit, total, expected
+):
+    module = importlib.import_module("streamml.evaluate.prequential")
+
+    totals = []
+
+    class Recorder:
+        def __init__(self, total):
+            totals.append(total)
+
+        def update(self, n, accuracy):
+            pass
+
+        def close(self, n, accuracy, keep=True):
+            pass
+
+    monkeypatch.setattr(module, "_Progress", Recorder)
+    rows = [({"a": 1.0}, {"y": True})] * 5
+    prequential(
+        MajorityLabelset(), _Sized(rows, n_samples), limit=limit, total=total, progress=True
+    )
+    assert totals == [expected]
+
+
+def test_the_progress_bar_line_has_every_column(capsys):
+    import re
+
+    rows = [({"a": 1.0}, {"y": True})] * 130
+    result = prequential(MajorityLabelset(), rows, progress=True, total=130)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    acc = f"{result.subset_accuracy:.3f}"
+    pattern = rf"prequential ━+ 130/130 subset acc {acc} \d:\d\d:\d\d \d:\d\d:\d\d"
+    assert re.fullmatch(pattern, last), last
+
+
+def test_batches_of_two_predict_and_score_every_instance():
+    rows = [({"a": float(i)}, {"y": i % 3 == 0}) for i in range(9)]
+    one, two = (prequential(MajorityLabelset(), rows, batch=b) for b in (1, 2))
+    assert two.n == one.n == 9 and two.batch == 2
+    # Within a batch the prediction does not see the batch's earlier instances.
+    assert two.subset_accuracy != one.subset_accuracy
+
+
+@pytest.mark.parametrize(("window", "indices"), [(4, list(range(10))), (12, [1, 3, 5, 7, 9])])
+def test_the_curve_points_by_default_every_fifth_of_the_window(window, indices):
+    rows = [({"a": 1.0}, {"y": True})] * 10
+    result = prequential(MajorityLabelset(), rows, window=window)
+    assert [p.index for p in result.curve] == indices
+
+
+def test_the_window_scores_two_empty_sets_as_asked():
+    rows = [({"a": 1.0}, {"y": False})] * 6
+    for empty_f1 in (0, 1):
+        result = prequential(MajorityLabelset(), rows, empty_f1=empty_f1, window=5)
+        assert [p.example_f1 for p in result.curve] == [float(empty_f1)] * 6
+
+
+class _Partitioned(MajorityLabelset):
+    @property
+    def partition(self):
+        return [{"y"}, {"z"}, {"w"}]
+
+
+def test_every_curve_point_has_the_partition_size_even_the_last():
+    rows = [({"a": 1.0}, {"y": True})] * 7
+    result = prequential(_Partitioned(), rows, curve_every=5)
+    assert [(p.index, p.n_clusters) for p in result.curve] == [(4, 3), (6, 3)]
