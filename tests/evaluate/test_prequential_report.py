@@ -351,3 +351,13 @@ def test_every_curve_point_has_the_partition_size_even_the_last():
     rows = [({"a": 1.0}, {"y": True})] * 7
     result = prequential(_Partitioned(), rows, curve_every=5)
     assert [(p.index, p.n_clusters) for p in result.curve] == [(4, 3), (6, 3)]
+
+
+def test_the_bar_starts_with_no_accuracy_and_is_kept_when_closed(capsys):
+    module = importlib.import_module("streamml.evaluate.prequential")
+    bar = module._Progress(5)
+    bar._progress.stop()  # before any update
+    assert capsys.readouterr().err.strip().split(" subset acc ")[1].startswith("- ")
+    bar = module._Progress(5)
+    bar.close(3, 0.5)  # kept by default
+    assert "3/5 subset acc 0.500" in capsys.readouterr().err
