@@ -361,3 +361,86 @@ def test_the_bar_starts_with_no_accuracy_and_is_kept_when_closed(capsys):
     bar = module._Progress(5)
     bar.close(3, 0.5)  # kept by default
     assert "3/5 subset acc 0.500" in capsys.readouterr().err
+
+
+class _Ticks:
+    """A clock that moves one second per reading."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_the_seconds_add_up_over_every_instance(monkeypatch):
+    module = importlib.import_module("streamml.evaluate.prequential")
+    monkeypatch.setattr(module.time, "perf_counter", _Ticks())
+    result = prequential(MajorityLabelset(), [({"a": 1.0}, {"y": True})] * 6)
+    # Each instance: one reading before and after its prediction, and its learning.
+    assert result.predict_seconds == result.learn_seconds == 6.0
+    assert result.seconds == 12.0 and result.instances_per_second == 0.5
+    assert result.wall_seconds == 4 * 6 + 1
+
+
+def test_memory_is_traced_only_when_asked_and_in_mib():
+    import tracemalloc
+
+    class Hoarding(MajorityLabelset):
+        def learn_one(self, x, y):
+            self.tracing = tracemalloc.is_tracing()
+            self.kept = getattr(self, "kept", []) + [bytearray(2**20)]
+            super().learn_one(x, y)
+
+    plain = Hoarding()
+    result = prequential(plain, [({"a": 1.0}, {"y": True})] * 3)
+    assert not plain.tracing and result.traced_memory_mb is None
+    traced = Hoarding()
+    result = prequential(traced, [({"a": 1.0}, {"y": True})] * 8, trace_memory=True)
+    assert traced.tracing and not tracemalloc.is_tracing()  # stopped after the run
+    assert 8.0 <= result.traced_memory_mb < 12.0
+
+
+def test_a_model_that_answers_none_predicted_no_label():
+    class Silent(MajorityLabelset):
+        def predict_one(self, x):
+            return None
+
+    result = prequential(Silent(), [({"a": 1.0}, {"y": False})] * 2 + [({"a": 1.0}, {"y": True})])
+    assert result.n == 3 and result.subset_accuracy == 2 / 3 and result.micro_f1 == 0.0
+
+
+def test_the_bar_is_updated_every_64_instances(monkeypatch):
+    module = importlib.import_module("streamml.evaluate.prequential")
+    calls = []
+
+    class Recorder:
+        def __init__(self, total):
+            pass
+
+        def update(self, n, accuracy):
+            calls.append(("update", n))
+
+        def close(self, n, accuracy, keep=True):
+            calls.append(("close", n))
+
+    monkeypatch.setattr(module, "_Progress", Recorder)
+    prequential(MajorityLabelset(), [({"a": 1.0}, {"y": True})] * 150, progress=True)
+    assert calls == [("update", 64), ("update", 128), ("close", 150)]
+
+
+def test_without_a_process_peak_there_is_no_growth_either(monkeypatch):
+    module = importlib.import_module("streamml.evaluate.prequential")
+    monkeypatch.setattr(module, "_max_rss_mb", lambda: None)
+    result = prequential(MajorityLabelset(), [({"a": 1.0}, {"y": True})])
+    assert result.peak_memory_mb is None and result.peak_memory_growth_mb is None
+
+
+def test_the_plot_is_drawn_from_the_result_to_the_path(monkeypatch, tmp_path):
+    plots = importlib.import_module("streamml.evaluate.plot")
+    drawn = []
+    monkeypatch.setattr(plots, "plot", lambda result, path: drawn.append((result, path)))
+    path = tmp_path / "curve.png"
+    result = prequential(MajorityLabelset(), [({"a": 1.0}, {"y": True})] * 3, plot=path)
+    assert drawn == [(result, path)]
