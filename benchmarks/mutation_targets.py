@@ -206,6 +206,13 @@ TARGETS = [
         pytest_args=_QUICK_TREE,
     ),
     Target(
+        "sparse_rows",
+        "streamml/learners/sparse_rows.py",
+        _learners("sparse_rows", "leaves"),
+        _TREE,
+        0.70,
+    ),
+    Target(
         "nodes",
         "streamml/learners/nodes.py",
         _learners("nodes", "split_tests", "mlhat", "sharing", "mixture", "leaves"),
