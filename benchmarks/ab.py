@@ -60,7 +60,8 @@ def run_ab(
     timeout: float = 1800.0,
 ) -> list[dict]:
     """Per stream and model: the best instances/s of the base revision (A) and of this tree
-    (B), their ratio, and whether their metrics are equal."""
+    (B), their ratio, whether their metrics are equal, and their differences (B - A, from
+    the first run of each side)."""
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
     here = pathlib.Path(__file__).resolve().parents[1]
@@ -75,6 +76,7 @@ def run_ab(
                     for side in ("A", "B") if rep % 2 == 0 else ("B", "A"):
                         runs[side].append(_one(trees[side], stream, model, limit, timeout))
                 best = {side: max(r["instances_per_second"] for r in runs[side]) for side in runs}
+                deltas = {m: runs["B"][0][m] - runs["A"][0][m] for m in METRICS}
                 same = all(
                     round(runs["A"][0][m], 12) == round(runs["B"][0][m], 12) for m in METRICS
                 )
@@ -87,6 +89,7 @@ def run_ab(
                         "here": best["B"],
                         "speedup": best["B"] / best["A"],
                         "same_metrics": same,
+                        "deltas": deltas,
                     }
                 )
     return rows
@@ -103,6 +106,24 @@ def table(rows: list[dict], base: str) -> str:
         name = pathlib.Path(r["stream"]).stem if r["stream"].endswith(".arff") else r["stream"]
         lines.append(
             f"| {name} | {r['model']} | {r['n']:,} | {r['base']:,.0f} | {r['here']:,.0f} | "
-            f"{r['speedup']:.3f}x | {'yes' if r['same_metrics'] else 'no'} |"
+            f"{r['speedup']:.3f}x | {_same(r)} |"
         )
     return "\n".join(lines)
+
+
+#: Short names of the metrics in the table.
+_SHORT = {
+    "subset_accuracy": "subset",
+    "micro_f1": "micro-F1",
+    "macro_f1": "macro-F1",
+    "hamming_loss": "Hamming",
+}
+
+
+def _same(row: dict) -> str:
+    """ "yes", or "no" with what this tree changed (this tree minus the base)."""
+    if row["same_metrics"]:
+        return "yes"
+    deltas = row.get("deltas", {})
+    changed = [f"{_SHORT.get(m, m)} {d:+.4f}" for m, d in deltas.items() if round(d, 12)]
+    return "no" + (f" ({', '.join(changed)})" if changed else "")

@@ -45,6 +45,10 @@ def test_different_metrics_are_reported(monkeypatch):
     monkeypatch.setattr(ab, "extract", lambda revision, repo, into: into)
     (row,) = ab.run_ab("base", ["synth:n_samples=10"], ["m"], reps=1)
     assert not row["same_metrics"] and row["stream"] == "synth:n_samples=10"
+    assert row["deltas"] == {m: 0.25 for m in ab.METRICS}
+    assert ab.table([row], "base").endswith(
+        "| no (subset +0.2500, micro-F1 +0.2500, macro-F1 +0.2500, Hamming +0.2500) |"
+    )
 
 
 @pytest.mark.skipif(not _git_checkout(), reason="needs the git checkout")
