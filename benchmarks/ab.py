@@ -125,5 +125,9 @@ def _same(row: dict) -> str:
     if row["same_metrics"]:
         return "yes"
     deltas = row.get("deltas", {})
-    changed = [f"{_SHORT.get(m, m)} {d:+.4f}" for m, d in deltas.items() if round(d, 12)]
+    changed = [f"{_SHORT.get(m, m)} {_signed(d)}" for m, d in deltas.items() if round(d, 12)]
     return "no" + (f" ({', '.join(changed)})" if changed else "")
+
+
+def _signed(d: float) -> str:
+    return f"{d:+.4f}" if abs(d) >= 5e-5 else f"{d:+.0e}"

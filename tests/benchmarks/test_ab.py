@@ -39,15 +39,20 @@ def test_sides_alternate_and_the_best_run_of_each_is_kept(monkeypatch, tmp_path)
 def test_different_metrics_are_reported(monkeypatch):
     def fake(tree, stream, model, limit, timeout):
         value = 0.5 if tree == ROOT else 0.25
-        return dict({m: value for m in ab.METRICS}, n=10, instances_per_second=1.0)
+        metrics = {m: value for m in ab.METRICS}
+        if tree == ROOT:
+            metrics["hamming_loss"] = 0.25 - 3e-6
+        return dict(metrics, n=10, instances_per_second=1.0)
 
     monkeypatch.setattr(ab, "_one", fake)
     monkeypatch.setattr(ab, "extract", lambda revision, repo, into: into)
     (row,) = ab.run_ab("base", ["synth:n_samples=10"], ["m"], reps=1)
     assert not row["same_metrics"] and row["stream"] == "synth:n_samples=10"
-    assert row["deltas"] == {m: 0.25 for m in ab.METRICS}
+    assert row["deltas"] == pytest.approx(
+        {"subset_accuracy": 0.25, "micro_f1": 0.25, "macro_f1": 0.25, "hamming_loss": -3e-6}
+    )
     assert ab.table([row], "base").endswith(
-        "| no (subset +0.2500, micro-F1 +0.2500, macro-F1 +0.2500, Hamming +0.2500) |"
+        "| no (subset +0.2500, micro-F1 +0.2500, macro-F1 +0.2500, Hamming -3e-06) |"
     )
 
 
