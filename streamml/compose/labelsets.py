@@ -6,8 +6,8 @@ import collections
 
 import numpy as np
 from river import base
-from scipy import sparse
 
+from ..learners.sparse_rows import row_sums
 from .base import Decision, Thresholded
 from .race import Race
 
@@ -257,13 +257,8 @@ def _logit(p) -> np.ndarray:
 
 class _SeenSets:
     """Distinct label sets (tuples of label positions), the least recently seen forgotten
-    first beyond `capacity`, scored all at once: the sum of a weight per label (summed over
-    each set's run of labels in one flat buffer; the product of a sparse sets x labels matrix
-    with the weights when the sets are many and have not changed since the last call, so that
-    the matrix serves again)."""
-
-    #: Entries (labels of all the sets) from which the sparse product scores the sets.
-    SPARSE_FROM = 20_000
+    first beyond `capacity`, scored all at once: the sum of a weight per label over each
+    set's run of labels in one flat buffer (`learners.sparse_rows.row_sums`)."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
@@ -279,13 +274,12 @@ class _SeenSets:
         self._built = 0  # slots in the buffers
         self._dropped: list = []  # slots forgotten since the buffers were last updated
         self._top = -1  # the largest label of any set kept
-        self._matrix = None  # the sparse sets x labels matrix of the buffers, once built
-        self._unchanged = False  # no set added since the previous call of `best`
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_matrix"] = None  # rebuilt from the buffers
-        return state
+    def __setstate__(self, state):
+        # Pickled when a sparse matrix of the sets could be kept beside the buffers.
+        state.pop("_matrix", None)
+        state.pop("_unchanged", None)
+        self.__dict__.update(state)
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -323,32 +317,10 @@ class _SeenSets:
         if self._top >= len(weights):
             weights = np.append(weights, np.full(self._top + 1 - len(weights), -np.inf))
         n, k = len(self._sets), self._n_entries
-        matrix = self._matrix
-        if matrix is not None and matrix.shape != (n, len(weights)):
-            matrix = None
-        if matrix is None and k >= self.SPARSE_FROM and self._unchanged:
-            # Many entries, and the sets did not change since the last call: the matrix will
-            # serve more than once.
-            parts = (np.ones(k), self._flat[:k], self._indptr[: n + 1])
-            matrix = self._matrix = sparse.csr_array(parts, shape=(n, len(weights)))
-        if matrix is not None:
-            scores = matrix @ weights
-        elif n:
-            # The sum of each slot's run of entries; a trailing 0 keeps every start in range
-            # (empty slots at the end), and an empty slot, which reduceat gives the entry at
-            # its start, is set to 0.
-            values = np.empty(k + 1)
-            np.take(weights, self._flat[:k], out=values[:k])
-            values[k] = 0.0
-            starts = self._indptr[:n]
-            scores = np.add.reduceat(values, starts)
-            scores[starts == self._indptr[1 : n + 1]] = 0.0
-        else:
-            scores = np.zeros(0)
-        return scores + self._forgotten[:n]
+        indptr = self._indptr[: n + 1]
+        return row_sums(indptr, self._flat[:k], weights) + self._forgotten[:n]
 
     def _build(self) -> None:
-        self._unchanged = self._built == len(self._sets)
         if len(self._sets) > 2 * len(self._slots):  # mostly forgotten slots: start again
             live = list(self._slots)
             self._slots = collections.OrderedDict((s, i) for i, s in enumerate(live))
@@ -363,7 +335,6 @@ class _SeenSets:
             self._indptr[slot + 1] = k + len(labels)
             self._forgotten[slot] = 0.0
             self._n_entries, self._built = k + len(labels), slot + 1
-            self._matrix = None
         elif new:
             lengths = [len(s) for s in new]
             k, added = self._n_entries, sum(lengths)
@@ -374,7 +345,6 @@ class _SeenSets:
             self._indptr[self._built + 1 : n + 1] += k
             self._forgotten[self._built : n] = 0.0
             self._n_entries, self._built = k + added, n
-            self._matrix = None
         if self._dropped:
             self._forgotten[self._dropped] = -np.inf
             self._dropped = []

@@ -6,9 +6,11 @@ features, and a batch of them a few hundred: gathering those rows (`w[cols]`) co
 the product, and the update of a batch (`w[touched] -= z.T @ grad`) computes a dense product in
 which most of `z` is zeros. Here both read each touched row once, in place.
 
-The kernel is scipy's compiled product of a CSR matrix with a dense block
-(`scipy.sparse._sparsetools.csr_matvecs`, private to scipy: if a scipy release moves it, the
-same numbers come from numpy, slower, and `tests/learners/test_sparse_rows.py` says so).
+The kernels are scipy's compiled products of a CSR matrix with a dense block or vector
+(`scipy.sparse._sparsetools.csr_matvecs` and `csr_matvec`, private to scipy: if a scipy
+release moves them, the same numbers come from numpy, slower, and
+`tests/learners/test_sparse_rows.py` says so). `row_sums` serves the seen label sets of
+`compose.LabelSetDecoder`, scored by the sum of their labels' weights at every instance.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ from __future__ import annotations
 import numpy as np
 
 try:
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
     from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a scipy without the kernel: numpy does it
-    _csr_matvecs = None
+except ImportError:  # pragma: no cover - a scipy without the kernels: numpy does it
+    _csr_matvec = _csr_matvecs = None
 
-__all__ = ["row_product", "subtract_products", "KERNEL"]
+__all__ = ["row_product", "row_sums", "subtract_products", "KERNEL"]
 
 #: Columns of `w` from which the numpy path adds a product row by row (no gather and scatter).
 _ROW_LOOP_FROM = 2048
 
-#: Whether scipy's compiled kernel is used (False: numpy's gather and dense products).
-KERNEL = _csr_matvecs is not None
+#: Whether scipy's compiled kernels are used (False: numpy's gathers and dense products).
+KERNEL = _csr_matvecs is not None and _csr_matvec is not None
+
+_ones = np.ones(0)  # the unit weights of row_sums' entries, grown as needed
 
 
 def _usable(w: np.ndarray, values: np.ndarray, x: np.ndarray | None = None) -> bool:
@@ -101,3 +106,31 @@ def _subtract_dense(w, rows, instances, negated, x) -> None:
             w[row] += step[i]
     else:
         w[touched] += step
+
+
+def row_sums(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """For each row r of a CSR pattern (`indptr`, `indices`, int64), the sum of `weights`
+    over its indices `indices[indptr[r]:indptr[r + 1]]` (0 for an empty row).
+
+    >>> row_sums(np.array([0, 2, 2, 3]), np.array([0, 2, 1]), np.array([1.0, 10.0, 100.0]))
+    array([101.,   0.,  10.])
+
+    """
+    global _ones
+    n, k = len(indptr) - 1, int(indptr[-1]) if len(indptr) else 0
+    weights = np.ascontiguousarray(weights, dtype=float)
+    if _csr_matvec is None or n <= 0:
+        if n <= 0:
+            return np.zeros(0)
+        values = np.empty(k + 1)
+        np.take(weights, indices[:k], out=values[:k])
+        values[k] = 0.0  # keeps every start in range (empty rows at the end)
+        starts = indptr[:n]
+        sums = np.add.reduceat(values, starts)
+        sums[starts == indptr[1:]] = 0.0  # an empty row: reduceat gives its start's entry
+        return sums
+    if len(_ones) < k:
+        _ones = np.ones(max(k, 2 * len(_ones)))
+    out = np.zeros(n)
+    _csr_matvec(n, len(weights), indptr, indices, _ones, weights, out)
+    return out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from streamml.learners import sparse_rows
-from streamml.learners.sparse_rows import row_product, subtract_products
+from streamml.learners.sparse_rows import row_product, row_sums, subtract_products
 
 
 def _case(seed: int, width: int, dtype=np.float32):
@@ -84,3 +84,21 @@ def test_row_product_reads_the_rows_it_names(monkeypatch, kernel):
     assert out.dtype == np.float32 and out.shape == (300,)
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(row_product(cols[:0], values[:0], w), np.zeros(300))
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_row_sums_against_a_loop(monkeypatch, kernel):
+    if not kernel:
+        monkeypatch.setattr(sparse_rows, "_csr_matvec", None)
+    rng = np.random.default_rng(8)
+    lengths = [3, 0, 1, 5, 0, 0, 2, 0]  # empty rows inside and at the end
+    indptr = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    indices = rng.integers(0, 10, size=indptr[-1]).astype(np.int64)
+    weights = rng.normal(size=10)
+    weights[7] = -np.inf  # a label the caller does not know
+    expected = [sum(weights[indices[a:b]]) for a, b in zip(indptr[:-1], indptr[1:])]
+    np.testing.assert_array_equal(row_sums(indptr, indices, weights), expected)
+    # Entries past indptr[-1] (a buffer's spare room) are not read.
+    spare = np.r_[indices, 7, 7]
+    np.testing.assert_array_equal(row_sums(indptr, spare, weights), expected)
+    assert row_sums(np.zeros(1, dtype=np.int64), indices[:0], weights).shape == (0,)
