@@ -242,10 +242,8 @@ class BaggedLogisticRegression:
         self._updates += 1
         # Recent log-loss of each group and label, instance by instance: -log |p - 1 + y|.
         y = np.stack([r[4] for r in rows])
-        p = np.stack([r[5] for r in rows])
-        if p.shape[2] < L:
-            p = np.concatenate([p, np.full((nb, self.n_groups, L - p.shape[2]), 0.5)], axis=2)
-        q = p[:, :, :L] + (y - 1.0)[:, None, :]
+        p = np.stack([r[5] for r in rows])  # (grow learns the pending rows first: all L wide)
+        q = p + (y - 1.0)[:, None, :]
         q = np.log(np.maximum(np.abs(q, out=q), 1e-6, out=q), out=q)
         weights = self._decays.get(nb)
         if weights is None:

@@ -34,16 +34,6 @@ KERNEL = _csr_matvecs is not None and _csr_matvec is not None
 _ones = np.ones(0)  # the unit weights of row_sums' entries, grown as needed
 
 
-def _usable(w: np.ndarray, values: np.ndarray, x: np.ndarray | None = None) -> bool:
-    """Whether the kernel can write into `w` with these operands (same dtype, contiguous)."""
-    if _csr_matvecs is None or values.dtype != w.dtype:
-        return False
-    flags = w.flags
-    if not (flags.c_contiguous and flags.writeable):
-        return False
-    return x is None or (x.dtype == w.dtype and x.flags.c_contiguous)
-
-
 def row_product(cols: np.ndarray, values: np.ndarray, w: np.ndarray) -> np.ndarray:
     """`values @ w[cols]`: one sparse row (its columns, in any order, and their values) times
     the rows of `w` that it names; the result has `w.shape[1]` entries, in `w`'s dtype.
@@ -55,7 +45,7 @@ def row_product(cols: np.ndarray, values: np.ndarray, w: np.ndarray) -> np.ndarr
     """
     values = np.ascontiguousarray(values, dtype=w.dtype)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
-    if not _usable(w, values):
+    if _csr_matvecs is None or not w.flags.c_contiguous:
         return values @ w[cols]
     out = np.zeros(w.shape[1], dtype=w.dtype)
     indptr = np.array([0, len(cols)], dtype=np.int64)
@@ -84,7 +74,7 @@ def subtract_products(
     rows = np.asarray(rows, dtype=np.int64)
     x = np.ascontiguousarray(x, dtype=w.dtype)
     negated = -np.asarray(values, dtype=w.dtype)
-    if not _usable(w, negated, x):
+    if _csr_matvecs is None or not (w.flags.c_contiguous and w.flags.writeable):
         _subtract_dense(w, rows, np.asarray(instances), negated, x)
         return
     order = np.argsort(rows, kind="stable")
@@ -117,11 +107,12 @@ def row_sums(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> np
 
     """
     global _ones
-    n, k = len(indptr) - 1, int(indptr[-1]) if len(indptr) else 0
+    n = len(indptr) - 1
+    if n <= 0:
+        return np.zeros(0)
+    k = int(indptr[-1])
     weights = np.ascontiguousarray(weights, dtype=float)
-    if _csr_matvec is None or n <= 0:
-        if n <= 0:
-            return np.zeros(0)
+    if _csr_matvec is None:
         values = np.empty(k + 1)
         np.take(weights, indices[:k], out=values[:k])
         values[k] = 0.0  # keeps every start in range (empty rows at the end)

@@ -308,6 +308,30 @@ def test_sparse_updates_with_the_kernel_equal_those_of_numpy(monkeypatch):
         np.testing.assert_allclose(kernel_probas, numpy_probas, rtol=1e-5, atol=1e-6)
 
 
+def test_sparse_batches_update_in_place_and_dense_ones_through_numpy(monkeypatch):
+    from streamml.learners import logistic
+
+    used = []
+    kernel = logistic.subtract_products
+    monkeypatch.setattr(
+        logistic, "subtract_products", lambda *args: used.append(len(args[1])) or kernel(*args)
+    )
+    rng = np.random.default_rng(3)
+    lr = BaggedLogisticRegression(6, 2, 10, (0.5, 2.0), (0.01, 2.0), 2, rng)
+    lr._averaging_decided = True  # no averaging: sparse rows stay sparse
+    for cols, z, full in [
+        (np.array([1, 4]), np.array([0.5, -1.0]), False),
+        (np.array([0]), np.array([2.0]), False),  # a sparse batch: in place
+        (np.arange(6), np.ones(6), True),
+        (np.arange(6), -np.ones(6), True),  # a dense batch: numpy
+        (np.zeros(0, dtype=np.int64), np.zeros(0), False),
+        (np.zeros(0, dtype=np.int64), np.zeros(0), False),  # empty instances (no feature)
+    ]:
+        lr.learn(cols, z, full, np.array([1.0, 0.0]), lr.forward(cols, z, full))
+    assert used == [3, 0] and lr._updates == 3
+    assert lr._w[[2, 3, 5]].any()  # the dense batch reached the features the sparse one did not
+
+
 def test_knn_window_allocates_its_slots_as_instances_arrive():
     """A window holds room for the instances it has seen (doubling), never more than its size;
     the votes are those of a window that had all its room from the start."""

@@ -102,3 +102,58 @@ def test_row_sums_against_a_loop(monkeypatch, kernel):
     spare = np.r_[indices, 7, 7]
     np.testing.assert_array_equal(row_sums(indptr, spare, weights), expected)
     assert row_sums(np.zeros(1, dtype=np.int64), indices[:0], weights).shape == (0,)
+
+
+def _recording(monkeypatch, name):
+    calls = []
+    kernel = getattr(sparse_rows, name)
+
+    def record(*args):
+        calls.append(args)
+        return kernel(*args)
+
+    monkeypatch.setattr(sparse_rows, name, record)
+    return calls
+
+
+def test_contiguous_matrices_go_through_the_kernel_from_any_integer_inputs(monkeypatch):
+    # Falling back on numpy gives the same numbers, only slower: the kernel must be taken
+    # whenever it can be, whatever the integer and float types the caller passes.
+    calls = _recording(monkeypatch, "_csr_matvecs")
+    w, x, rows, instances, values = _case(5, 9)
+    expected = _reference(w, rows, instances, values, x)
+    subtract_products(w, rows.astype(np.int32), instances.astype(np.int32), values, x)
+    np.testing.assert_allclose(w, expected, rtol=1e-4, atol=1e-4)
+    cols = np.array([4, 1], dtype=np.int32)
+    out = row_product(cols, [2.0, 3.0], w)
+    np.testing.assert_allclose(out, 2.0 * w[4] + 3.0 * w[1], rtol=1e-5)
+    assert len(calls) == 2
+
+
+def test_views_and_read_only_matrices_are_left_to_numpy(monkeypatch):
+    calls = _recording(monkeypatch, "_csr_matvecs")
+    w, x, rows, instances, values = _case(6, 8)
+    strided = np.zeros((30, 16), dtype=np.float32)[:, ::2]
+    strided[:] = w
+    np.testing.assert_allclose(row_product([3], [1.0], strided), w[3])
+    locked = w.copy()
+    locked.flags.writeable = False
+    np.testing.assert_allclose(row_product([3], [1.0], locked), w[3])  # reading is fine
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match="read-only"):
+        subtract_products(locked, rows, instances, values, x)
+    assert len(calls) == 1
+
+
+def test_row_sums_grow_their_unit_weights_as_needed(monkeypatch):
+    calls = _recording(monkeypatch, "_csr_matvec")
+    monkeypatch.setattr(sparse_rows, "_ones", np.ones(2))
+    indptr = np.array([0, 1, 11], dtype=np.int64)
+    indices = np.arange(11, dtype=np.int64) % 4
+    weights = [1, 2, 3, 4]  # any numbers
+    np.testing.assert_array_equal(
+        row_sums(indptr, indices, weights), [1.0, 2 + 3 + 4 + 1 + 2 + 3 + 4 + 1 + 2 + 3]
+    )
+    assert len(sparse_rows._ones) == 11 and len(calls) == 1
+    np.testing.assert_array_equal(row_sums(indptr[:2], indices, weights), [1.0])  # one row
+    assert len(sparse_rows._ones) == 11 and len(calls) == 2
