@@ -64,6 +64,6 @@ def f1(answer: tuple, truth: tuple) -> float:
     0.6666666666666666
 
     """
-    if not answer or not truth:
-        return 1.0 if answer == truth else 0.0
+    if not answer and not truth:
+        return 1.0
     return 2.0 * len(set(answer).intersection(truth)) / (len(answer) + len(truth))

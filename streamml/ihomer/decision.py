@@ -71,13 +71,12 @@ class Decider:
             decoded = None if self._decoder is None else self._decoder.best(answers, own)
             candidates = ((own, decoded), None)
         else:
+            # At most 0.5 (from 0.5 towards F* / 2): the labels above 0.5 are among those
+            # from the threshold on.
             t = self._threshold.value(n_labels)
             above = np.flatnonzero(answers >= t)
             at_t = tuple(above.tolist())
-            if t <= 0.5:  # the labels above 0.5 are among those from t on
-                own = tuple(above[answers[above] > 0.5].tolist())
-            else:
-                own = tuple(np.flatnonzero(answers > 0.5).tolist())
+            own = tuple(above[answers[above] > 0.5].tolist())
             decoded = decoded_t = None
             if self._decoder is not None:  # the second decoder shares the first's sets
                 decoded, decoded_t = self._decoder.best_twice(answers, own, t, at_t)
