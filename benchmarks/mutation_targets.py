@@ -275,7 +275,11 @@ TARGETS = [
     Target(
         "decision",
         "streamml/ihomer/decision.py",
-        ("tests/ihomer/test_threshold.py", "tests/ihomer/test_seen_sets.py"),
+        (
+            "tests/ihomer/test_decision.py",
+            "tests/ihomer/test_threshold.py",
+            "tests/ihomer/test_seen_sets.py",
+        ),
         _TREE,
         0.70,
     ),

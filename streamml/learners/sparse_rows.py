@@ -36,7 +36,8 @@ _ones = np.ones(0)  # the unit weights of row_sums' entries, grown as needed
 
 def row_product(cols: np.ndarray, values: np.ndarray, w: np.ndarray) -> np.ndarray:
     """`values @ w[cols]`: one sparse row (its columns, in any order, and their values) times
-    the rows of `w` that it names; the result has `w.shape[1]` entries, in `w`'s dtype.
+    the rows of `w` that it names (all below `w.shape[0]`: the kernel does not check them);
+    the result has `w.shape[1]` entries, in `w`'s dtype.
 
     >>> w = np.arange(12, dtype=np.float32).reshape(4, 3)
     >>> row_product(np.array([1, 3]), np.array([1.0, 2.0], dtype=np.float32), w)
@@ -59,7 +60,7 @@ def subtract_products(
     """`w[r] -= v * x[i]` for every entry `(r, i, v)` of `rows`, `instances` and `values`,
     in place: the product of a sparse `w.shape[0] x len(x)` matrix (entries at `(rows,
     instances)`, repeated entries adding up) with `x`, subtracted from `w`. Rows must be
-    below `w.shape[0]`.
+    below `w.shape[0]` and instances below `len(x)` (the kernel does not check them).
 
     >>> w = np.zeros((3, 2), dtype=np.float32)
     >>> x = np.array([[1.0, 2.0], [10.0, 20.0]], dtype=np.float32)

@@ -332,6 +332,37 @@ def test_sparse_batches_update_in_place_and_dense_ones_through_numpy(monkeypatch
     assert lr._w[[2, 3, 5]].any()  # the dense batch reached the features the sparse one did not
 
 
+@pytest.mark.parametrize("averaging", [False, True])
+def test_features_beyond_the_weight_rows_are_left_out(averaging):
+    # A column at or past the rows of the weights (a feature the model has not grown for)
+    # counts as a zero input, in the prediction and in the update, averaged or not (it still
+    # counts in the normalisation of the step by the number of inputs).
+    def run(cols, z):
+        rng = np.random.default_rng(4)
+        lr = BaggedLogisticRegression(3, 2, 10, (0.5, 2.0), (0.01, 2.0), 2, rng)
+        first = np.arange(3) if averaging else np.array([2])  # dense rows: averaging
+        for _ in range(2):
+            z0 = np.ones(len(first))
+            lr.learn(first, z0, False, np.array([1.0, 0.0]), lr.forward(first, z0, False))
+        assert bool(lr._a) == averaging and lr._w.shape[0] == 3
+        probas = []
+        for _ in range(4):
+            forward = lr.forward(cols, z, False)
+            probas.append(lr.predict(forward))
+            lr.learn(cols, z, False, np.array([0.0, 1.0]), forward)
+        # The bags' weights (an average, kept up to date lazily, is read through forward).
+        return np.array(probas), lr._w[:, lr._a * 2 :].copy()
+
+    for beyond, zeros in [
+        (([1, 3], [0.5, 2.0]), ([0, 1], [0.0, 0.5])),  # the first row past the weights
+        (([1, 3, 4], [0.5, 2.0, 2.0]), ([0, 1, 2], [0.0, 0.5, 0.0])),
+    ]:
+        got = run(np.array(beyond[0]), np.array(beyond[1]))
+        want = run(np.array(zeros[0]), np.array(zeros[1]))
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6, atol=1e-7)
+
+
 def test_knn_window_allocates_its_slots_as_instances_arrive():
     """A window holds room for the instances it has seen (doubling), never more than its size;
     the votes are those of a window that had all its room from the start."""

@@ -157,3 +157,6 @@ def test_row_sums_grow_their_unit_weights_as_needed(monkeypatch):
     assert len(sparse_rows._ones) == 11 and len(calls) == 1
     np.testing.assert_array_equal(row_sums(indptr[:2], indices, weights), [1.0])  # one row
     assert len(sparse_rows._ones) == 11 and len(calls) == 2
+    monkeypatch.setattr(sparse_rows, "_ones", np.ones(0))  # as at import
+    np.testing.assert_array_equal(row_sums(indptr[:2], indices, weights), [1.0])
+    assert len(sparse_rows._ones) == 1
