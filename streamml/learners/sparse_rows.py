@@ -36,8 +36,8 @@ _ones = np.ones(0)  # the unit weights of row_sums' entries, grown as needed
 
 def row_product(cols: np.ndarray, values: np.ndarray, w: np.ndarray) -> np.ndarray:
     """`values @ w[cols]`: one sparse row (its columns, in any order, and their values) times
-    the rows of `w` that it names (all below `w.shape[0]`: the kernel does not check them);
-    the result has `w.shape[1]` entries, in `w`'s dtype.
+    the rows of `w` that it names (an `IndexError` if one is not a row); the result has
+    `w.shape[1]` entries, in `w`'s dtype.
 
     >>> w = np.arange(12, dtype=np.float32).reshape(4, 3)
     >>> row_product(np.array([1, 3]), np.array([1.0, 2.0], dtype=np.float32), w)
@@ -46,6 +46,7 @@ def row_product(cols: np.ndarray, values: np.ndarray, w: np.ndarray) -> np.ndarr
     """
     values = np.ascontiguousarray(values, dtype=w.dtype)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
+    _check_below(cols, w.shape[0], "column")
     if _csr_matvecs is None or not w.flags.c_contiguous:
         return values @ w[cols]
     out = np.zeros(w.shape[1], dtype=w.dtype)
@@ -54,13 +55,20 @@ def row_product(cols: np.ndarray, values: np.ndarray, w: np.ndarray) -> np.ndarr
     return out
 
 
+def _check_below(indices: np.ndarray, bound: int, what: str) -> None:
+    """The kernels read and write where the indices say, unchecked: refuse any index outside
+    [0, bound) before anything is read or written (numpy's route too, for the same answer)."""
+    if len(indices) and (indices.min() < 0 or indices.max() >= bound):
+        raise IndexError(f"a {what} index is out of range [0, {bound})")
+
+
 def subtract_products(
     w: np.ndarray, rows: np.ndarray, instances: np.ndarray, values: np.ndarray, x: np.ndarray
 ) -> None:
     """`w[r] -= v * x[i]` for every entry `(r, i, v)` of `rows`, `instances` and `values`,
     in place: the product of a sparse `w.shape[0] x len(x)` matrix (entries at `(rows,
-    instances)`, repeated entries adding up) with `x`, subtracted from `w`. Rows must be
-    below `w.shape[0]` and instances below `len(x)` (the kernel does not check them).
+    instances)`, repeated entries adding up) with `x`, subtracted from `w`. A row not in `w`
+    or an instance not in `x` is an `IndexError`, and `w` is left unchanged.
 
     >>> w = np.zeros((3, 2), dtype=np.float32)
     >>> x = np.array([[1.0, 2.0], [10.0, 20.0]], dtype=np.float32)
@@ -73,15 +81,18 @@ def subtract_products(
 
     """
     rows = np.asarray(rows, dtype=np.int64)
+    instances = np.asarray(instances, dtype=np.int64)
+    _check_below(rows, w.shape[0], "row")
+    _check_below(instances, len(x), "instance")
     x = np.ascontiguousarray(x, dtype=w.dtype)
     negated = -np.asarray(values, dtype=w.dtype)
     if _csr_matvecs is None or not (w.flags.c_contiguous and w.flags.writeable):
-        _subtract_dense(w, rows, np.asarray(instances), negated, x)
+        _subtract_dense(w, rows, instances, negated, x)
         return
     order = np.argsort(rows, kind="stable")
     indptr = np.zeros(w.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=w.shape[0]), out=indptr[1:])
-    indices = np.ascontiguousarray(np.asarray(instances, dtype=np.int64)[order])
+    indices = np.ascontiguousarray(instances[order])
     _csr_matvecs(w.shape[0], len(x), w.shape[1], indptr, indices, negated[order], x, w)
 
 

@@ -160,3 +160,24 @@ def test_row_sums_grow_their_unit_weights_as_needed(monkeypatch):
     monkeypatch.setattr(sparse_rows, "_ones", np.ones(0))  # as at import
     np.testing.assert_array_equal(row_sums(indptr[:2], indices, weights), [1.0])
     assert len(sparse_rows._ones) == 1
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_indices_out_of_range_are_refused_before_anything_is_written(monkeypatch, kernel):
+    # The kernel does not check its indices: a row past the matrix would be a write past its
+    # memory. Both routes refuse it, as numpy's indexing refuses a row it does not have.
+    if not kernel:
+        monkeypatch.setattr(sparse_rows, "_csr_matvecs", None)
+    w, x, rows, instances, values = _case(7, 4)
+    before = w.copy()
+    for bad_rows, bad_instances, what in [
+        (np.r_[rows[:-1], 30], instances, "row"),
+        (np.r_[rows[:-1], -1], instances, "row"),
+        (rows, np.r_[instances[:-1], 6], "instance"),
+    ]:
+        with pytest.raises(IndexError, match=f"a {what} index is out of range"):
+            subtract_products(w, bad_rows, bad_instances, values, x)
+        np.testing.assert_array_equal(w, before)
+    for cols in ([0, 30], [-1]):
+        with pytest.raises(IndexError, match=r"a column index is out of range \[0, 30\)"):
+            row_product(np.array(cols), np.ones(len(cols)), w)
