@@ -543,6 +543,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         alternates) and the clusters whose own learner has not answered for `retire_after`
         instances.
         """
+        if not self._busy:  # every cluster answers from the all-labels learner
+            return root, []
         root_predicted = root > 0.5
         answers = root.copy()
         select = self._base is not None and self.fallback
