@@ -297,4 +297,11 @@ TARGETS = [
         _TREE,
         0.70,
     ),
+    Target(
+        "rise",
+        "streamml/ihomer/rise.py",
+        ("tests/ihomer/test_label_rise.py", "tests/ihomer/test_label_rise_reference.py"),
+        _TREE,
+        0.70,
+    ),
 ]
