@@ -122,7 +122,8 @@ def test_the_parameters_are_kept_as_given_with_their_defaults():
 
 def test_the_mask_between_blocks_is_empty_read_only_and_boolean():
     rise = LabelRise(0.01, every=5)
-    assert rise.update(np.zeros(0, dtype=bool)).shape == (0,)  # no label yet
+    empty = rise.update(np.zeros(0, dtype=bool))  # no label yet
+    assert empty.shape == (0,) and empty.dtype == bool and not empty.flags.writeable
     rise.grow(3)
     hit = rise.update(np.array([True, False, True]))
     assert hit.dtype == bool and hit.shape == (3,) and not hit.any()
@@ -145,3 +146,111 @@ def test_an_old_pickle_holds_alarms_across_a_reset():
     assert old._held.tolist() == [True, True]
     assert old.update(np.array([False, False])).tolist() == [True, True]
     assert not old._held.any()
+
+
+def _primed(n, rising, every, seen=100, fast=10, slow=40, delta=0.05, floor=0.02):
+    """A LabelRise whose labels in `rising` have a clear rise (fast mean 0.9, slow 0.05), the
+    others none (both 0.05); every label seen `seen` times."""
+    rise = LabelRise(delta, fast=fast, slow=slow, floor=floor, every=every)
+    rise.grow(n)
+    rise._seen[:] = seen
+    rise._fast[:] = rise._slow[:] = 0.05
+    rise._fast[list(rising)] = 0.9
+    return rise
+
+
+def _errors(n, on):
+    e = np.zeros(n, dtype=bool)
+    e[list(on)] = True
+    return e
+
+
+def test_a_label_is_tested_from_its_slow_horizon_on():
+    # Seen slow - 1 times, then once more: tested at that very instance.
+    rise = _primed(1, [0], every=1, seen=39)
+    assert rise.update(_errors(1, [0])).tolist() == [True]
+    rise = _primed(2, [0], every=1, seen=38)  # one instance short
+    assert not rise.update(_errors(2, [0])).any()
+
+
+def test_labels_past_their_slow_horizon_are_tested_in_every_block():
+    rise = _primed(2, [1], every=10, seen=40)  # just tested, in a block of 10
+    hits = [rise.update(_errors(2, [1])).tolist() for _ in range(10)]
+    assert hits[-1] == [False, True] and not any(any(h) for h in hits[:-1])
+
+
+@pytest.mark.parametrize(
+    ("delta", "slow_mean", "fast_mean", "error", "alarm"),
+    [
+        (0.05, 0.001, 0.12, False, False),  # below the floor: the bound of a rate of 0.02
+        (0.05, 0.001, 0.17, False, True),
+        (0.5, 0.7, 0.8483, True, False),  # above 0.5: the bound of 0.5 (the largest variance)
+        (0.5, 0.7, 0.8639, True, True),
+    ],
+)
+def test_the_bound_takes_the_slow_rate_between_the_floor_and_one_half(
+    delta, slow_mean, fast_mean, error, alarm
+):
+    rise = LabelRise(delta, fast=10, slow=40, floor=0.02, every=1)
+    rise.grow(1)
+    rise._seen[:] = 100
+    rise._slow[:], rise._fast[:] = slow_mean, fast_mean
+    ref = _Reference(delta, 10, 40, 0.02, 1)
+    ref.grow(1)
+    ref.seen, ref.m, ref.f = [100], [slow_mean], [fast_mean]
+    assert ref.update([error]) == ({0} if alarm else set())
+    assert rise.update(np.array([error])).tolist() == [alarm]
+
+
+def test_the_bound_at_its_edge():
+    # Just above and just below the bound of the rule: the variance of both means counts,
+    # each with its horizon.
+    log, fast, slow = math.log(1 / 0.05), 10, 40
+    spread = 1 / (2 * fast - 1) + 1 / (2 * slow - 1)
+    p = 0.2
+    edge = math.sqrt(2 * p * (1 - p) * log * spread) + log / (3 * (2 * fast - 1))
+    for margin, alarm in ((1e-6, True), (-1e-6, False)):
+        rise = LabelRise(0.05, fast=fast, slow=slow, every=1)
+        rise.grow(1)
+        rise._seen[:] = 1000
+        # After one instance with no error: slow = p, fast = p + edge + margin.
+        target_fast = p + edge + margin
+        rise._slow[:] = p / (1 - 1 / slow)
+        rise._fast[:] = target_fast / (1 - 1 / fast)
+        assert rise.update(np.array([False])).tolist() == [alarm]
+
+
+def test_held_alarms_survive_a_second_reset_and_join_the_block_s_own():
+    rise = _primed(3, [0, 1], every=5)
+    rise.update(_errors(3, [0, 1]))  # alarms on 0 and 1 pending in the block
+    rise.reset(np.array([0]))  # held: 0 and 1
+    rise._fast[2], rise._slow[2] = 0.9, 0.05  # now label 2 rises as well
+    rise.update(_errors(3, [1, 2]))
+    rise.reset(np.array([2]))  # the first held alarms stay held
+    rise._fast[1], rise._slow[1] = 0.05, 0.05  # label 1 quiet from now on
+    hits = [rise.update(_errors(3, [])).tolist() for _ in range(5)]
+    assert hits[:4] == [[False] * 3] * 4 and hits[4] == [True, True, True]
+
+
+def test_growing_keeps_the_block_and_its_alarms():
+    rise = _primed(2, [0], every=5)
+    for _ in range(2):
+        assert not rise.update(_errors(2, [0])).any()  # an alarm pending on label 0
+    rise.grow(2)  # no new label: nothing changes
+    rise.grow(3)  # a new label, mid-block: the alarm is held
+    rise._fast[0] = rise._slow[0] = 0.05
+    hits = [rise.update(_errors(3, [])).tolist() for _ in range(5)]
+    assert hits == [[False] * 3] * 4 + [[True, False, False]]
+    rise = _primed(2, [0], every=5)
+    for _ in range(2):
+        rise.update(_errors(2, [0]))
+    rise.grow(2)  # the block goes on: it ends 3 instances later
+    assert [rise.update(_errors(2, [0])).any() for _ in range(3)] == [False, False, True]
+
+
+def test_a_reset_before_any_instance_holds_nothing():
+    rise = LabelRise(0.05, fast=10, slow=40, every=3)
+    rise.grow(3)
+    rise.reset(np.array([1]))
+    assert rise._held.tolist() == [False, False, False]
+    assert rise._seen.tolist() == [0, 30, 0]
