@@ -221,15 +221,16 @@ def test_the_bound_at_its_edge():
 
 
 def test_held_alarms_survive_a_second_reset_and_join_the_block_s_own():
-    rise = _primed(3, [0, 1], every=5)
-    rise.update(_errors(3, [0, 1]))  # alarms on 0 and 1 pending in the block
+    rise = _primed(4, [0, 1], every=5)
+    rise.update(_errors(4, [0, 1]))  # alarms on 0 and 1 pending in the block
     rise.reset(np.array([0]))  # held: 0 and 1
     rise._fast[2], rise._slow[2] = 0.9, 0.05  # now label 2 rises as well
-    rise.update(_errors(3, [1, 2]))
+    rise.update(_errors(4, [1, 2]))
     rise.reset(np.array([2]))  # the first held alarms stay held
     rise._fast[1], rise._slow[1] = 0.05, 0.05  # label 1 quiet from now on
-    hits = [rise.update(_errors(3, [])).tolist() for _ in range(5)]
-    assert hits[:4] == [[False] * 3] * 4 and hits[4] == [True, True, True]
+    rise._fast[3], rise._slow[3] = 0.9, 0.05  # label 3 rises in the next block only
+    hits = [rise.update(_errors(4, [3])).tolist() for _ in range(5)]
+    assert hits[:4] == [[False] * 4] * 4 and hits[4] == [True, True, True, True]
 
 
 def test_growing_keeps_the_block_and_its_alarms():
