@@ -298,6 +298,13 @@ TARGETS = [
         0.70,
     ),
     Target(
+        "selection",
+        "streamml/ihomer/selection.py",
+        ("tests/ihomer/test_selection.py",),
+        _TREE,
+        0.70,
+    ),
+    Target(
         "rise",
         "streamml/ihomer/rise.py",
         ("tests/ihomer/test_label_rise.py", "tests/ihomer/test_label_rise_reference.py"),

@@ -68,8 +68,6 @@ def _update(stats: tuple, predicted: np.ndarray, truth: np.ndarray, decay: float
 
 
 def _score(stats: tuple) -> float:
-    n, exact, tp, fp, fn = stats
-    if n == 0:
-        return 0.0
+    n, exact, tp, fp, fn = stats  # n >= 1: scored after an update
     denominator = 2 * tp + fp + fn
     return exact / n + (2 * tp / denominator if denominator else 1.0)
