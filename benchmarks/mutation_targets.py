@@ -298,6 +298,13 @@ TARGETS = [
         0.70,
     ),
     Target(
+        "split",
+        "streamml/partition/split.py",
+        ("tests/partition/test_split_reference.py",),
+        _TREE,
+        0.70,
+    ),
+    Target(
         "selection",
         "streamml/ihomer/selection.py",
         ("tests/ihomer/test_selection.py",),
