@@ -271,6 +271,26 @@ class _Sized:
         return iter(self.rows)
 
 
+def _record_progress(monkeypatch) -> list:
+    """Replace prequential's progress bar by one that records its calls: ("start", total),
+    ("update", n), ("close", n)."""
+    module = importlib.import_module("streamml.evaluate.prequential")
+    calls = []
+
+    class Recorder:
+        def __init__(self, total):
+            calls.append(("start", total))
+
+        def update(self, n, accuracy):
+            calls.append(("update", n))
+
+        def close(self, n, accuracy, keep=True):
+            calls.append(("close", n))
+
+    monkeypatch.setattr(module, "_Progress", Recorder)
+    return calls
+
+
 @pytest.mark.parametrize(
     ("n_samples", "limit", "total", "expected"),
     [
@@ -286,26 +306,12 @@ class _Sized:
 def test_the_progress_total_comes_from_the_stream_and_the_limit(
     monkeypatch, n_samples, limit, total, expected
 ):
-    module = importlib.import_module("streamml.evaluate.prequential")
-
-    totals = []
-
-    class Recorder:
-        def __init__(self, total):
-            totals.append(total)
-
-        def update(self, n, accuracy):
-            pass
-
-        def close(self, n, accuracy, keep=True):
-            pass
-
-    monkeypatch.setattr(module, "_Progress", Recorder)
+    calls = _record_progress(monkeypatch)
     rows = [({"a": 1.0}, {"y": True})] * 5
     prequential(
         MajorityLabelset(), _Sized(rows, n_samples), limit=limit, total=total, progress=True
     )
-    assert totals == [expected]
+    assert [c for c in calls if c[0] == "start"] == [("start", expected)]
 
 
 def test_the_progress_bar_line_has_every_column(capsys):
@@ -412,22 +418,9 @@ def test_a_model_that_answers_none_predicted_no_label():
 
 
 def test_the_bar_is_updated_every_64_instances(monkeypatch):
-    module = importlib.import_module("streamml.evaluate.prequential")
-    calls = []
-
-    class Recorder:
-        def __init__(self, total):
-            pass
-
-        def update(self, n, accuracy):
-            calls.append(("update", n))
-
-        def close(self, n, accuracy, keep=True):
-            calls.append(("close", n))
-
-    monkeypatch.setattr(module, "_Progress", Recorder)
+    calls = _record_progress(monkeypatch)
     prequential(MajorityLabelset(), [({"a": 1.0}, {"y": True})] * 150, progress=True)
-    assert calls == [("update", 64), ("update", 128), ("close", 150)]
+    assert calls == [("start", None), ("update", 64), ("update", 128), ("close", 150)]
 
 
 def test_without_a_process_peak_there_is_no_growth_either(monkeypatch):
