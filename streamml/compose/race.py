@@ -36,14 +36,9 @@ class Race:
     def learn(self, first: tuple, second: tuple, truth: tuple) -> None:
         """Score both answers against the true set."""
         a = self.decay
-        loss, f1_loss = self._loss, self._f1_loss
         for i, answer in enumerate((first, second)):
-            if answer == truth:  # no loss: both only fade
-                loss[i] -= a * loss[i]
-                f1_loss[i] -= a * f1_loss[i]
-            else:
-                loss[i] += a * (1.0 - loss[i])
-                f1_loss[i] += a * (1.0 - f1(answer, truth) - f1_loss[i])
+            self._loss[i] += a * (float(answer != truth) - self._loss[i])
+            self._f1_loss[i] += a * (1.0 - f1(answer, truth) - self._f1_loss[i])
 
     @property
     def second_ahead_on_matches(self) -> bool:

@@ -215,9 +215,7 @@ class BaggedLogisticRegression:
         grad = np.stack([r[3] for r in rows]).reshape(nb, b * L)
         if not a0 and not all(r[2] for r in rows):
             # Sparse rows: each entry's gradient goes to its feature's row, in place.
-            cols = np.concatenate([r[0] for r in rows])
-            values = np.concatenate([r[1] for r in rows])
-            instances = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
+            cols, values, instances = _entries(rows)
             if len(cols) and cols.max() >= d:
                 keep = cols < d
                 cols, values, instances = cols[keep], values[keep], instances[keep]
@@ -268,11 +266,10 @@ class BaggedLogisticRegression:
                 m = min(len(r[1]), n)
                 z[i, :m] = r[1][:m]
             return slice(0, n), z
-        all_cols = np.concatenate([r[0] for r in rows])
+        all_cols, values, row_of = _entries(rows)
         cols, inverse = np.unique(all_cols, return_inverse=True)
         z = np.zeros((nb, len(cols)), dtype=np.float32)
-        row_of = np.repeat(np.arange(nb), [len(r[0]) for r in rows])
-        z[row_of, inverse] = np.concatenate([r[1] for r in rows])
+        z[row_of, inverse] = values
         keep = cols < d
         return cols[keep], z[:, keep]
 
@@ -294,3 +291,12 @@ class BaggedLogisticRegression:
     def _refresh_selection(self):
         L = self._n_labels
         self._select = np.argmin(self._loss, axis=0) * L + np.arange(L)
+
+
+def _entries(rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The non-zeros of a batch of pending rows, end to end: their columns, their values and
+    the instance (row of the batch) of each."""
+    cols = np.concatenate([r[0] for r in rows])
+    values = np.concatenate([r[1] for r in rows])
+    instances = np.repeat(np.arange(len(rows)), [len(r[0]) for r in rows])
+    return cols, values, instances
