@@ -35,10 +35,14 @@ class Race:
 
     def learn(self, first: tuple, second: tuple, truth: tuple) -> None:
         """Score both answers against the true set."""
-        a = self.decay
-        for i, answer in enumerate((first, second)):
-            self._loss[i] += a * (float(answer != truth) - self._loss[i])
-            self._f1_loss[i] += a * (1.0 - f1(answer, truth) - self._f1_loss[i])
+        a, loss, f1_loss = self.decay, self._loss, self._f1_loss
+        miss, gap = float(first != truth), 1.0 - f1(first, truth)
+        loss[0] += a * (miss - loss[0])
+        f1_loss[0] += a * (gap - f1_loss[0])
+        if second != first:  # the same answer scores the same
+            miss, gap = float(second != truth), 1.0 - f1(second, truth)
+        loss[1] += a * (miss - loss[1])
+        f1_loss[1] += a * (gap - f1_loss[1])
 
     @property
     def second_ahead_on_matches(self) -> bool:
