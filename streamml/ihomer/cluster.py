@@ -176,11 +176,11 @@ class Cluster:
         total, count = self.window
         if adwin.drift_detected:
             # The mean of the window before the drift (ADWIN's own, kept alongside since
-            # reading it from ADWIN at every instance costs more than the update).
+            # reading it from ADWIN at every instance costs more than the update). river's
+            # ADWIN starts afresh at its next update after a drift: so does this window.
             before = total / count if count else 0.0
-            after = adwin.estimation
-            self.window = (after * adwin.width, adwin.width)
-            return after > before
+            self.window = (0.0, 0)
+            return adwin.estimation > before
         self.window = (total + loss, count + 1)
         return False
 
