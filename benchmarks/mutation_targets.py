@@ -318,4 +318,19 @@ TARGETS = [
         _TREE,
         0.70,
     ),
+    Target(
+        "cluster",
+        "streamml/ihomer/cluster.py",
+        ("tests/ihomer/test_cluster.py",),
+        _TREE,
+        0.70,
+    ),
+    Target(
+        "mlhat",
+        "streamml/learners/mlhat.py",
+        _learners("mlhat", "sharing", "tree_paths"),
+        _TREE,
+        0.70,
+        pytest_args=_QUICK_TREE,
+    ),
 ]
