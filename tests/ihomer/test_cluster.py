@@ -8,13 +8,15 @@ import os
 import pickle
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
 from river import base, drift
 
 from streamml.ihomer.cluster import Cluster, cluster_seed, fresh_learner
-from streamml.learners import MLHAT, NaiveBayes
+from streamml.ihomer.selection import Selection
+from streamml.learners import MLHAT, FeatureIndex, NaiveBayes
 
 
 class _Recorder(base.MultiLabelClassifier):
@@ -55,6 +57,16 @@ def test_cluster_seeds_follow_the_labels_not_their_order_and_differ_by_model_see
     assert cluster_seed(7, labels, 0) == cluster_seed(7, labels)
 
 
+@pytest.mark.parametrize("k", [0, 1, 5])
+@pytest.mark.parametrize("seed", [0, 42, 2**31])
+def test_a_cluster_seed_is_the_model_seed_mixed_with_a_checksum_of_the_labels(seed, k):
+    """(seed x 1,000,003 + CRC-32 of the sorted labels joined by "\\x1f" + 7919 k) modulo
+    2**31 - 1: a model rebuilt from its parameters seeds its clusters as the original did."""
+    labels = frozenset({"beta", "alpha", "gamma"})
+    digest = zlib.crc32(b"alpha\x1fbeta\x1fgamma")
+    assert cluster_seed(seed, labels, k) == (seed * 1_000_003 + digest + 7919 * k) % (2**31 - 1)
+
+
 def test_cluster_seeds_are_the_same_in_another_process():
     """Not Python's salted string hash: a model rebuilt elsewhere seeds its clusters alike."""
     code = (
@@ -69,6 +81,16 @@ def test_cluster_seeds_are_the_same_in_another_process():
         outputs.add(run.stdout)
     expected = f"{cluster_seed(11, frozenset({'x', 'y'}), 2)} {cluster_seed(0, frozenset({'z'}))}\n"
     assert outputs == {expected}
+
+
+def test_a_new_cluster_holds_what_it_was_given():
+    watch = object()
+    c = Cluster(("b", "a"), [4, 1], None, 0.01, True, born=37, watch=watch)
+    assert c.labels == ("b", "a") and c.key == frozenset({"a", "b"})
+    assert c.cols.dtype == np.int64 and c.cols.tolist() == [4, 1]
+    assert c.watch is watch and c.born == 37 and c.encoded is True
+    assert c.retired == 0 and c.n_adapted == 0 and c.n == 0 and c.alternates is None
+    assert c.window == (0.0, 0) and c.adwin.delta == 0.01 and c.is_view
 
 
 def test_a_fresh_learner_is_an_untrained_clone_with_the_seed_if_it_takes_one():
@@ -101,6 +123,19 @@ def test_the_learners_are_taught_the_clusters_labels_only_in_its_order(y):
         assert len(learner.taught) == 1
         taught_x, taught_y = learner.taught[0]
         assert taught_x is x and taught_y == expected and list(taught_y) == ["a", "b", "c"]
+
+
+def test_the_learners_of_a_model_that_shares_the_encoding_read_it_not_x():
+    model = MLHAT(seed=0)
+    c = _cluster(labels=("a", "b"), learner=model, encoded=True)
+    c.adapt([MLHAT(seed=0)], seed=1, started=0)
+    assert c.kind == "vector" and c.alternates.kinds == ["vector"]
+    index = FeatureIndex()
+    for x, y in [({"f": 1.0}, {"a": True}), ({"f": 2.0}, {"b": True})] * 3:
+        c.learn(None, index.encode(x), y)  # x itself is never read
+    assert model.labels == ["a", "b"] and c.alternates.learners[0].labels == ["a", "b"]
+    v = index.encode({"f": 1.5}, grow=False)
+    assert np.array_equal(c.proba(None, v), model.predict_proba_vector(v))
 
 
 def test_a_view_teaches_only_its_alternates():
@@ -209,6 +244,16 @@ def test_a_pickled_cluster_goes_on_as_the_original():
             assert np.array_equal(getattr(copy, name), getattr(c, name)) or (
                 getattr(copy, name) == getattr(c, name)
             ), name
+    c.selection.update(
+        np.array([True, False]), np.array([False, False]), np.array([True, False]), 3, 0.9, 0.0, 2
+    )
+    copy = pickle.loads(pickle.dumps(c))
+    assert copy.selection.own == c.selection.own != Selection().own
+    assert (copy.selection.root, copy.use_root, copy.last_answer) == (
+        c.selection.root,
+        c.use_root,
+        c.last_answer,
+    )
     for wrong in list(_losses(seed=4))[:900]:
         assert copy.track(float(wrong)) is c.track(float(wrong))
     assert copy.window == c.window and copy.n_adapted == c.n_adapted == 1
@@ -233,3 +278,14 @@ def test_a_cluster_pickled_before_the_selection_and_the_alternates_loads():
     older = Cluster.__new__(Cluster)
     older.__setstate__(view)  # no stats kept: a fresh selection that last answered at n
     assert older.kind is None and older.use_root is True and older.last_answer == 8
+    assert older.selection.own == older.selection.root == Selection().own
+    del view["n"]
+    oldest = Cluster.__new__(Cluster)
+    oldest.__setstate__(view)
+    assert oldest.last_answer == 0
+    encoded = _cluster(learner=MLHAT(), encoded=True).__getstate__()
+    for name in ("selection", "kind"):
+        del encoded[name]
+    vector = Cluster.__new__(Cluster)
+    vector.__setstate__(encoded)
+    assert vector.kind == "vector"

@@ -10,6 +10,7 @@ import pytest
 from river import drift
 
 from streamml.learners import MLHAT
+from streamml.learners.mlhat import _hamming
 from streamml.learners.nodes import Branch, Leaf
 
 
@@ -162,3 +163,115 @@ def _nodes(node):
         yield node
         if type(node) is Branch:
             stack += [node.right, node.left]
+
+
+def test_learning_invalidates_the_answer_of_the_same_encoded_instance(counted):
+    model = MLHAT(seed=0)
+    data = list(_stream(40))
+    for x, y in data[:30]:
+        model.learn_one(x, y)
+    for x, y in data[30:]:
+        v = model.feature_index.encode(x)
+        before = model.predict_proba_vector(v).copy()
+        calls = len(counted)
+        model.learn_encoded(v, y)
+        after = model.predict_proba_vector(v)
+        assert len(counted) == calls + 1  # asked again after learning: computed again
+        assert not np.array_equal(before, after)
+
+
+def test_a_restricted_copy_split_at_its_root_goes_on_learning():
+    model = MLHAT(seed=0, grace_period=10**6)
+    for x, y in _stream(120):
+        model.learn_one(x, y)
+    part = model.restricted(["a", "b"], seed=1, split=(0, 0.5, 0.2))
+    for x, y in _stream(60, seed=1):
+        part.learn_one(x, {"a": y["a"], "b": y["b"]})
+    assert part.summary["n_instances"] == 180 and sorted(part.predict_one(x)) == ["a", "b"]
+
+
+def test_the_hamming_loss_of_a_drift_detector():
+    assert _hamming(np.array([0.5, 0.51, 0.2]), np.array([1.0, 1.0, 0.0])) == pytest.approx(1 / 3)
+    assert _hamming(np.array([0.7]), np.array([0.0])) == 1.0  # one label
+    assert _hamming(np.array([0.7]), np.array([1.0])) == 0.0
+    assert _hamming(np.zeros(0), np.zeros(0)) == 0.0
+
+
+def test_tree_events_say_when_they_happened():
+    model = _grown()
+    model._record("MLHAT.test")
+    event = model.drift_events[-1]
+    assert (event.index, event.level, event.detector) == (400, "tree", "MLHAT.test")
+    assert event.labels == ("a", "b", "c")
+    for _ in range(1005):
+        model._record("MLHAT.test")
+    assert len(model.drift_events) == 1000  # the latest thousand
+
+
+_BAD = [
+    *(
+        (name, value, f"{name} must be a positive integer, got {value!r}")
+        for name in ("grace_period", "max_wait", "n_split_points", "knn_neighbours")
+        + ("knn_window", "n_bags", "batch_size", "drift_window")
+        for value in (0, 2.0)
+    ),
+    *(
+        (name, value, f"{name} must be in (0, 1), got {value!r}")
+        for name in ("split_delta", "switch_significance", "drift_delta")
+        for value in (0.0, 1.0)
+    ),
+    ("knn_recent_window", -1, "knn_recent_window must be a non-negative integer"),
+    ("knn_recent_window", 1.0, "knn_recent_window must be a non-negative integer"),
+    ("min_branch_fraction", -0.01, "min_branch_fraction must be in [0, 0.5)"),
+    ("min_branch_fraction", 0.5, "min_branch_fraction must be in [0, 0.5)"),
+    ("mixing_rate", -1.0, "mixing_rate must be None or a finite non-negative number"),
+    ("mixing_rate", float("inf"), "mixing_rate must be None or a finite non-negative number"),
+    ("mixing_rate", "10", "mixing_rate must be None or a finite non-negative number"),
+    ("knn_memory", 0, "knn_memory must be None or a number > 0, got 0"),
+    ("max_leaves", 0, "max_leaves must be None or at least 1"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), _BAD)
+def test_a_bad_parameter_is_named_with_its_value(name, value, message):
+    with pytest.raises(ValueError) as raised:
+        MLHAT(**{name: value})
+    assert str(raised.value) == message
+
+
+_RATES = "learning_rates and bias_learning_rates need one rate per group"
+
+
+@pytest.mark.parametrize(
+    ("rates", "bias", "n_bags", "message"),
+    [
+        ((0.5,), (0.1, 1.0), 10, _RATES),
+        ((), (), 10, _RATES),
+        ((0.5, 1.0, 2.0), (0.1, 0.1, 0.1), 2, _RATES),
+        ((0.0, 1.0), (0.1, 0.1), 10, "learning rates must be positive"),
+        ((0.5, 1.0), (-0.1, 0.1), 10, "learning rates must be positive"),
+    ],
+)
+def test_bad_learning_rates_are_refused(rates, bias, n_bags, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        MLHAT(learning_rates=rates, bias_learning_rates=bias, n_bags=n_bags)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {name: 1 for name in ("grace_period", "max_wait", "n_split_points", "knn_neighbours")},
+        {name: 1 for name in ("knn_window", "batch_size", "drift_window")},
+        {"n_bags": 1, "learning_rates": (0.5,), "bias_learning_rates": (0.0,)},
+        {"n_bags": 2, "learning_rates": (0.5, 1.0), "bias_learning_rates": (0.0, 1.0)},
+        {"split_delta": 1e-9, "switch_significance": 0.999, "drift_delta": 0.5},
+        {"knn_recent_window": 0, "min_branch_fraction": 0.0, "max_leaves": 1},
+        {"mixing_rate": 0.0, "knn_memory": 0.01},
+        {"mixing_rate": None, "knn_memory": None, "max_leaves": None},
+    ],
+)
+def test_parameters_at_their_limits_are_accepted_and_learn(params):
+    model = MLHAT(seed=0, **params)
+    for x, y in _stream(30):
+        model.learn_one(x, y)
+    assert model.summary["n_instances"] == 30

@@ -304,9 +304,11 @@ class _SplitTest:
     def __init__(self, answer):
         self.answer = answer
         self.calls: list = []
+        self.widths: list = []  # the features of the statistics of each call
 
     def __call__(self, stats, n_labelsets, *params):
         self.calls.append((stats.weight, n_labelsets, params))
+        self.widths.append(stats.n_features)
         return self.answer
 
 
@@ -408,3 +410,79 @@ def test_a_split_watch_takes_the_trees_split_parameters():
     assert (watch.n_labels, watch.grace_period, watch.max_wait) == (5, 33, 4)
     assert (watch.n_split_points, watch.min_branch_fraction) == (7, 0.05)
     assert (watch.split_delta, watch.tie_threshold) == (0.01, 0.2)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_leaf_that_splits_takes_its_own_place_in_the_main_tree(monkeypatch, side):
+    model = _host(drift_window=10**6, grace_period=20)
+    a, b = _leaf(0, 1), _leaf(1, 2)
+    model._root = root = _branch(0, a, b, 0)
+    root.adwin = _Scripted([(False, 0.5)] * 20)
+    monkeypatch.setattr("streamml.learners.mlhat.split_test", _SplitTest(((2, 0.5, 0.1), 0.0)))
+    for leaf in (a, b):
+        leaf.last_attempt, leaf.wait = leaf.n, 0  # the next attempt after a grace period
+    routed = [(x, y) for x, y in _stream(200, 0, 8) if (x["x0"] <= 0.5) == (side == "left")]
+    for x, y in routed[:20]:
+        model.learn_one(x, y)
+    grown, kept = (root.left, root.right) if side == "left" else (root.right, root.left)
+    assert type(grown) is Branch and grown.feature == 2 and grown.depth == a.depth
+    assert kept is (b if side == "left" else a) and model._root is root
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_leaf_of_an_alternate_subtree_that_splits_takes_its_own_place(monkeypatch, side):
+    model = _host(drift_window=10**6, grace_period=20)
+    root, inner, a = _two_level(model)
+    c, e = model._new_leaf(1, 4), model._new_leaf(1, 4)
+    inner.alt = alt = _branch(2, c, e, 1, main=False)
+    root.adwin = _Scripted([(False, 0.5)] * 20)
+    inner.adwin = _Scripted([(False, 0.5)] * 20)
+    monkeypatch.setattr("streamml.learners.mlhat.split_test", _SplitTest(((3, 0.5, 0.1), 0.0)))
+    routed = [
+        (x, y)
+        for x, y in _stream(800, 0, 8)
+        if x["x0"] <= 0.5 and x["x1"] <= 0.5 and (x["x2"] <= 0.5) == (side == "left")
+    ]
+    for x, y in routed[:20]:
+        model.learn_one(x, y)
+    grown, kept = (alt.left, alt.right) if side == "left" else (alt.right, alt.left)
+    assert type(grown) is Branch and grown.feature == 3 and grown.adwin is None
+    assert kept is (e if side == "left" else c) and inner.alt is alt
+
+
+def test_the_counts_of_alternates_switches_and_prunes_add_up():
+    model = _host(drift_window=50)
+    root, inner, a = _two_level(model)
+    model._n_alternates, model._n_switches, model._n_prunes = 4, 2, 7
+    root.adwin = _Scripted([(True, 0.9), (False, 0.5)])
+    inner.adwin = _Scripted([(False, 0.5), (False, 0.5)])
+    x, y = _instance_at(left_of_x0=True)
+    model.learn_one(x, y)  # the root starts an alternate
+    assert model.summary["n_alternates_created"] == 5
+    _mature(inner, _leaf(3, 4), 49, 1.0, 0.0)  # about to be pruned
+    model.learn_one(x, y)
+    summary = model.summary
+    assert summary["n_alternates_pruned"] == 8 and summary["n_alternates_switched"] == 2
+
+
+def test_switches_are_counted_on():
+    model = _host(drift_window=50)
+    root, inner, a = _two_level(model)
+    model._n_switches = 2
+    _mature(inner, _leaf(3, 4), 49, 0.0, 1.0)
+    root.adwin, inner.adwin = _Scripted([(False, 0.5)]), _Scripted([(False, 0.5)])
+    model.learn_one(*_instance_at(left_of_x0=True))
+    assert model.summary["n_alternates_switched"] == 3
+
+
+def test_a_split_attempt_reads_every_feature_of_wide_instances(monkeypatch):
+    """More features than the window has slots: the split statistics cover the features."""
+    test = _SplitTest((None, 0.0))
+    monkeypatch.setattr("streamml.learners.mlhat.split_test", test)
+    model = MLHAT(grace_period=20, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = {f"f{j:03d}": float(v) for j, v in enumerate(rng.random(100) + 0.01)}
+        model.learn_one(x, {"a": bool(x["f099"] > 0.5), "b": bool(x["f000"] > 0.5)})
+    assert model._root.knn._x.shape[1] < 100  # slots allocated so far
+    assert len(test.widths) == 1 and test.widths[0] >= 100
