@@ -326,6 +326,13 @@ TARGETS = [
         0.70,
     ),
     Target(
+        "parameters",
+        "streamml/ihomer/parameters.py",
+        ("tests/ihomer/test_parameters.py",),
+        _TREE,
+        0.70,
+    ),
+    Target(
         "mlhat",
         "streamml/learners/mlhat.py",
         _learners("mlhat", "mlhat_state", "sharing", "tree_paths"),

@@ -73,5 +73,4 @@ def check_parameters(model) -> None:
     _int("adapt_window", model.adapt_window, 1)
     if model.label_drift_delta is not None:
         _real("label_drift_delta", model.label_drift_delta, 0.0, 1.0)
-    if model.seed is not None:
-        _int("seed", model.seed, 0)
+    _int("seed", model.seed, 0, optional=True)

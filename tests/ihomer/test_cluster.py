@@ -20,7 +20,7 @@ from streamml.learners import MLHAT, FeatureIndex, NaiveBayes
 
 
 class _Recorder(base.MultiLabelClassifier):
-    """Keeps what it is taught; answers 0.25 for every label it was taught."""
+    """Keeps what it is taught; answers x["p"] (0.25 without) for every label it was taught."""
 
     def __init__(self, tag: int = 0):
         self.tag = tag
@@ -31,7 +31,8 @@ class _Recorder(base.MultiLabelClassifier):
 
     def predict_proba_one(self, x, **kwargs):
         labels = {label for _, y in self.taught for label in y}
-        return {label: {False: 0.75, True: 0.25} for label in labels}
+        p = x.get("p", 0.25)
+        return {label: {False: 1.0 - p, True: p} for label in labels}
 
     def predict_one(self, x, **kwargs):
         return {}
@@ -151,7 +152,7 @@ def test_a_clusters_own_answer_comes_from_its_learner_in_its_labels_order():
     learner = _Recorder()
     learner.learn_one({}, {"b": True})
     c = _cluster(learner=learner)
-    assert c.proba({}, None).tolist() == [0.0, 0.25, 0.0]  # unknown labels: 0
+    assert c.proba({"p": 0.4}, None).tolist() == [0.0, 0.4, 0.0]  # unknown labels: 0
 
 
 def _losses(seed: int = 3):
