@@ -333,6 +333,13 @@ TARGETS = [
         0.70,
     ),
     Target(
+        "protocols",
+        "streamml/ihomer/protocols.py",
+        ("tests/ihomer/test_protocols.py",),
+        _TREE,
+        0.70,
+    ),
+    Target(
         "mlhat",
         "streamml/learners/mlhat.py",
         _learners("mlhat", "mlhat_state", "sharing", "tree_paths"),
