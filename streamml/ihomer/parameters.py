@@ -55,8 +55,8 @@ def check_parameters(model) -> None:
     _int("selection_window", model.selection_window, 1)
     _real("selection_margin", model.selection_margin, 0.0, 2.0, closed_low=True)
     _int("retire_after", model.retire_after, 1, optional=True)
-    _int("seen_sets", getattr(model, "seen_sets", None), 1, optional=True)  # not sharded
-    strength = getattr(model, "threshold_strength", 0.0)  # not sharded
+    _int("seen_sets", model.seen_sets, 1, optional=True)
+    strength = model.threshold_strength
     if not _number(strength) or not 0.0 <= strength <= 1.0:
         raise ValueError(f"threshold_strength must be a number in [0, 1], got {strength!r}")
     for name in ("fallback", "share", "adapt"):

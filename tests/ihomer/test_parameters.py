@@ -124,3 +124,18 @@ def test_every_default_passes_and_learns():
     for x, y in datasets.Yeast().take(30):
         model.learn_one(x, y)
     assert model.n_learned == 30
+
+
+def test_the_sharded_model_runs_the_same_checks():
+    from streamml.distributed import ShardedIHOMER
+
+    for name, bad, message in [
+        ("seen_sets", 0, "seen_sets must be None or an int >= 1, got 0"),
+        ("threshold_strength", 2.0, "threshold_strength must be a number in [0, 1], got 2.0"),
+        ("selection_window", 0, "selection_window must be an int >= 1, got 0"),
+    ]:
+        with pytest.raises(ValueError) as raised:
+            ShardedIHOMER(backend="local", **{name: bad})
+        assert str(raised.value) == message
+    model = ShardedIHOMER(backend="local", seen_sets=None, threshold_strength=0.0)
+    assert model.seen_sets is None and model.threshold_strength == 0.0
