@@ -340,6 +340,13 @@ TARGETS = [
         0.70,
     ),
     Target(
+        "state",
+        "streamml/ihomer/state.py",
+        ("tests/ihomer/test_state.py",),
+        _TREE,
+        0.70,
+    ),
+    Target(
         "mlhat",
         "streamml/learners/mlhat.py",
         _learners("mlhat", "mlhat_state", "sharing", "tree_paths"),
