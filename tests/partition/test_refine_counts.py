@@ -51,7 +51,7 @@ def test_equals_refine_on_the_dense_distances_of_the_same_counts(seed):
     labels = [f"l{i}" for i in range(n_labels)]
     positives = block.diagonal().copy()
     rates = positives / n_instances
-    for min_size, max_size in itertools.product((1, 3), (None, 6)):
+    for min_size, max_size in itertools.product((1, 3), (None, 2, 6)):
         nodes = random_tree(rng, labels)
         dense = refine(
             nodes,
