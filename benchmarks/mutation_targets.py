@@ -179,6 +179,18 @@ TARGETS = [
         "partition and tree",
         0.70,
     ),
+    Target(
+        "refine",
+        "streamml/partition/refine.py",
+        (
+            "tests/partition/test_refine.py",
+            "tests/partition/test_refine_counts.py",
+            "tests/partition/test_groups.py",
+            "tests/partition/test_odac_options.py",
+        ),
+        "partition and tree",
+        0.70,
+    ),
     Target("mixing", "streamml/learners/mixing.py", _learners("mixture"), _TREE, 0.70),
     Target("watch", "streamml/learners/watch.py", _learners("sharing"), _TREE, 0.70),
     Target(
