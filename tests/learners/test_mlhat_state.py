@@ -13,6 +13,8 @@ from streamml.learners import MLHAT
 from streamml.learners.mlhat import _hamming
 from streamml.learners.nodes import Branch, Leaf
 
+from .trees import assert_root_split
+
 
 def _stream(n: int, seed: int = 0):
     rng = np.random.default_rng(seed)
@@ -117,15 +119,9 @@ def test_a_restricted_root_leaf_splits_as_told():
         model.learn_one(x, y)
     assert type(model._root) is Leaf
     part = model.restricted(["b"], seed=1, split=(1, 0.5, 0.25))
-    root = part._root
-    assert type(root) is Branch
-    assert (root.feature, root.threshold, root.merit, root.depth) == (1, 0.5, 0.25, 0)
-    assert type(root.adwin) is drift.ADWIN and root.adwin.delta == 0.01
-    assert root.left.depth == root.right.depth == 1
-    summary = part.summary
-    assert summary["n_splits"] == 1 and summary["n_leaves"] == 2 == part._n_leaves
-    assert summary["n_instances"] == 120
-    left, right = root.left, root.right
+    assert_root_split(part, (1, 0.5, 0.25), drift_delta=0.01)
+    assert part.summary["n_instances"] == 120
+    left, right = part._root.left, part._root.right
     assert len(left.knn) + len(right.knn) == 120  # the kNN window, split between them
     assert len(left.knn) > 0 and len(right.knn) > 0
     # A split is only for a root leaf: a grown tree keeps its branches.

@@ -14,6 +14,8 @@ from river import drift
 from streamml.learners import MLHAT
 from streamml.learners.nodes import Branch, Leaf
 
+from .trees import assert_root_split
+
 LABELS = ("y0", "y1", "y2")
 
 
@@ -350,14 +352,7 @@ def test_an_accepted_split_makes_a_branch_with_a_detector_and_children_one_level
     monkeypatch.setattr("streamml.learners.mlhat.split_test", test)
     model = MLHAT(grace_period=20, seed=0, drift_delta=0.01, **_PARAMS)
     _learn(model, 20)
-    root = model._root
-    assert type(root) is Branch
-    assert (root.feature, root.threshold, root.merit, root.depth) == (2, 0.4, 0.3, 0)
-    assert type(root.adwin) is drift.ADWIN and root.adwin.delta == 0.01
-    assert root.left.depth == root.right.depth == 1
-    summary = model.summary
-    assert summary["n_splits"] == 1 and summary["n_leaves"] == 2 == model._n_leaves
-    assert summary["height"] == 1 and summary["n_nodes"] == 3
+    assert_root_split(model, (2, 0.4, 0.3), drift_delta=0.01)
 
 
 def test_a_leaf_of_one_label_set_is_not_tested(monkeypatch):
