@@ -359,6 +359,25 @@ TARGETS = [
         0.70,
     ),
     Target(
+        "model",
+        "streamml/ihomer/model.py",
+        (
+            "tests/ihomer/test_ihomer.py",
+            "tests/ihomer/test_adapt.py",
+            "tests/ihomer/test_seen_sets.py",
+            "tests/ihomer/test_threshold.py",
+            "tests/ihomer/test_label_rise.py",
+        ),
+        _TREE,
+        0.70,
+        # IHOMER's tests but the six longest (1.6-5 s each, per mutant, over ~1,100 mutants)
+        pytest_args=(
+            "-k",
+            "not regrouping and not retire_without_changing and not own_learner_split "
+            "and not large_cluster_is_acted and not local_change_gives_only",
+        ),
+    ),
+    Target(
         "mlhat",
         "streamml/learners/mlhat.py",
         _learners("mlhat", "mlhat_state", "sharing", "tree_paths"),
