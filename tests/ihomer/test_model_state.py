@@ -44,14 +44,14 @@ def test_a_retired_learner_waits_its_back_off_doubled_at_each_retirement():
     model = _model(retire_after=300)
     first, second = _halves(model)
     c = _cluster(model, first, learner=MLHAT(seed=1))
-    c.n, c.retired = 57, 1
+    c.n, c.retired = 57, 2
     _install(model, [c, _cluster(model, second)])
     model._n, model._n_retired = 1000, 4
     model._cache = ("stale",)
     model._retire([c])
     assert c.learner is None and c.watch is None and c.n == 57  # its count kept
-    assert c.retired == 2 and model.n_retired == 5
-    assert model._rearm == [(1000 + 300 * 2**2, c.labels, 2)]
+    assert c.retired == 3 and model.n_retired == 5
+    assert model._rearm == [(1000 + 300 * 2**3, c.labels, 3)]
     assert model._cache is None and c not in model._busy
 
 
