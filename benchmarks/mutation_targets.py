@@ -368,6 +368,7 @@ TARGETS = [
             "tests/ihomer/test_threshold.py",
             "tests/ihomer/test_label_rise.py",
             "tests/ihomer/test_old_pickles.py",
+            "tests/ihomer/test_model_state.py",
         ),
         _TREE,
         0.70,
