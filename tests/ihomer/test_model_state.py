@@ -174,3 +174,26 @@ def test_a_decoded_answer_is_a_dict_of_booleans():
     model = _model()
     answer = model.predict_one(_STREAM[5][0])
     assert list(answer) == model.labels and all(type(v) is bool for v in answer.values())
+
+
+def test_each_view_is_tested_at_the_first_instance_its_test_is_due(monkeypatch):
+    from streamml.datasets.synth import LabelGroups
+    from streamml.learners.watch import SplitWatch
+
+    calls = []
+    test_log = SplitWatch.test_log
+
+    def spy(self, log, offset, t, width):
+        # the log holds instances up to t (excluded) and t is the first such end that is due
+        calls.append((self.due(t), self.due(t - 1), len(log) + offset == t))
+        return test_log(self, log, offset, t, width)
+
+    monkeypatch.setattr(SplitWatch, "test_log", spy)
+    stream = LabelGroups(n_labels=12, n_groups=3, n_features=12, n_samples=3000, seed=1)
+    model = IHOMER(seed=0, n_min=50, warmup=50)
+    for x, y in stream:
+        model.learn_one(x, y)
+        for c in model._watched:  # no test left waiting
+            assert not c.watch.due(model._n)
+    assert len(calls) >= 5
+    assert all(due and not early and whole for due, early, whole in calls)
