@@ -197,3 +197,108 @@ def test_each_view_is_tested_at_the_first_instance_its_test_is_due(monkeypatch):
             assert not c.watch.due(model._n)
     assert len(calls) >= 5
     assert all(due and not early and whole for due, early, whole in calls)
+
+
+def test_a_rise_of_some_labels_starts_alternates_in_their_clusters_only(monkeypatch):
+    model = _model()
+    first, second = _halves(model)
+    a, b = _cluster(model, first), _cluster(model, second)
+    _install(model, [a, b])
+    hit = np.zeros(len(model.labels), dtype=bool)
+    hit[[0, 2]] = True  # two labels of the first cluster
+    resets = []
+    monkeypatch.setattr(model._rise, "update", lambda errors: hit)
+    monkeypatch.setattr(model._rise, "reset", lambda cols: resets.append(cols.tolist()))
+    events = len(model.drift_events)
+    rising = []
+    model._label_rise(np.zeros(len(model.labels), dtype=bool), rising)
+    assert rising == [a] and resets == [a.cols.tolist()]
+    new = model.drift_events[events:]
+    assert [(e.level, e.labels, e.detector) for e in new] == [("cluster", a.labels, "LabelRise")]
+    # a cluster already rising (its ADWIN) is reset but not recorded twice
+    again = [a]
+    model._label_rise(np.zeros(len(model.labels), dtype=bool), again)
+    assert again == [a] and len(model.drift_events) == events + 1 and len(resets) == 2
+
+
+def test_a_quiet_block_starts_nothing(monkeypatch):
+    model = _model()
+    monkeypatch.setattr(model._rise, "update", lambda errors: np.zeros(14, dtype=bool))
+    monkeypatch.setattr(model._rise, "reset", lambda cols: pytest.fail("reset on no alarm"))
+    rising = []
+    model._label_rise(np.zeros(14, dtype=bool), rising)
+    assert rising == []
+
+
+@pytest.mark.parametrize(("age", "restarted"), [(199, False), (200, True)])
+def test_young_alternates_are_kept_and_older_ones_restarted_on_a_rise(age, restarted):
+    model = _model(adapt_learners=[MLHAT(seed=0)], retire_after=None)
+    first, second = _halves(model)
+    a = _cluster(model, first)
+    _install(model, [a, _cluster(model, second)])
+    model._start_alternates(a)
+    before, n = a.alternates, model._n_adaptations
+    model._n = a.alternates.started + age  # selection_window is 200
+    model._adapt([a])
+    assert (a.alternates is not before) is restarted
+    assert model._n_adaptations == n + restarted
+
+
+def test_alternates_that_never_lead_are_dropped_and_the_tables_rebuilt():
+    model = _model(adapt_learners=[MLHAT(seed=0)], retire_after=50)
+    first, second = _halves(model)
+    a = _cluster(model, first)
+    _install(model, [a, _cluster(model, second)])
+    model._start_alternates(a)
+    model._index_clusters()
+    assert a in model._busy
+    a.alternates.behind[:] = 49
+    model._adapt([])
+    assert a.alternates is not None and a in model._busy  # not yet
+    a.alternates.behind[:] = 50
+    model._cache = ("stale",)
+    model._adapt([])
+    assert a.alternates is None and a not in model._busy and model._cache is None
+
+
+def test_without_retirement_alternates_are_never_dropped():
+    model = _model(adapt_learners=[MLHAT(seed=0)], retire_after=None)
+    first, second = _halves(model)
+    a = _cluster(model, first)
+    _install(model, [a, _cluster(model, second)])
+    model._start_alternates(a)
+    model._index_clusters()
+    a.alternates.behind[:] = 10**6
+    model._adapt([])
+    assert a.alternates is not None
+
+
+def test_a_view_whose_split_test_splits_gets_its_own_learner(monkeypatch):
+    from streamml.learners.watch import SplitWatch
+
+    model = _model(n_min=20, warmup=20)
+    first, second = _halves(model)
+    a, b = _cluster(model, first), _cluster(model, second)
+    for c in (a, b):
+        c.watch = model._base.split_watch(len(c.labels))
+        c.watch.tested = model._n
+    a.watch.next_test = 1  # due with the next instance
+    _install(model, [a, b])
+    monkeypatch.setattr(SplitWatch, "due", lambda self, t: self is a.watch)
+    monkeypatch.setattr(SplitWatch, "test_log", lambda self, *args: (0, 0.5, 0.1))
+    restricted = []
+    original = type(model._base).restricted
+
+    def spy(self, labels, seed=None, split=None):
+        restricted.append((tuple(labels), seed, split))
+        return original(self, labels, seed=seed, split=split)
+
+    monkeypatch.setattr(type(model._base), "restricted", spy)
+    n_own = model.n_own_learners
+    x, y = _STREAM[10]
+    model.learn_one(x, y)
+    assert restricted == [(a.labels, cluster_seed(5, a.key), (0, 0.5, 0.1))]
+    assert a.learner is not None and a.watch is None and a.n == 0  # counted from here
+    assert model.n_own_learners == n_own + 1 and a in model._busy and a not in model._watched
+    assert b.watch is not None and b in model._watched
+    assert model._log_offset == b.watch.tested  # the log from b's first untested instance
