@@ -12,30 +12,13 @@ import zlib
 
 import numpy as np
 import pytest
-from river import base, drift
+from river import drift
 
 from streamml.ihomer.cluster import Cluster, cluster_seed, fresh_learner
 from streamml.ihomer.selection import Selection
 from streamml.learners import MLHAT, FeatureIndex, NaiveBayes
 
-
-class _Recorder(base.MultiLabelClassifier):
-    """Keeps what it is taught; answers x["p"] (0.25 without) for every label it was taught."""
-
-    def __init__(self, tag: int = 0):
-        self.tag = tag
-        self.taught: list = []
-
-    def learn_one(self, x, y, **kwargs):
-        self.taught.append((x, y))
-
-    def predict_proba_one(self, x, **kwargs):
-        labels = {label for _, y in self.taught for label in y}
-        p = x.get("p", 0.25)
-        return {label: {False: 1.0 - p, True: p} for label in labels}
-
-    def predict_one(self, x, **kwargs):
-        return {}
+from .stand_ins import Recorder
 
 
 def _cluster(labels=("a", "b", "c"), learner=None, delta=0.002, encoded=False) -> Cluster:
@@ -100,10 +83,10 @@ def test_a_fresh_learner_is_an_untrained_clone_with_the_seed_if_it_takes_one():
     fresh = fresh_learner(template, 5)
     assert fresh is not template and fresh.seed == 5 and fresh.grace_period == 30
     assert fresh.labels == [] and template.labels == ["a"] and template.seed == 1
-    recorder = _Recorder(tag=3)
+    recorder = Recorder(tag=3)
     recorder.learn_one({}, {"a": True})
     clone = fresh_learner(recorder, 5)  # no seed parameter: a plain clone
-    assert type(clone) is _Recorder and clone.tag == 3 and clone.taught == []
+    assert type(clone) is Recorder and clone.tag == 3 and clone.taught == []
 
 
 @pytest.mark.parametrize(
@@ -115,8 +98,8 @@ def test_a_fresh_learner_is_an_untrained_clone_with_the_seed_if_it_takes_one():
     ],
 )
 def test_the_learners_are_taught_the_clusters_labels_only_in_its_order(y):
-    c = _cluster(learner=_Recorder())
-    c.adapt([_Recorder(tag=1), _Recorder(tag=2)], seed=3, started=10)
+    c = _cluster(learner=Recorder())
+    c.adapt([Recorder(tag=1), Recorder(tag=2)], seed=3, started=10)
     x = {"f": 1.0}
     c.learn(x, None, y)
     expected = {label: bool(y.get(label, False)) for label in ("a", "b", "c")}
@@ -142,14 +125,14 @@ def test_the_learners_of_a_model_that_shares_the_encoding_read_it_not_x():
 def test_a_view_teaches_only_its_alternates():
     c = _cluster()
     c.learn({"f": 1.0}, None, {"a": True})  # neither learner nor alternates: nothing to do
-    c.adapt([_Recorder()], seed=None, started=0)
+    c.adapt([Recorder()], seed=None, started=0)
     c.learn({"f": 1.0}, None, {"a": True})
     assert c.alternates.learners[0].taught == [({"f": 1.0}, {"a": True, "b": False, "c": False})]
     assert c.is_view and c.learner is None
 
 
 def test_a_clusters_own_answer_comes_from_its_learner_in_its_labels_order():
-    learner = _Recorder()
+    learner = Recorder()
     learner.learn_one({}, {"b": True})
     c = _cluster(learner=learner)
     assert c.proba({"p": 0.4}, None).tolist() == [0.0, 0.4, 0.0]  # unknown labels: 0
@@ -189,7 +172,7 @@ def test_set_learner_restarts_the_count_and_the_selection():
     c.n = 40
     c.selection.last_answer = 12
     selection = c.selection
-    c.set_learner(_Recorder())
+    c.set_learner(Recorder())
     assert c.n == 0 and c.selection is not selection and c.kind == "dict" and not c.is_view
     assert c.last_answer == 0 and c.use_root
     c.set_learner(None)
@@ -199,7 +182,7 @@ def test_set_learner_restarts_the_count_and_the_selection():
 def test_the_kind_follows_the_learner_and_what_the_model_shares():
     assert _cluster(learner=MLHAT(), encoded=True).kind == "vector"
     assert _cluster(learner=NaiveBayes(), encoded=False).kind == "dict"
-    assert _cluster(learner=_Recorder(), encoded=True).kind == "dict"
+    assert _cluster(learner=Recorder(), encoded=True).kind == "dict"
 
 
 def test_adapting_starts_fresh_alternates_with_seeds_of_each_round():
@@ -222,7 +205,7 @@ def test_adapting_starts_fresh_alternates_with_seeds_of_each_round():
 @pytest.mark.parametrize(("behind", "left"), [([5, 5], None), ([5, 4], 1), ([4, 0], 2)])
 def test_alternates_behind_for_too_long_are_dropped_and_none_left_means_none(behind, left):
     c = _cluster()
-    c.adapt([_Recorder(tag=1), _Recorder(tag=2)], seed=None, started=0)
+    c.adapt([Recorder(tag=1), Recorder(tag=2)], seed=None, started=0)
     c.alternates.behind = np.array(behind, dtype=np.int64)
     c.prune_alternates(5)
     if left is None:
@@ -235,8 +218,8 @@ def test_alternates_behind_for_too_long_are_dropped_and_none_left_means_none(beh
 
 
 def test_a_pickled_cluster_goes_on_as_the_original():
-    c = _cluster(learner=_Recorder(), delta=0.1)
-    c.adapt([_Recorder(tag=1)], seed=2, started=5)
+    c = _cluster(learner=Recorder(), delta=0.1)
+    c.adapt([Recorder(tag=1)], seed=2, started=5)
     for wrong in list(_losses())[:700]:
         c.track(float(wrong))
     copy = pickle.loads(pickle.dumps(c))
@@ -261,7 +244,7 @@ def test_a_pickled_cluster_goes_on_as_the_original():
 
 
 def test_a_cluster_pickled_before_the_selection_and_the_alternates_loads():
-    c = _cluster(learner=_Recorder())
+    c = _cluster(learner=Recorder())
     state = c.__getstate__()
     for name in ("selection", "kind", "retired", "alternates", "n_adapted"):
         del state[name]

@@ -5,30 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from river import base
 
 from streamml.ihomer import protocols
 from streamml.learners import MLHAT, FeatureIndex, NaiveBayes
 
-
-class _Dict(base.MultiLabelClassifier):
-    """river's interface only; answers x["p"] for the labels it was taught."""
-
-    def __init__(self):
-        self.taught: list = []
-
-    def learn_one(self, x, y, **kwargs):
-        self.taught.append((x, y))
-
-    def predict_proba_one(self, x, **kwargs):
-        labels = {label for _, y in self.taught for label in y}
-        return {label: {False: 1.0 - x["p"], True: x["p"]} for label in sorted(labels)}
-
-    def predict_one(self, x, **kwargs):
-        return {}
+from .stand_ins import Recorder
 
 
-class _Encoded(_Dict):
+class _Encoded(Recorder):
     """Also learns and answers on the shared encoding (a dict of P(True))."""
 
     def learn_encoded(self, v, y):
@@ -56,7 +40,7 @@ class _Vector(_Encoded):
 @pytest.mark.parametrize(
     ("learner", "encoded", "kind"),
     [
-        (_Dict(), True, "dict"),
+        (Recorder(), True, "dict"),
         (_Encoded(), True, "encoded"),
         (_Encoded(), False, "dict"),
         (_Vector(), True, "vector"),
@@ -82,7 +66,7 @@ def _taught(learner, kind: str, index: FeatureIndex):
     return learner
 
 
-@pytest.mark.parametrize("cls", [_Dict, _Encoded, _Vector])
+@pytest.mark.parametrize("cls", [Recorder, _Encoded, _Vector])
 def test_each_kind_is_taught_through_its_own_interface(cls):
     index = FeatureIndex()
     kind = protocols.kind_of(cls(), True)
@@ -99,7 +83,7 @@ def test_answers_come_in_the_clusters_order_with_zero_for_unknown_labels():
     index = FeatureIndex()
     x = {"p": 0.8}
     labels = ["b", "new", "a"]
-    for cls, expected in [(_Dict, [0.8, 0.0, 0.8]), (_Encoded, [0.8, 0.0, 0.8])]:
+    for cls, expected in [(Recorder, [0.8, 0.0, 0.8]), (_Encoded, [0.8, 0.0, 0.8])]:
         learner = _taught(cls(), protocols.kind_of(cls(), True), index)
         kind = protocols.kind_of(learner, True)
         answer = protocols.label_proba(learner, kind, labels, x, index.encode(x, grow=False))
