@@ -188,7 +188,7 @@ TARGETS = [
             "tests/partition/test_groups.py",
             "tests/partition/test_odac_options.py",
         ),
-        "partition and tree",
+        _TREE,
         0.70,
     ),
     Target("mixing", "streamml/learners/mixing.py", _learners("mixture"), _TREE, 0.70),
