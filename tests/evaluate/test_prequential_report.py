@@ -437,3 +437,19 @@ def test_the_plot_is_drawn_from_the_result_to_the_path(monkeypatch, tmp_path):
     path = tmp_path / "curve.png"
     result = prequential(MajorityLabelset(), [({"a": 1.0}, {"y": True})] * 3, plot=path)
     assert drawn == [(result, path)]
+
+
+def test_the_bar_is_drawn_by_the_caller_at_most_every_interval(monkeypatch):
+    module = importlib.import_module("streamml.evaluate.prequential")
+    now = [0.0]
+    bar = module._Progress(100, every=0.1, clock=lambda: now[0])
+    assert not bar._progress.live.auto_refresh  # no drawing thread beside the model
+    drawn = []
+    monkeypatch.setattr(bar._progress, "refresh", lambda: drawn.append(now[0]))
+    for t in (0.05, 0.099, 0.1, 0.15, 0.25, 0.3):
+        now[0] = t
+        bar.update(int(t * 100), 0.5)
+    assert drawn == [0.1, 0.25]
+    bar.close(40, 0.5)  # always drawn at the end
+    assert drawn == [0.1, 0.25, 0.3]
+    assert bar._progress.tasks[0].completed == 40
