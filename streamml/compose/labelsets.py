@@ -235,7 +235,7 @@ class LabelSetDecoder:
             if first is None:
                 first = self._sets.at(int(np.argmax(scores)))
             if second is None:
-                shifted = scores - self._sets.sizes() * float(_logit(threshold))
+                shifted = scores - self._sets.sizes() * _scalar_logit(threshold)
                 second = self._sets.at(int(np.argmax(shifted)))
         return first, second
 
@@ -247,6 +247,12 @@ class LabelSetDecoder:
             self._race.learn(own, tuple(sorted(decoded)), truth)
         if remember:
             self._sets.add(truth)
+
+
+def _scalar_logit(p: float) -> float:
+    """`_logit` of one probability (the same float), with one array call instead of six."""
+    p = min(max(float(p), 1e-12), 1.0 - 1e-12)
+    return float(np.log(p / (1.0 - p)))
 
 
 def _logit(p) -> np.ndarray:

@@ -10,6 +10,9 @@ from ..compose.threshold import MicroFThreshold
 
 __all__ = ["Decider"]
 
+#: Label spaces below this size pick their labels in Python rather than with array calls.
+_SMALL = 64
+
 
 class Decider:
     """IHOMER's decision (`seen_sets`, `threshold_strength`), at vector level.
@@ -74,9 +77,14 @@ class Decider:
             # At most 0.5 (from 0.5 towards F* / 2): the labels above 0.5 are among those
             # from the threshold on.
             t = self._threshold.value(n_labels)
-            above = np.flatnonzero(answers >= t)
-            at_t = tuple(above.tolist())
-            own = tuple(above[answers[above] > 0.5].tolist())
+            if len(answers) < _SMALL:  # one array call: the rest is cheaper in Python
+                p = answers.tolist()
+                at_t = tuple([i for i, q in enumerate(p) if q >= t])
+                own = tuple([i for i in at_t if p[i] > 0.5])
+            else:
+                above = np.flatnonzero(answers >= t)
+                at_t = tuple(above.tolist())
+                own = tuple(above[answers[above] > 0.5].tolist())
             decoded = decoded_t = None
             if self._decoder is not None:  # the second decoder shares the first's sets
                 decoded, decoded_t = self._decoder.best_twice(answers, own, t, at_t)

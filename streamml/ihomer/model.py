@@ -467,11 +467,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     def predict_one(self, x, **kwargs):
         answers = self._answers(x)
         if self._decider.trivial:
-            decided = answers > 0.5
-        else:
-            decided = np.zeros(len(answers), dtype=bool)
-            decided[list(self._decider.answer(answers, len(self._labels), self._cache))] = True
-        return label_sets(self)(self._labels, decided)
+            return label_sets(self)(self._labels, answers > 0.5)
+        decided = self._decider.answer(answers, len(self._labels), self._cache)
+        return label_sets(self).of_positions(self._labels, decided)
 
     # -- learning -------------------------------------------------------------------------
 
@@ -488,20 +486,20 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         truth[positives] = True
 
         answers, idle = self._score_clusters(x, v, root, own, alternates, truth)
-        predicted = answers > 0.5
+        errors = (answers > 0.5) != truth
         if not self._decider.trivial:  # the answers, scored before learning
             self._decider.learn(answers, n_known, self._cache, tuple(sorted(positives)))
         self._cache = None
 
         # Drift inside the clusters: the Hamming loss of each answering cluster's answer.
-        wrong = np.bincount(self._owner, weights=predicted != truth, minlength=len(self._order))
+        wrong = np.bincount(self._owner, weights=errors, minlength=len(self._order))
         rising = []
         for c, count in zip(self._order, wrong.tolist()):
             if c.track(count):
                 self._record("cluster", c.labels, "ADWIN")
                 rising.append(c)
         if self._rise is not None:
-            self._label_rise(predicted != truth, rising)
+            self._label_rise(errors, rising)
 
         if self._base is not None:
             protocols.learn(self._base, self._base_kind, x, v, y)

@@ -34,13 +34,17 @@ class LabelSets:
         """`{label: mask[i]}` for the labels in order (`labels`: a list, or a dict's keys)."""
         if len(labels) < _COPY_FROM:
             return dict(zip(labels, mask.tolist()))
+        return self.of_positions(labels, np.flatnonzero(mask).tolist())
+
+    def of_positions(self, labels, positions) -> dict:
+        """`{label: True}` for the labels at these positions, False for the others."""
         if self._source is not labels or len(self._false) != len(labels):
             self._source = labels
             self._false = dict.fromkeys(labels, False)
             self._names = list(self._false)
         out = self._false.copy()
         names = self._names
-        for i in np.flatnonzero(mask).tolist():
+        for i in positions:
             out[names[i]] = True
         return out
 

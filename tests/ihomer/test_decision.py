@@ -4,6 +4,7 @@ answer holds, at the exact boundaries."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from streamml.ihomer.decision import Decider
 
@@ -32,3 +33,16 @@ def test_seen_sets_decode_both_answers():
     decider._threshold.value = lambda n_labels: 0.4
     # {0} was never seen: the seen {0, 1} is the best set of both answers.
     assert decider._candidates(answers, 3, None) == (((0,), (0, 1)), ((0, 1), (0, 1)))
+
+
+@pytest.mark.parametrize("n", [3, 63, 64, 300])
+def test_small_and_large_label_spaces_pick_the_same_labels(n):
+    # Below 64 labels the answers are picked in Python, from 64 on with array calls.
+    rng = np.random.default_rng(n)
+    decider = Decider(None, 0.2)
+    decider._threshold.value = lambda n_labels: 0.25
+    for _ in range(20):
+        answers = rng.choice([0.1, 0.25, 0.2499, 0.5, 0.5001, 0.9], size=n)
+        (own, _), (at_t, _) = decider._candidates(answers.astype(np.float32), n, None)
+        assert own == tuple(np.flatnonzero(answers > 0.5).tolist())
+        assert at_t == tuple(np.flatnonzero(answers >= 0.25).tolist())

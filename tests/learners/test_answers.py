@@ -43,3 +43,14 @@ def test_label_sets_are_a_cache_left_out_of_pickles():
     copy = pickle.loads(pickle.dumps(sets))
     assert copy._false == {} and copy._source is None
     assert copy(labels, np.ones(200, dtype=bool)) == dict.fromkeys(labels, True)
+
+
+@pytest.mark.parametrize("n", [3, 63, 64, 500])
+def test_label_sets_of_positions_equal_those_of_a_mask(n):
+    rng = np.random.default_rng(n)
+    labels = {f"l{i}": i for i in range(n)}
+    sets = LabelSets()
+    for _ in range(5):
+        mask = rng.random(n) < 0.2
+        out = sets.of_positions(labels, np.flatnonzero(mask).tolist())
+        assert out == sets(labels, mask) and list(out) == list(labels)
