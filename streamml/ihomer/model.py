@@ -445,6 +445,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     def _answers(self, x) -> np.ndarray:
         """P(True) of every known label, each from the learner answering for it."""
         _, _, root, own, alternates = self._probas(x)
+        if not self._busy:  # every cluster answers from the all-labels learner
+            return root
         out = root.copy()
         rate = self.adapt_rate
         for key, c in self._clusters.items():
@@ -579,7 +581,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     def _label_rise(self, errors: np.ndarray, rising: list[Cluster]):
         """Add to `rising` the clusters holding a label whose own error rate rose."""
         hit = self._rise.update(errors)
-        if not hit.any():
+        if hit is self._rise.quiet or not hit.any():
             return
         seen = {c.key for c in rising}
         for k in np.unique(self._owner[hit]).tolist():

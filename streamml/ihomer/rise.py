@@ -99,6 +99,12 @@ class LabelRise:
     def __len__(self) -> int:
         return len(self._fast)
 
+    @property
+    def quiet(self) -> np.ndarray:
+        """What `update` returns between two blocks: no alarm (the same read-only array
+        each time, so that a caller can tell it by identity)."""
+        return self._quiet
+
     def grow(self, n: int) -> None:
         """Watch `n` labels (new labels start with no errors and no history)."""
         extra = n - len(self._fast)
