@@ -426,12 +426,13 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         ):
             return cache
         v = self._features.encode(x, grow=grow) if self._encoded else None
-        own = {key: c.proba(x, v) for key, c in self._clusters.items() if c.learner is not None}
-        alternates = {
-            key: c.alternates.probas(c.labels, x, v)
-            for key, c in self._clusters.items()
-            if c.alternates is not None
-        }
+        own, alternates = {}, {}
+        if self._busy:  # some cluster has a learner of its own or alternates
+            for key, c in self._clusters.items():
+                if c.learner is not None:
+                    own[key] = c.proba(x, v)
+                if c.alternates is not None:
+                    alternates[key] = c.alternates.probas(c.labels, x, v)
         self._cache = cache = (dict(x), v, self._base_proba(x, v), own, alternates)
         return cache
 
