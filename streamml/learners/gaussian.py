@@ -19,7 +19,9 @@ import itertools
 import math
 
 import numpy as np
-from scipy import sparse, special
+from scipy import special
+
+from .sparse_rows import column_sums
 
 __all__ = ["SplitStatistics", "multilabel_entropy"]
 
@@ -117,22 +119,11 @@ class SplitStatistics:
         self.n += member.sum(axis=0)
         if len(cols) == 0:
             return
-        # The counts, sums and sums of squares of every (class, feature) from one sparse
-        # product: each row holds its features three times, in column blocks of width d.
-        k = len(cols)
-        row = np.repeat(np.arange(b), lens)
-        start = 3 * indptr[row] + (np.arange(k) - indptr[row])  # entry's place in block 0
-        blocks = np.empty(3 * k, dtype=np.int64)
-        data = np.empty(3 * k)
-        for j, values in enumerate((1.0, vals, vals * vals)):
-            at = start + j * lens[row]
-            blocks[at] = cols + j * d
-            data[at] = values
-        x = sparse.csr_matrix((data, blocks, 3 * indptr), shape=(b, 3 * d))
-        sums = np.asarray((x.T @ member).T)
-        self.nnz += sums[:, :d]
-        self.s1 += sums[:, d : 2 * d]
-        self.s2 += sums[:, 2 * d :]
+        # The counts, sums and sums of squares of every (class, feature): sparse products
+        # of the instances (counts: their non-zero pattern) with the class membership.
+        ones = np.ones(len(cols))
+        for stat, values in ((self.nnz, ones), (self.s1, vals), (self.s2, vals * vals)):
+            stat += column_sums(indptr, cols, values, member, d)
         np.minimum.at(self.vmin, cols, vals)
         np.maximum.at(self.vmax, cols, vals)
 

@@ -7,29 +7,32 @@ the product, and the update of a batch (`w[touched] -= z.T @ grad`) computes a d
 which most of `z` is zeros. Here both read each touched row once, in place.
 
 The kernels are scipy's compiled products of a CSR matrix with a dense block or vector
-(`scipy.sparse._sparsetools.csr_matvecs` and `csr_matvec`, private to scipy: if a scipy
-release moves them, the same numbers come from numpy, slower, and
-`tests/learners/test_sparse_rows.py` says so). `row_sums` serves the seen label sets of
-`compose.LabelSetDecoder`, scored by the sum of their labels' weights at every instance.
+(`scipy.sparse._sparsetools.csr_matvecs`, `csr_matvec` and `csc_matvecs`, private to scipy:
+if a scipy release moves them, the same numbers come from numpy or scipy's public sparse
+matrices, slower, and `tests/learners/test_sparse_rows.py` says so). `row_sums` serves the seen
+label sets of `compose.LabelSetDecoder`, scored by the sum of their labels' weights at every
+instance; `column_sums` the split statistics of a leaf (`learners.gaussian`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 try:
+    from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
     from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
 except ImportError:  # pragma: no cover - a scipy without the kernels: numpy does it
-    _csr_matvec = _csr_matvecs = None
+    _csr_matvec = _csr_matvecs = _csc_matvecs = None
 
-__all__ = ["row_product", "row_sums", "subtract_products", "KERNEL"]
+__all__ = ["column_sums", "row_product", "row_sums", "subtract_products", "KERNEL"]
 
 #: Columns of `w` from which the numpy path adds a product row by row (no gather and scatter).
 _ROW_LOOP_FROM = 2048
 
 #: Whether scipy's compiled kernels are used (False: numpy's gathers and dense products).
-KERNEL = _csr_matvecs is not None and _csr_matvec is not None
+KERNEL = _csr_matvecs is not None and _csr_matvec is not None and _csc_matvecs is not None
 
 _ones = np.ones(0)  # the unit weights of row_sums' entries, grown as needed
 
@@ -137,3 +140,33 @@ def row_sums(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> np
     out = np.zeros(n)
     _csr_matvec(n, len(weights), indptr, indices, _ones, weights, out)
     return out
+
+
+def column_sums(
+    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, member: np.ndarray, width: int
+) -> np.ndarray:
+    """`member.T @ X` for the sparse matrix X of `len(member)` rows and `width` columns whose
+    row r has `values` at columns `indices[indptr[r]:indptr[r + 1]]` (int64): for every column
+    m of `member` and every column f, the sum over the rows r of `member[r, m] * X[r, f]`, added
+    row after row in their order (so the same floats as through `scipy.sparse`). A column
+    index outside [0, width) is an `IndexError`.
+
+    >>> member = np.array([[1.0, 0.0], [1.0, 1.0]])
+    >>> column_sums(np.array([0, 2, 3]), np.array([0, 2, 2]), np.array([1.0, 2.0, 5.0]),
+    ...             member, 3)
+    array([[1., 0., 7.],
+           [0., 0., 5.]])
+
+    """
+    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    _check_below(indices, width, "column")
+    values = np.ascontiguousarray(values, dtype=float)
+    member = np.ascontiguousarray(member, dtype=float)
+    n_rows, n_vecs = member.shape
+    if _csc_matvecs is None:
+        x = sparse.csr_matrix((values, indices, indptr), shape=(n_rows, width))
+        return np.asarray((x.T @ member).T)
+    out = np.zeros((width, n_vecs))
+    # X.T is a CSC matrix with X's arrays: its product walks the rows of X in order.
+    _csc_matvecs(width, n_rows, n_vecs, indptr, indices, values, member, out)
+    return out.T

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from streamml.learners import sparse_rows
-from streamml.learners.sparse_rows import row_product, row_sums, subtract_products
+from streamml.learners.sparse_rows import column_sums, row_product, row_sums, subtract_products
 
 
 def _case(seed: int, width: int, dtype=np.float32):
@@ -31,6 +31,7 @@ def test_the_kernel_is_where_this_scipy_keeps_it():
     # scipy.sparse._sparsetools is private: this notices if a scipy release moves it (the
     # models then fall back on numpy, slower on sparse streams).
     assert sparse_rows.KERNEL and sparse_rows._csr_matvecs is not None
+    assert sparse_rows._csc_matvecs is not None
 
 
 @pytest.mark.parametrize("kernel", [True, False])
@@ -181,3 +182,47 @@ def test_indices_out_of_range_are_refused_before_anything_is_written(monkeypatch
     for cols in ([0, 30], [-1]):
         with pytest.raises(IndexError, match=r"a column index is out of range \[0, 30\)"):
             row_product(np.array(cols), np.ones(len(cols)), w)
+
+
+def _rows(seed: int, n_rows: int, width: int):
+    """A CSR batch (rows of sorted distinct columns, some empty) and a 0/1 membership."""
+    rng = np.random.default_rng(seed)
+    lens = rng.integers(0, width + 1, size=n_rows)
+    lens[::7] = 0
+    indices = np.concatenate(
+        [np.sort(rng.choice(width, size=k, replace=False)) for k in lens]
+    ).astype(np.int64)
+    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    values = rng.normal(size=len(indices)) * 10.0 ** rng.integers(-3, 4, size=len(indices))
+    member = (rng.random((n_rows, 5)) < 0.4).astype(float)
+    return indptr, indices, values, member
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_column_sums_are_the_floats_of_scipys_product(monkeypatch, kernel, seed):
+    # The same floats as the public product (rows added in their order), with the kernel or
+    # without: split statistics, and so the trees' splits, do not depend on which runs.
+    import scipy.sparse
+
+    if not kernel:
+        monkeypatch.setattr(sparse_rows, "_csc_matvecs", None)
+    indptr, indices, values, member = _rows(seed, 300, 40)
+    x = scipy.sparse.csr_matrix((values, indices, indptr), shape=(300, 40))
+    expected = np.asarray((x.T @ member).T)
+    out = column_sums(indptr, indices, values, member, 40)
+    assert out.shape == (5, 40)
+    np.testing.assert_array_equal(out, expected)
+    dense = np.zeros((300, 40))
+    for r in range(300):
+        dense[r, indices[indptr[r] : indptr[r + 1]]] = values[indptr[r] : indptr[r + 1]]
+    np.testing.assert_allclose(out, member.T @ dense, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("bad", [-1, 40])
+def test_column_sums_refuse_a_column_outside_the_width(bad):
+    indptr, indices, values, member = _rows(3, 20, 40)
+    indices = indices.copy()
+    indices[len(indices) // 2] = bad
+    with pytest.raises(IndexError, match=r"a column index is out of range \[0, 40\)"):
+        column_sums(indptr, indices, values, member, 40)
