@@ -257,7 +257,9 @@ def _scalar_logit(p: float) -> float:
 
 def _logit(p) -> np.ndarray:
     """The log-odds of probabilities, kept finite."""
-    p = np.minimum(np.maximum(np.asarray(p, dtype=float), 1e-12), 1.0 - 1e-12)
+    p = np.array(p, dtype=float)  # a copy, clipped in place
+    np.maximum(p, 1e-12, out=p)
+    np.minimum(p, 1.0 - 1e-12, out=p)
     return np.log(p / (1.0 - p))
 
 
@@ -314,7 +316,9 @@ class _SeenSets:
 
     def sizes(self) -> np.ndarray:
         """The number of labels of each slot's set (as of the last `scores`)."""
-        return np.diff(self._indptr[: len(self._sets) + 1])
+        indptr = self._indptr
+        n = len(self._sets)
+        return indptr[1 : n + 1] - indptr[:n]  # (np.diff costs three times as much)
 
     def scores(self, weights: np.ndarray) -> np.ndarray:
         """The sum of the weights of each slot's labels (-inf for a forgotten slot, or one

@@ -303,3 +303,24 @@ def test_sets_pickled_with_their_sparse_matrix_load_without_it():
     old.__setstate__(state)
     assert not hasattr(old, "_matrix") and not hasattr(old, "_unchanged")
     assert old.best(np.array([1.0, 1.0])) == (0, 1)
+
+
+def test_the_sizes_are_those_of_each_slots_set_forgotten_or_not():
+    rng = np.random.default_rng(5)
+    seen = _SeenSets(capacity=4)
+    for _ in range(60):
+        seen.add(tuple(sorted(rng.choice(7, size=rng.integers(0, 5), replace=False).tolist())))
+        seen.scores(np.zeros(7))  # brings the buffers up to date
+        sizes = seen.sizes()
+        assert sizes.tolist() == [len(seen.at(slot)) for slot in range(len(sizes))]
+
+
+def test_log_odds_are_clipped_into_a_copy():
+    from streamml.compose.labelsets import _logit, _scalar_logit
+
+    p = np.array([0.0, 0.25, 0.5, 1.0], dtype=np.float32)
+    out = _logit(p)
+    assert p.tolist() == [0.0, 0.25, 0.5, 1.0]  # the caller's array is left as it was
+    assert out.dtype == np.float64 and np.isfinite(out).all()
+    assert out[2] == 0.0 and out[1] == np.log(1 / 3) and out[0] < -27 < 27 < out[3]
+    assert [_scalar_logit(q) for q in p.tolist()] == out.tolist()
