@@ -149,7 +149,8 @@ def column_sums(
     row r has `values` at columns `indices[indptr[r]:indptr[r + 1]]` (int64): for every column
     m of `member` and every column f, the sum over the rows r of `member[r, m] * X[r, f]`, added
     row after row in their order (so the same floats as through `scipy.sparse`). A column
-    index outside [0, width) is an `IndexError`.
+    index outside [0, width) is an `IndexError`; an `indptr` that does not delimit
+    `len(member)` rows within `indices` a `ValueError`.
 
     >>> member = np.array([[1.0, 0.0], [1.0, 1.0]])
     >>> column_sums(np.array([0, 2, 3]), np.array([0, 2, 2]), np.array([1.0, 2.0, 5.0]),
@@ -163,6 +164,14 @@ def column_sums(
     values = np.ascontiguousarray(values, dtype=float)
     member = np.ascontiguousarray(member, dtype=float)
     n_rows, n_vecs = member.shape
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    if not (
+        len(indptr) == n_rows + 1
+        and indptr[0] == 0
+        and indptr[-1] == len(indices) == len(values)
+        and (n_rows == 0 or (np.diff(indptr) >= 0).all())
+    ):
+        raise ValueError(f"indptr must delimit {n_rows} rows of the {len(indices)} entries")
     if _csc_matvecs is None:
         x = sparse.csr_matrix((values, indices, indptr), shape=(n_rows, width))
         return np.asarray((x.T @ member).T)

@@ -226,3 +226,13 @@ def test_column_sums_refuse_a_column_outside_the_width(bad):
     indices[len(indices) // 2] = bad
     with pytest.raises(IndexError, match=r"a column index is out of range \[0, 40\)"):
         column_sums(indptr, indices, values, member, 40)
+
+
+@pytest.mark.parametrize(
+    "indptr",
+    [[0, 2, 3], [0, 2, 3, 3, 4], [1, 2, 3, 4], [0, 3, 2, 4], [0, 2, 3, 5]],
+)
+def test_column_sums_refuse_rows_that_do_not_hold_the_entries(indptr):
+    # 3 rows of member over 4 entries: the rows must start at 0, never go back and end at 4.
+    with pytest.raises(ValueError, match="indptr must delimit 3 rows of the 4 entries"):
+        column_sums(np.array(indptr), np.arange(4), np.ones(4), np.ones((3, 2)), 4)
