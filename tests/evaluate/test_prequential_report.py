@@ -453,3 +453,16 @@ def test_the_bar_is_drawn_by_the_caller_at_most_every_interval(monkeypatch):
     bar.close(40, 0.5)  # always drawn at the end
     assert drawn == [0.1, 0.25, 0.3]
     assert bar._progress.tasks[0].completed == 40
+
+
+def test_by_default_the_bar_is_drawn_ten_times_a_second_at_most(monkeypatch):
+    module = importlib.import_module("streamml.evaluate.prequential")
+    now = [0.0]
+    bar = module._Progress(100, clock=lambda: now[0])
+    drawn = []
+    monkeypatch.setattr(bar._progress, "refresh", lambda: drawn.append(now[0]))
+    for t in (0.09, 0.1, 0.19, 0.2):
+        now[0] = t
+        bar.update(1, 0.5)
+    assert drawn == [0.1, 0.2]
+    bar._progress.stop()

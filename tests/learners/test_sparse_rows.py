@@ -236,3 +236,25 @@ def test_column_sums_refuse_rows_that_do_not_hold_the_entries(indptr):
     # 3 rows of member over 4 entries: the rows must start at 0, never go back and end at 4.
     with pytest.raises(ValueError, match="indptr must delimit 3 rows of the 4 entries"):
         column_sums(np.array(indptr), np.arange(4), np.ones(4), np.ones((3, 2)), 4)
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_column_sums_take_any_number_and_index_types_and_keep_empty_last_columns(
+    monkeypatch, kernel
+):
+    # float32 values and membership, int32 indices: the sums are those of the same numbers
+    # in float64; the last columns, never used, are there all the same (zeros).
+    if not kernel:
+        monkeypatch.setattr(sparse_rows, "_csc_matvecs", None)
+    indptr, indices, values, member = _rows(6, 50, 12)
+    expected = column_sums(indptr, indices, values.astype(np.float32).astype(float), member, 20)
+    out = column_sums(
+        indptr.astype(np.int32),
+        indices.astype(np.int32),
+        values.astype(np.float32),
+        member.astype(np.float32),
+        20,
+    )
+    assert out.shape == (5, 20) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, expected)
+    assert not out[:, 12:].any()
