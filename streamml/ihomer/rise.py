@@ -141,14 +141,18 @@ class LabelRise:
             # No label is tested yet: each instance i moves a mean m by r_i (e_i - m), with
             # r_i = 1 / min(seen_i, horizon), so m <- prod_i (1 - r_i) m
             # + sum_i r_i prod_(j > i) (1 - r_j) e_i.
+            # Both horizons at once: axis 0 is the horizon, axis 1 the instance.
             seen = self._seen + np.arange(1, len(rows) + 1)[:, None]
-            for mean, horizon in ((self._fast, self.fast), (self._slow, self.slow)):
-                rate = 1.0 / np.minimum(seen, horizon)
-                after = np.cumprod((1.0 - rate)[::-1], axis=0)[::-1]  # products over j >= i
-                mean *= after[0]
-                after[:-1] = after[1:]
-                after[-1] = 1.0
-                mean += (rate * after * block).sum(axis=0)
+            horizons = np.array([self.fast, self.slow])[:, None, None]
+            rate = 1.0 / np.minimum(seen, horizons)
+            after = np.cumprod((1.0 - rate)[:, ::-1], axis=1)[:, ::-1]  # products over j >= i
+            self._fast *= after[0, 0]
+            self._slow *= after[1, 0]
+            after[:, :-1] = after[:, 1:]
+            after[:, -1] = 1.0
+            moved = (rate * after * block).sum(axis=1)
+            self._fast += moved[0]
+            self._slow += moved[1]
             self._seen += len(rows)
             return np.zeros(len(self._fast), dtype=bool)
         if self._seen.min(initial=self.slow) < self.slow:
