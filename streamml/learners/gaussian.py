@@ -121,9 +121,9 @@ class SplitStatistics:
             return
         # The counts, sums and sums of squares of every (class, feature): sparse products
         # of the instances (counts: their non-zero pattern) with the class membership.
-        ones = np.ones(len(cols))
-        for stat, values in ((self.nnz, ones), (self.s1, vals), (self.s2, vals * vals)):
-            stat += column_sums(indptr, cols, values, member, d)
+        sums = column_sums(indptr, cols, member, d, np.ones(len(cols)), vals, vals * vals)
+        for stat, add in zip((self.nnz, self.s1, self.s2), sums):
+            stat += add
         np.minimum.at(self.vmin, cols, vals)
         np.maximum.at(self.vmax, cols, vals)
 

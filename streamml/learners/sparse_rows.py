@@ -143,35 +143,43 @@ def row_sums(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> np
 
 
 def column_sums(
-    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, member: np.ndarray, width: int
-) -> np.ndarray:
-    """`member.T @ X` for the sparse matrix X of `len(member)` rows and `width` columns whose
-    row r has `values` at columns `indices[indptr[r]:indptr[r + 1]]` (int64): for every column
-    m of `member` and every column f, the sum over the rows r of `member[r, m] * X[r, f]`, added
-    row after row in their order (so the same floats as through `scipy.sparse`). A column
-    index outside [0, width) is an `IndexError`; an `indptr` that does not delimit
-    `len(member)` rows within `indices` a `ValueError`.
+    indptr: np.ndarray, indices: np.ndarray, member: np.ndarray, width: int, *values: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """`member.T @ X` for each of the sparse matrices X of `len(member)` rows and `width`
+    columns whose row r has the entries `indices[indptr[r]:indptr[r + 1]]` (int64), each X
+    with one of the arrays `values` at them (the pattern is checked once for all): for every
+    column m of `member` and every column f, the sum over the rows r of
+    `member[r, m] * X[r, f]`, added row after row in their order (so the same floats as
+    through `scipy.sparse`). A column index outside [0, width) is an `IndexError`; an
+    `indptr` that does not delimit `len(member)` rows within `indices`, or values not one per
+    entry, a `ValueError`.
 
     >>> member = np.array([[1.0, 0.0], [1.0, 1.0]])
-    >>> column_sums(np.array([0, 2, 3]), np.array([0, 2, 2]), np.array([1.0, 2.0, 5.0]),
-    ...             member, 3)
-    array([[1., 0., 7.],
-           [0., 0., 5.]])
+    >>> column_sums(np.array([0, 2, 3]), np.array([0, 2, 2]), member, 3, np.array([1.0, 2.0, 5.0]))
+    (array([[1., 0., 7.],
+           [0., 0., 5.]]),)
 
     """
     indices = np.ascontiguousarray(indices, dtype=np.int64)
     _check_below(indices, width, "column")
-    values = np.ascontiguousarray(values, dtype=float)
     member = np.ascontiguousarray(member, dtype=float)
-    n_rows, n_vecs = member.shape
+    n_rows, _ = member.shape
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    values = [np.ascontiguousarray(v, dtype=float) for v in values]
     if not (
         len(indptr) == n_rows + 1
         and indptr[0] == 0
-        and indptr[-1] == len(indices) == len(values)
+        and indptr[-1] == len(indices)
+        and all(len(v) == len(indices) for v in values)
         and (n_rows == 0 or (np.diff(indptr) >= 0).all())
     ):
         raise ValueError(f"indptr must delimit {n_rows} rows of the {len(indices)} entries")
+    return tuple(_column_sums(indptr, indices, v, member, width) for v in values)
+
+
+def _column_sums(indptr, indices, values, member, width: int) -> np.ndarray:
+    """`column_sums` of one values array, the arrays checked."""
+    n_rows, n_vecs = member.shape
     if _csc_matvecs is None:
         x = sparse.csr_matrix((values, indices, indptr), shape=(n_rows, width))
         return np.asarray((x.T @ member).T)

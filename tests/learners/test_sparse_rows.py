@@ -210,7 +210,7 @@ def test_column_sums_are_the_floats_of_scipys_product(monkeypatch, kernel, seed)
     indptr, indices, values, member = _rows(seed, 300, 40)
     x = scipy.sparse.csr_matrix((values, indices, indptr), shape=(300, 40))
     expected = np.asarray((x.T @ member).T)
-    out = column_sums(indptr, indices, values, member, 40)
+    (out,) = column_sums(indptr, indices, member, 40, values)
     assert out.shape == (5, 40)
     np.testing.assert_array_equal(out, expected)
     dense = np.zeros((300, 40))
@@ -225,7 +225,7 @@ def test_column_sums_refuse_a_column_outside_the_width(bad):
     indices = indices.copy()
     indices[len(indices) // 2] = bad
     with pytest.raises(IndexError, match=r"a column index is out of range \[0, 40\)"):
-        column_sums(indptr, indices, values, member, 40)
+        column_sums(indptr, indices, member, 40, values)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +235,7 @@ def test_column_sums_refuse_a_column_outside_the_width(bad):
 def test_column_sums_refuse_rows_that_do_not_hold_the_entries(indptr):
     # 3 rows of member over 4 entries: the rows must start at 0, never go back and end at 4.
     with pytest.raises(ValueError, match="indptr must delimit 3 rows of the 4 entries"):
-        column_sums(np.array(indptr), np.arange(4), np.ones(4), np.ones((3, 2)), 4)
+        column_sums(np.array(indptr), np.arange(4), np.ones((3, 2)), 4, np.ones(4))
 
 
 @pytest.mark.parametrize("kernel", [True, False])
@@ -247,14 +247,26 @@ def test_column_sums_take_any_number_and_index_types_and_keep_empty_last_columns
     if not kernel:
         monkeypatch.setattr(sparse_rows, "_csc_matvecs", None)
     indptr, indices, values, member = _rows(6, 50, 12)
-    expected = column_sums(indptr, indices, values.astype(np.float32).astype(float), member, 20)
-    out = column_sums(
+    (expected,) = column_sums(indptr, indices, member, 20, values.astype(np.float32).astype(float))
+    (out,) = column_sums(
         indptr.astype(np.int32),
         indices.astype(np.int32),
-        values.astype(np.float32),
         member.astype(np.float32),
         20,
+        values.astype(np.float32),
     )
     assert out.shape == (5, 20) and out.dtype == np.float64
     np.testing.assert_array_equal(out, expected)
     assert not out[:, 12:].any()
+
+
+def test_column_sums_of_several_value_arrays_are_those_of_each_alone():
+    indptr, indices, values, member = _rows(7, 40, 9)
+    arrays = (np.ones(len(values)), values, values * values)
+    together = column_sums(indptr, indices, member, 9, *arrays)
+    assert len(together) == 3
+    for out, array in zip(together, arrays):
+        np.testing.assert_array_equal(out, column_sums(indptr, indices, member, 9, array)[0])
+    assert column_sums(indptr, indices, member, 9) == ()
+    with pytest.raises(ValueError, match="indptr must delimit 40 rows"):
+        column_sums(indptr, indices, member, 9, values, values[:-1])  # one short
