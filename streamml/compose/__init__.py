@@ -5,12 +5,14 @@ from __future__ import annotations
 from .base import Thresholded
 from .fmeasure import FMeasureThresholds, shrunk_threshold
 from .labelsets import LabelSetDecoder, SeenLabelSets
+from .last_set import LastSetMixture
 from .race import Race
 from .threshold import MicroFThreshold
 
 __all__ = [
     "FMeasureThresholds",
     "LabelSetDecoder",
+    "LastSetMixture",
     "MicroFThreshold",
     "Race",
     "SeenLabelSets",

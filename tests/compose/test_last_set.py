@@ -1,0 +1,90 @@
+"""LastSetMixture: the last true label set mixed into P(True), label by label, by recent
+Brier scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamml.compose import LastSetMixture
+from streamml.learners.mixing import pair_weight
+
+
+def _reference(stream, rate, decay):
+    """The mixed P(True) of every instance, from scalar Brier scores per label and
+    `pair_weight`, written independently of the class."""
+    model, persist, last, out = {}, {}, None, []
+    for t, (p, truth) in enumerate(stream):
+        if t < 2:
+            out.append(list(p))
+        else:
+            row = []
+            for j, q in enumerate(p):
+                w = pair_weight(persist.get(j, 0.0), model.get(j, 0.0), rate)
+                row.append((1 - w) * q + w * (last[j] if j < len(last) else 0.0))
+            out.append(row)
+        if last is not None:
+            for j, on in enumerate(truth):
+                q = p[j] if j < len(p) else 0.0
+                before = last[j] if j < len(last) else 0.0
+                m, s = model.get(j, 0.0), persist.get(j, 0.0)
+                model[j] = m + decay * ((q - on) ** 2 - m)
+                persist[j] = s + decay * ((before - on) ** 2 - s)
+        last = [float(on) for on in truth]
+    return out
+
+
+def _stream(seed, n=200):
+    """Probabilities and true sets over a label space that grows from 3 labels to 5."""
+    rng = np.random.default_rng(seed)
+    out, truth = [], rng.random(3) < 0.5
+    for t in range(n):
+        width = 3 if t < 80 else 5
+        if rng.random() < 0.3 or len(truth) < width:  # a new set; else the last one again
+            truth = rng.random(width) < 0.4
+        p = rng.random(3 if t <= 80 else 5)  # asked before the new labels were known
+        out.append((p, truth.copy()))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("rate", "decay"), [(4.0, 0.01), (1.0, 0.3)])
+def test_it_mixes_as_the_scalar_reference(seed, rate, decay):
+    stream = _stream(seed)
+    mixture, got = LastSetMixture(rate, decay), []
+    for p, truth in stream:
+        got.append(mixture.mix(p).tolist())
+        mixture.learn(p, np.flatnonzero(truth), len(truth))
+    expected = _reference(stream, rate, decay)
+    for a, b in zip(got, expected):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def test_the_probabilities_pass_unchanged_before_two_instances():
+    mixture, p = LastSetMixture(4.0, 0.1), np.array([0.2, 0.9])
+    assert mixture.mix(p) is p
+    mixture.learn(p, [0], 2)
+    assert mixture.mix(p) is p  # one true set known, never scored yet
+    mixture.learn(p, [0], 2)
+    assert mixture.mix(p) is not p
+
+
+def test_a_label_goes_to_the_better_opinion():
+    mixture = LastSetMixture(4.0, 0.1)
+    # Label 0 repeats and the model misses it; the model gets label 1 right, the last set
+    # does not (it alternates).
+    for t in range(60):
+        mixture.learn(np.array([0.2, float(t % 2)]), [0, 1] if t % 2 else [0], 2)
+    w = mixture.weights(2)
+    assert w[0] > 0.99 and w[1] == 0.0  # the model never misses label 1: all its own
+    mixed = mixture.mix(np.array([0.2, 0.7]))
+    assert mixed[0] > 0.99 and mixed[1] == 0.7
+
+
+def test_labels_without_error_on_either_side_weigh_half_and_new_labels_start_so():
+    mixture = LastSetMixture(4.0, 0.1)
+    for _ in range(3):
+        mixture.learn(np.array([0.0]), [], 1)
+    assert mixture.weights(3).tolist() == [0.5, 0.5, 0.5]
+    mixture.learn(np.array([0.0]), [1], 3)  # two labels appear
+    assert mixture.mix(np.array([0.0, 0.0, 0.0])).tolist()[1] > 0.0  # the last set has it
