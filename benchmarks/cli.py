@@ -44,7 +44,9 @@ def _build() -> argparse.ArgumentParser:
         help="comma-separated names, 'all', or (default) those with a published row",
     )
     run.add_argument(
-        "--models", default="ihomer,mlhat,majority", help="streamml models ('none': no model)"
+        "--models",
+        default="ihomer,ihomer-nolast,mlhat,majority",
+        help="streamml models, or IHOMER variants of benchmarks.child.VARIANTS ('none': none)",
     )
     run.add_argument("--peers", type=_peers, default={"moa", "river"}, help="moa,river or none")
     run.add_argument(
@@ -419,4 +421,6 @@ def _all(args: argparse.Namespace) -> int:
 def _streamml_models() -> list[str]:
     from streamml import models
 
-    return models.names()
+    from .child import VARIANTS
+
+    return models.names() + list(VARIANTS)

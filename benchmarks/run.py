@@ -183,7 +183,7 @@ def run_all(
     data_dir: str | pathlib.Path,
     out: str | pathlib.Path,
     datasets: list[str] | None = None,
-    models: typing.Sequence[str] = ("ihomer", "mlhat", "majority"),
+    models: typing.Sequence[str] = ("ihomer", "ihomer-nolast", "mlhat", "majority"),
     moa: typing.Sequence[str] = tuple(peers.MOA_LEARNERS),
     river: typing.Sequence[str] = tuple(peers.RIVER_MODELS),
     time_limit: float = 300.0,
