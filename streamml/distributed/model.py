@@ -6,7 +6,7 @@ from river import base
 
 from ..events import DriftEvent
 from ..ihomer import protocols
-from ..ihomer.decision import Decider
+from ..ihomer.decision import Decider, make_decider
 from ..ihomer.parameters import check_parameters
 from ..ihomer.state import PartitionState
 from ..partition import LabelODAC
@@ -66,7 +66,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         Instances between two looks at the measured loads.
     n_min, delta, tau, min_cluster_size, max_cluster_size, warmup, cooldown, handover,
     drift_delta, fallback, selection_window, selection_margin, retire_after, adapt,
-    adapt_learners, adapt_rate, adapt_window, seen_sets, threshold_strength, seed
+    adapt_learners, adapt_rate, adapt_window, seen_sets, threshold_strength, last_set, seed
         As for `IHOMER`.
 
     """
@@ -103,6 +103,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         adapt_window: int = 100,
         seen_sets: int | None = 1000,
         threshold_strength: float = 0.2,
+        last_set: bool = True,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -131,6 +132,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         self.adapt_window = adapt_window
         self.seen_sets = seen_sets
         self.threshold_strength = threshold_strength
+        self.last_set = last_set
         self.seed = seed
         check_parameters(self)
         if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
@@ -169,7 +171,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         self._backend = None
         self._parked: list[tuple] = []  # (shard, its pickled clusters) while no shard runs
         self._broken: str | None = None
-        self._decider = Decider(seen_sets, threshold_strength)
+        self._decider = make_decider(self)
         # The last prediction: (copies of its xs, P(True) of every label for each as answered,
         # those of the learner on all the labels (None without it), the number of labels known
         # then, whether the encodings were complete). Learning those xs scores the answers
@@ -201,6 +203,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         # Pickled before the driver decided as IHOMER: each label at 0.5.
         state.setdefault("seen_sets", None)
         state.setdefault("threshold_strength", 0.0)
+        state.setdefault("last_set", False)  # pickled before the last label set's opinion
         state.setdefault("_decider", Decider(None, 0.0))
         for old in ("_root_cache", "_answer_cache"):  # the caches of the last prediction before
             state.pop(old, None)

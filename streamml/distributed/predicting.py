@@ -65,8 +65,14 @@ class Predicting:
             row[list(self._decider.answer(answers, n, key))] = True
         return decided
 
+    def _probabilities(self, p: np.ndarray) -> np.ndarray:
+        """P(True) as the answering decision has them (`last_set`: maybe mixed), a row per
+        instance."""
+        mixed = self._decider.probabilities
+        return np.array([mixed(row) for row in p]).reshape(p.shape)
+
     def predict_proba_one(self, x: dict, **kwargs) -> dict:
-        p = self._predict_matrix([x])[0].tolist()
+        p = self._probabilities(self._predict_matrix([x]))[0].tolist()
         return {label: {False: 1.0 - q, True: q} for label, q in zip(self._labels, p)}
 
     def predict_one(self, x: dict, **kwargs) -> dict:
@@ -86,9 +92,8 @@ class Predicting:
 
         from ..evaluate.batches import records_of
 
-        return pd.DataFrame(
-            self._predict_matrix(records_of(X)), index=X.index, columns=list(self._labels)
-        )
+        p = self._probabilities(self._predict_matrix(records_of(X)))
+        return pd.DataFrame(p, index=X.index, columns=list(self._labels))
 
     def predict_many(self, X):
         """The predicted label sets (a boolean column per label) for the rows of X."""

@@ -8,7 +8,7 @@ from ..compose.labelsets import LabelSetDecoder
 from ..compose.race import Race
 from ..compose.threshold import MicroFThreshold
 
-__all__ = ["Decider"]
+__all__ = ["Decider", "make_decider"]
 
 #: Label spaces below this size pick their labels in Python rather than with array calls.
 _SMALL = 64
@@ -57,6 +57,10 @@ class Decider:
     def trivial(self) -> bool:
         """Each label at 0.5, nothing decoded."""
         return self._decoder is None and self._threshold is None
+
+    def probabilities(self, answers: np.ndarray) -> np.ndarray:
+        """The P(True) it decides: the model's (see `LastSetDecider`)."""
+        return answers
 
     def threshold(self, n_labels: int) -> float:
         """The threshold of the second answer, with `n_labels` labels known (0.5 without)."""
@@ -122,3 +126,16 @@ class Decider:
             own, decoded = candidates[0]
             self._decoder.learn(own, truth, decoded)
         self._cached = None
+
+
+def make_decider(model):
+    """The decision of an IHOMER (or `ShardedIHOMER`) as its parameters ask: `Decider`, or
+    `LastSetDecider` with `last_set` (its mixture weighed as the alternates are: `adapt_rate`,
+    over `adapt_window` instances)."""
+    if not model.last_set:
+        return Decider(model.seen_sets, model.threshold_strength)
+    from .second_opinion import LastSetDecider
+
+    return LastSetDecider(
+        model.seen_sets, model.threshold_strength, model.adapt_rate, 1.0 / model.adapt_window
+    )

@@ -73,4 +73,6 @@ def check_parameters(model) -> None:
     _int("adapt_window", model.adapt_window, 1)
     if model.label_drift_delta is not None:
         _real("label_drift_delta", model.label_drift_delta, 0.0, 1.0)
+    if not isinstance(model.last_set, bool):
+        raise ValueError(f"last_set must be True or False, got {model.last_set!r}")
     _int("seed", model.seed, 0, optional=True)

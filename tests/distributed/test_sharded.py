@@ -31,9 +31,10 @@ def test_instance_by_instance_it_is_ihomer_without_sharing(stream, fallback):
         label_drift_delta=None,
         seen_sets=None,
         threshold_strength=0.0,
+        last_set=False,
         seed=7,
     )
-    sharded = _sharded(shards=3, fallback=fallback)
+    sharded = _sharded(shards=3, fallback=fallback, last_set=False)
     assert run_one(sharded, data) == run_one(single, data)
     assert sharded.drift_events == single.drift_events
     assert set(sharded.partition) == set(single.partition)

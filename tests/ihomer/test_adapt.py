@@ -32,7 +32,7 @@ def local_run():
     """IHOMER and MLHAT with the same seed on the same stream: their predictions, and IHOMER
     after each instance's adaptations."""
     stream = local_stream()
-    model, alone = IHOMER(seed=0), MLHAT(seed=0)
+    model, alone = IHOMER(seed=0, last_set=False), MLHAT(seed=0)
     ours, theirs, adapted = [], [], {}
     for t, (x, y) in enumerate(stream):
         ours.append(model.predict_proba_one(x))

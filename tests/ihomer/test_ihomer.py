@@ -229,7 +229,7 @@ def test_answers_come_from_the_selected_learner():
     stream = list(phase(before, 2500, 1, [0.3, 0.3, 0.3])) + list(
         phase(after, 2000, 5, [1.0, 0.3, 0.3])
     )
-    model = IHOMER(cluster_learner=Frequency(), seed=1, handover=50, adapt=False)
+    model = IHOMER(cluster_learner=Frequency(), seed=1, handover=50, adapt=False, last_set=False)
     probe, kinds = {"0g0": 1.0}, set()
     for t, (x, y) in enumerate(stream, 1):
         model.learn_one(x, y)
@@ -297,7 +297,7 @@ def test_predicting_unknown_features_does_not_change_what_is_learned(name):
 def test_shared_clusters_predict_as_the_all_labels_learner_until_one_answers_itself():
     from streamml.learners import MLHAT
 
-    model, alone = IHOMER(seed=5, n_min=50, warmup=50), MLHAT(seed=5)
+    model, alone = IHOMER(seed=5, n_min=50, warmup=50, last_set=False), MLHAT(seed=5)
     compared = 0
     for x, y in datasets.Yeast().take(800):
         if all(c.learner is None or c.use_root for c in model._clusters.values()):

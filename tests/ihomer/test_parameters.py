@@ -87,7 +87,7 @@ def test_the_threshold_strength_is_a_number_from_0_to_1():
         assert IHOMER(threshold_strength=good).threshold_strength == good
 
 
-@pytest.mark.parametrize("name", ["fallback", "share", "adapt"])
+@pytest.mark.parametrize("name", ["fallback", "share", "adapt", "last_set"])
 def test_switches_are_booleans(name):
     for bad in (1, 0, "yes", None):
         _refused(f"{name} must be True or False, got {bad!r}", **{name: bad})
@@ -133,6 +133,7 @@ def test_the_sharded_model_runs_the_same_checks():
         ("seen_sets", 0, "seen_sets must be None or an int >= 1, got 0"),
         ("threshold_strength", 2.0, "threshold_strength must be a number in [0, 1], got 2.0"),
         ("selection_window", 0, "selection_window must be an int >= 1, got 0"),
+        ("last_set", 1, "last_set must be True or False, got 1"),
     ]:
         with pytest.raises(ValueError) as raised:
             ShardedIHOMER(backend="local", **{name: bad})
