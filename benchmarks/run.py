@@ -59,12 +59,17 @@ def streamml_version() -> str:
     return version
 
 
+#: The IHOMER variants of `benchmarks.child.VARIANTS`, as options of ``streamml evaluate``.
+CLI_VARIANTS = {"ihomer-nolast": ["--model", "ihomer", "--no-last-set"]}
+
+
 def run_streamml(
     dataset: DataSet, model: str, timeout: float, limit: int | None, workdir: pathlib.Path
 ) -> Run:
     """Run ``python -m streamml evaluate --json`` for one model on (a prefix of) a stream."""
     argv = [sys.executable, "-m", "streamml", "evaluate", "--data", str(dataset.path)]
-    argv += ["--model", model, "--seed", "42", "--json", "--no-progress"]
+    argv += CLI_VARIANTS.get(model, ["--model", model])
+    argv += ["--seed", "42", "--json", "--no-progress"]
     if limit is not None:
         argv += ["--limit", str(limit)]
     before = load1()

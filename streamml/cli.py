@@ -105,6 +105,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "in [0, 1] (default 1.0)",
     )
     ev.add_argument(
+        "--no-last-set",
+        action="store_true",
+        help="iHOMER decides its own probabilities only, never those mixed with the last "
+        "true label set (IHOMER(last_set=False))",
+    )
+    ev.add_argument(
         "--window",
         type=_positive_int,
         default=500,
@@ -244,7 +250,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.thresholds is not None and (args.shards is not None or args.batch > 1):
         raise ValueError("--thresholds decides instance by instance: not with --shards or --batch")
     stream = _open_stream(args.data, args.labels)
+    if args.no_last_set and args.model != models.SHARDABLE:
+        raise ValueError(f"--no-last-set is an option of {models.SHARDABLE!r}, not {args.model!r}")
     model = models.make(args.model, seed=args.seed, shards=args.shards, address=args.ray_address)
+    if args.no_last_set:
+        model = model.clone({"last_set": False})
     if args.thresholds is not None:
         from .compose import FMeasureThresholds
 

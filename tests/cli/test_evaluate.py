@@ -211,3 +211,18 @@ def test_the_table_says_whether_the_whole_stream_ran(capsys, tmp_path, limit, ca
     text = " ".join(out.split())
     assert f"{caption} stream" in text or f"{caption}," in text
     assert ("whole stream" in text) == (caption == "whole")
+
+
+def test_no_last_set_evaluates_ihomer_without_the_last_set(capsys):
+    from streamml import IHOMER
+
+    code, out, err = run(capsys, "evaluate", "--limit", "300", "--json", "--no-last-set")
+    assert code == 0 and err == ""
+    alone = prequential(IHOMER(seed=42, last_set=False), datasets.Yeast(), limit=300)
+    assert json.loads(out)["subset_accuracy"] == alone.subset_accuracy
+    assert json.loads(out)["micro_f1"] == alone.micro_f1
+
+
+def test_no_last_set_is_an_option_of_ihomer_only(capsys):
+    code, _, err = run(capsys, "evaluate", "--model", "mlhat", "--no-last-set", "--limit", "5")
+    assert code == 2 and "--no-last-set is an option of 'ihomer', not 'mlhat'" in err
