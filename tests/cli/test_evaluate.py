@@ -221,6 +221,8 @@ def test_no_last_set_evaluates_ihomer_without_the_last_set(capsys):
     alone = prequential(IHOMER(seed=42, last_set=False), datasets.Yeast(), limit=300)
     assert json.loads(out)["subset_accuracy"] == alone.subset_accuracy
     assert json.loads(out)["micro_f1"] == alone.micro_f1
+    default = json.loads(run(capsys, "evaluate", "--limit", "300", "--json")[1])
+    assert default["micro_f1"] != alone.micro_f1  # the option made a difference
 
 
 def test_no_last_set_is_an_option_of_ihomer_only(capsys):
