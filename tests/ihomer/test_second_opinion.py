@@ -1,0 +1,95 @@
+"""LastSetDecider: IHOMER's decision of the model's P(True), or of those mixed with the last
+true label set, whichever has lately been ahead at 0.5."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamml.compose import LastSetMixture, Race
+from streamml.compose.race import f1
+from streamml.ihomer.decision import Decider, make_decider
+from streamml.ihomer.second_opinion import LastSetDecider
+
+
+def _stream(seed: int, n: int, width: int = 6, repeat: float = 0.7):
+    """P(True) and true sets: a set repeats with probability `repeat`; the P(True) are a
+    noisy view of the truth."""
+    rng = np.random.default_rng(seed)
+    truth = rng.random(width) < 0.4
+    for _ in range(n):
+        if rng.random() > repeat:
+            truth = rng.random(width) < 0.4
+        p = np.clip(truth * 0.5 + rng.random(width) * 0.5 + rng.normal(0, 0.1, width), 0, 1)
+        yield p, tuple(np.flatnonzero(truth).tolist())
+
+
+def _on(p) -> tuple:
+    return tuple(np.flatnonzero(p > 0.5).tolist())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("repeat", [0.2, 0.9])
+def test_at_one_half_it_is_the_race_of_the_two_probabilities(seed, repeat):
+    """Without seen sets nor threshold, a reference from the parts: each instance answers
+    the labels above 0.5 of the P(True) that lead the race, then the race and the mixture
+    learn."""
+    decider = LastSetDecider(None, 0.0, 4.0, 0.05)
+    mixture, race = LastSetMixture(4.0, 0.05), Race(Decider.DECAY)
+    mixed_answers = 0
+    for p, truth in _stream(seed, 400, repeat=repeat):
+        q = mixture.mix(p)
+        lead = race.second_ahead_on_matches or race.second_ahead_on_f1
+        assert decider.mixing == lead
+        assert decider.answer(p, len(p)) == _on(q if lead else p)
+        assert decider.probabilities(p).tolist() == (q if lead else p).tolist()
+        mixed_answers += lead
+        decider.learn(p, len(p), None, truth)
+        race.learn(_on(p), _on(q), truth)
+        mixture.learn(p, truth, len(p))
+    if repeat == 0.9:
+        assert mixed_answers > 300  # the last set pays on a stream that repeats itself
+    else:
+        assert mixed_answers < 150  # on one that does not, mostly the model's
+
+
+def test_it_decides_the_mixed_probabilities_with_the_seen_sets_and_threshold():
+    """With seen sets and threshold: the inner Decider decides whichever P(True) lead and
+    learns from them, as a Decider fed those P(True) directly would."""
+    decider, reference = LastSetDecider(1000, 0.2, 4.0, 0.05), Decider(1000, 0.2)
+    mixture = LastSetMixture(4.0, 0.05)
+    for p, truth in _stream(3, 500, repeat=0.85):
+        decided = mixture.mix(p) if decider.mixing else p
+        assert decider.answer(p, len(p)) == reference.answer(decided, len(p))
+        assert decider.threshold(len(p)) == reference.threshold(len(p))
+        decider.learn(p, len(p), None, truth)
+        reference.learn(decided, len(p), None, truth)
+        mixture.learn(p, truth, len(p))
+    assert decider.mixing
+
+
+def test_the_answer_is_scored_as_given_with_new_labels():
+    # A label first seen while learning: the answer had 2 labels, the truth has 3.
+    decider = LastSetDecider(None, 0.0, 4.0, 0.5)
+    decider.learn(np.array([0.9, 0.1]), 2, None, (0,))
+    decider.learn(np.array([0.9, 0.1]), 2, None, (0, 2))
+    assert decider._mixture.weights(3).shape == (3,)
+    assert decider.answer(np.array([0.9, 0.1, 0.0]), 3) in {(0,), (0, 2)}
+    assert f1((0,), (0, 2)) > 0  # (the race scored the 2-label answer against 3 labels)
+
+
+def test_make_decider_follows_the_model_parameters():
+    class Params:
+        seen_sets, threshold_strength, adapt_rate, adapt_window = 10, 0.3, 2.0, 50
+        last_set = True
+
+    decider = make_decider(Params)
+    assert isinstance(decider, LastSetDecider) and not decider.trivial
+    assert decider._mixture.rate == 2.0 and decider._mixture.decay == 1.0 / 50
+    assert decider._decider._threshold.strength == 0.3
+    assert decider._decider._decoder.max_sets == 10
+    Params.last_set = False
+    plain = make_decider(Params)
+    assert type(plain) is Decider and plain._threshold.strength == 0.3
+    probabilities = np.array([0.2, 0.7])
+    assert plain.probabilities(probabilities) is probabilities
