@@ -37,7 +37,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     The clusters' per-label probabilities are decided as one label set[^2]: the most probable
     of the label sets seen so far, while that has been right more often lately than each label
     decided on its own (`seen_sets`); where it has paid lately, against a threshold learned
-    for the F-measure (`threshold_strength`). With MLHAT (`share`),
+    for the F-measure (`threshold_strength`); on an ordered stream, those probabilities mixed
+    with the last true label set, where that has paid lately (`last_set`). With MLHAT (`share`),
     a cluster's learner is the learner on all the labels, restricted to the cluster's labels,
     until the cluster's own split test says its tree would split differently; only then does
     it get a copy of its own, so the cost is about that of one tree plus the partitioning.
@@ -174,14 +175,16 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         matches for F1 only where it has not cost them. 0: the first answer alone.
     last_set
         A second opinion for ordered streams, whose instances often repeat the label set of
-        the one before: the probabilities are mixed, label by label, with the last true label
-        set, each weighing its recent Brier score on that label to the power -`adapt_rate`
-        (over about `adapt_window` instances), and the mixed probabilities are decided as
-        above, separately (`ihomer.LastSetDecider`). The mixed decision answers while it has
-        lately been exact more often or closer to the truth label by label (F1), and behind
-        on neither; `predict_proba_one` gives the probabilities of the decision that answers.
-        On a stream without such order the model's own decision answers. `False`: the
-        model's probabilities alone.
+        the one before (the no-change classifier of streams with temporal dependence[^3]):
+        the probabilities mixed, label by label, with the last true label set, each side
+        weighing its recent Brier score on that label to the power -`adapt_rate` (over about
+        `adapt_window` instances; `compose.LastSetMixture`). The decision above decides them
+        in place of the model's while, each label decided at 0.5, they have lately been
+        exact more often or closer to the truth label by label (F1), and behind on neither
+        (`ihomer.second_opinion.LastSetDecider`); `predict_proba_one` gives the
+        probabilities decided. On a stream without such order the model's own probabilities
+        are decided. It changes nothing the model learns. `False`: the model's probabilities
+        alone.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -210,6 +213,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         data streams. IEEE Transactions on Knowledge and Data Engineering, 20(5), pp.615-627.
     [^2]: Neves, L., Lourenço, A., Cano, A. and Marreiros, G., 2025. Online hierarchical
         partitioning of the output space in extreme multi-label data streams. ECAI 2025.
+    [^3]: Žliobaitė, I., Bifet, A., Read, J., Pfahringer, B. and Holmes, G., 2015.
+        Evaluation methods and decision theory for classification of streaming data with
+        temporal dependence. Machine Learning, 98(3), pp.455-482.
 
     """
 
