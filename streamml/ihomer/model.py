@@ -405,6 +405,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
             f"IHOMER after {self._n} instances: {len(self._labels)} labels, "
             f"{len(self._clusters)} clusters, {self._n_restructurings} restructurings, "
             f"{len(self._events)} drift events",
+            *self._decision_summary(),
             "LabelODAC tree:",
             self._odac.summary(),
             "Clusters (labels | recent Hamming loss | instances | answered by):",
@@ -419,6 +420,13 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
             for c in self._shadow.values():
                 lines.append(f"  {{{', '.join(c.labels)}}}")
         return "\n".join(lines)
+
+    def _decision_summary(self) -> list[str]:
+        if not self.last_set:
+            return []
+        if self._decider.mixing:
+            return ["Decided: P(True) mixed with the last true label set (they lead lately)"]
+        return ["Decided: the model's P(True) (those mixed with the last label set do not lead)"]
 
     # -- prediction -----------------------------------------------------------------------
 

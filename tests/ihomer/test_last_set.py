@@ -61,6 +61,16 @@ def test_on_an_ordered_stream_the_last_set_answers():
     assert with_it.subset_accuracy > without.subset_accuracy + 0.3
 
 
+def test_the_summary_says_which_probabilities_are_decided():
+    model = IHOMER(seed=0)
+    assert "Decided: the model's P(True)" in model.summary()
+    for x, y in ordered(300, seed=0):
+        model.predict_one(x)
+        model.learn_one(x, y)
+    assert "Decided: P(True) mixed with the last true label set" in model.summary()
+    assert "Decided" not in IHOMER(last_set=False).summary()
+
+
 def test_without_repeats_the_model_decides_alone():
     stream = never_repeated(1500, seed=1)
     a = _answers(IHOMER(seed=1), stream)
