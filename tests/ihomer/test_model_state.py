@@ -146,10 +146,11 @@ def test_the_summary_reads_as_documented():
         f"IHOMER after 200 instances: 14 labels, 2 clusters, {model.n_restructurings} "
         f"restructurings, {len(model.drift_events)} drift events"
     )
-    assert lines[1] == "LabelODAC tree:"
+    assert lines[1].startswith("Decided: ")  # which probabilities (last_set)
+    assert lines[2] == "LabelODAC tree:"
     tree = model.odac.summary().split("\n")
-    assert lines[2 : 2 + len(tree)] == tree
-    rest = lines[2 + len(tree) :]
+    assert lines[3 : 3 + len(tree)] == tree
+    rest = lines[3 + len(tree) :]
     assert rest == [
         "Clusters (labels | recent Hamming loss | instances | answered by):",
         f"  {{{', '.join(first)}}} | 0.000 | 12 | own",
