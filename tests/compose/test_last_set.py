@@ -88,3 +88,30 @@ def test_labels_without_error_on_either_side_weigh_half_and_new_labels_start_so(
     assert mixture.weights(3).tolist() == [0.5, 0.5, 0.5]
     mixture.learn(np.array([0.0]), [1], 3)  # two labels appear
     assert mixture.mix(np.array([0.0, 0.0, 0.0])).tolist()[1] > 0.0  # the last set has it
+
+
+def test_weights_are_zero_before_two_instances_and_scored_from_the_second():
+    mixture = LastSetMixture(2.0, 0.5)
+    assert mixture.weights(3).tolist() == [0.0, 0.0, 0.0]
+    mixture.learn(np.array([0.2, 0.6]), [0], 2)
+    assert mixture.weights(2).tolist() == [0.0, 0.0]
+    mixture.learn(np.array([0.2, 0.6]), [0], 2)  # the last set was right, the model not
+    assert mixture.weights(2).tolist() == [1.0, 1.0]
+
+
+def test_a_fractional_rate_with_a_score_of_zero():
+    # (persist / model) ** 2.5 with persist 0: the last set takes the label, without NaN.
+    mixture = LastSetMixture(2.5, 0.5)
+    for _ in range(3):
+        mixture.learn(np.array([0.3, 0.0]), [0], 2)
+    w = mixture.weights(2)
+    assert w[0] == 1.0 and w[1] == 0.5  # label 1: neither side ever erred
+
+
+def test_asked_about_labels_it_has_not_learnt():
+    mixture = LastSetMixture(4.0, 0.5)
+    for _ in range(2):
+        mixture.learn(np.array([0.2, 0.6]), [0], 2)
+    mixed = mixture.mix(np.array([0.2, 0.6, 0.8]))  # a third label, never scored: half
+    assert mixed.tolist()[2] == pytest.approx(0.4)
+    assert mixture.weights(3).tolist()[2] == 0.5

@@ -94,3 +94,21 @@ def test_make_decider_follows_the_model_parameters():
     assert type(plain) is Decider and plain._threshold.strength == 0.3
     probabilities = np.array([0.2, 0.7])
     assert plain.probabilities(probabilities) is probabilities
+
+
+def test_the_race_decides_each_label_above_one_half_exactly():
+    # P(True) exactly 0.5 on a true label: the model's answer leaves it out; the mixed one
+    # (0.5 moved towards the last set, which had it) takes it, and leads.
+    decider = LastSetDecider(None, 0.0, 4.0, 0.5)
+    for _ in range(3):
+        decider.learn(np.array([0.5]), 1, None, (0,))
+    assert decider.mixing
+    # The model is exact on an alternating label, the last set never: the mixed P(True)
+    # are the model's, and 0.5 is decided as the model's answer, not as the label.
+    decider = LastSetDecider(None, 0.0, 4.0, 0.5)
+    for t in range(6):
+        on = t % 2 == 0
+        decider.learn(np.array([1.0 if on else 0.0]), 1, None, (0,) if on else ())
+    assert decider._mixture.weights(1).tolist() == [0.0]
+    decider.learn(np.array([0.5]), 1, None, (0,))
+    assert not decider.mixing  # both answered {} for {0}: neither leads
