@@ -131,11 +131,16 @@ class Decider:
 def make_decider(model):
     """The decision of an IHOMER (or `ShardedIHOMER`) as its parameters ask: `Decider`, or
     `LastSetDecider` with `last_set` (its mixture weighed as the alternates are: `adapt_rate`,
-    over `adapt_window` instances)."""
+    over `adapt_window` instances; its race over `selection_window` instances, as the choice
+    between a cluster's learner and the all-labels learner)."""
     if not model.last_set:
         return Decider(model.seen_sets, model.threshold_strength)
     from .second_opinion import LastSetDecider
 
     return LastSetDecider(
-        model.seen_sets, model.threshold_strength, model.adapt_rate, 1.0 / model.adapt_window
+        model.seen_sets,
+        model.threshold_strength,
+        model.adapt_rate,
+        1.0 / model.adapt_window,
+        1.0 / model.selection_window,
     )

@@ -179,8 +179,9 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         the probabilities mixed, label by label, with the last true label set, each side
         weighing its recent Brier score on that label to the power -`adapt_rate` (over about
         `adapt_window` instances; `compose.LastSetMixture`). The decision above decides them
-        in place of the model's while, each label decided at 0.5, they have lately been
-        exact more often or closer to the truth label by label (F1), and behind on neither
+        in place of the model's while, each label decided at 0.5, they have lately (over
+        about `selection_window` instances) been exact more often or closer to the truth
+        label by label (F1), and behind on neither
         (`ihomer.second_opinion.LastSetDecider`); `predict_proba_one` gives the
         probabilities decided. On a stream without such order the model's own probabilities
         are decided. It changes nothing the model learns. `False`: the model's probabilities

@@ -15,11 +15,11 @@ class LastSetDecider:
     """IHOMER's decision (`Decider`) of the model's P(True), or of those P(True) mixed label
     by label with the last true label set (`compose.LastSetMixture`).
 
-    The mixed P(True) are decided while, each label at 0.5, they have lately (over about 100
-    instances) been exact more often or closer to the truth label by label (F1) than the
-    model's, and behind on neither (`compose.Race`): on a stream whose instances do not
-    repeat their predecessor's labels, the model's P(True) are decided. The interface is
-    `Decider`'s; `probabilities` gives the P(True) decided.
+    The mixed P(True) are decided while, each label at 0.5, they have lately (over about
+    `1 / race_decay` instances) been exact more often or closer to the truth label by label
+    (F1) than the model's, and behind on neither (`compose.Race`): on a stream whose
+    instances do not repeat their predecessor's labels, the model's P(True) are decided.
+    The interface is `Decider`'s; `probabilities` gives the P(True) decided.
 
     Parameters
     ----------
@@ -31,13 +31,22 @@ class LastSetDecider:
         The mixture's `rate`.
     decay
         Weight of the latest instance in the mixture's Brier scores.
+    race_decay
+        Weight of the latest instance in the race's recent losses.
 
     """
 
-    def __init__(self, seen_sets: int | None, threshold_strength: float, rate: float, decay: float):
+    def __init__(
+        self,
+        seen_sets: int | None,
+        threshold_strength: float,
+        rate: float,
+        decay: float,
+        race_decay: float = Decider.DECAY,
+    ):
         self._decider = Decider(seen_sets, threshold_strength)
         self._mixture = LastSetMixture(rate, decay)
-        self._race = Race(Decider.DECAY)  # the model's P(True) at 0.5 against the mixed ones
+        self._race = Race(race_decay)  # the model's P(True) at 0.5 against the mixed ones
 
     trivial = False  # the race needs every answer scored
 

@@ -82,11 +82,13 @@ def test_the_answer_is_scored_as_given_with_new_labels():
 def test_make_decider_follows_the_model_parameters():
     class Params:
         seen_sets, threshold_strength, adapt_rate, adapt_window = 10, 0.3, 2.0, 50
+        selection_window = 40
         last_set = True
 
     decider = make_decider(Params)
     assert isinstance(decider, LastSetDecider) and not decider.trivial
     assert decider._mixture.rate == 2.0 and decider._mixture.decay == 1.0 / 50
+    assert decider._race.decay == 1.0 / 40
     assert decider._decider._threshold.strength == 0.3
     assert decider._decider._decoder.max_sets == 10
     Params.last_set = False
