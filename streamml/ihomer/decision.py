@@ -131,8 +131,9 @@ class Decider:
 def make_decider(model):
     """The decision of an IHOMER (or `ShardedIHOMER`) as its parameters ask: `Decider`, or
     `LastSetDecider` with `last_set` (its mixture weighed as the alternates are: `adapt_rate`,
-    over `adapt_window` instances; its race over `selection_window` instances, as the choice
-    between a cluster's learner and the all-labels learner)."""
+    over `adapt_window` instances; its race over `selection_window` instances, and from the
+    `selection_window`-th on, as the choice between a cluster's learner and the all-labels
+    learner)."""
     if not model.last_set:
         return Decider(model.seen_sets, model.threshold_strength)
     from .second_opinion import LastSetDecider
@@ -143,4 +144,5 @@ def make_decider(model):
         model.adapt_rate,
         1.0 / model.adapt_window,
         1.0 / model.selection_window,
+        model.selection_window,
     )

@@ -180,8 +180,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         weighing its recent Brier score on that label to the power -`adapt_rate` (over about
         `adapt_window` instances; `compose.LastSetMixture`). The decision above decides them
         in place of the model's while, each label decided at 0.5, they have lately (over
-        about `selection_window` instances) been exact more often or closer to the truth
-        label by label (F1), and behind on neither
+        about `selection_window` instances, and from the `selection_window`-th on) been exact
+        more often or closer to the truth label by label (F1), and behind on neither
         (`ihomer.second_opinion.LastSetDecider`); `predict_proba_one` gives the
         probabilities decided. On a stream without such order the model's own probabilities
         are decided. It changes nothing the model learns. `False`: the model's probabilities

@@ -18,7 +18,8 @@ class LastSetDecider:
     The mixed P(True) are decided while, each label at 0.5, they have lately (over about
     `1 / race_decay` instances) been exact more often or closer to the truth label by label
     (F1) than the model's, and behind on neither (`compose.Race`): on a stream whose
-    instances do not repeat their predecessor's labels, the model's P(True) are decided.
+    instances do not repeat their predecessor's labels, the model's P(True) are decided; and
+    so they are during the race's first `warmup` instances.
     The interface is `Decider`'s; `probabilities` gives the P(True) decided.
 
     Parameters
@@ -33,6 +34,8 @@ class LastSetDecider:
         Weight of the latest instance in the mixture's Brier scores.
     race_decay
         Weight of the latest instance in the race's recent losses.
+    warmup
+        Instances the race scores before the mixed P(True) may be decided.
 
     """
 
@@ -43,10 +46,13 @@ class LastSetDecider:
         rate: float,
         decay: float,
         race_decay: float = Decider.DECAY,
+        warmup: int = 0,
     ):
         self._decider = Decider(seen_sets, threshold_strength)
         self._mixture = LastSetMixture(rate, decay)
         self._race = Race(race_decay)  # the model's P(True) at 0.5 against the mixed ones
+        self._warmup = warmup
+        self._n = 0  # instances scored
 
     trivial = False  # the race needs every answer scored
 
@@ -54,7 +60,7 @@ class LastSetDecider:
     def mixing(self) -> bool:
         """Whether the mixed P(True) are decided now."""
         race = self._race
-        return race.second_ahead_on_matches or race.second_ahead_on_f1
+        return self._n >= self._warmup and (race.second_ahead_on_matches or race.second_ahead_on_f1)
 
     def threshold(self, n_labels: int) -> float:
         """The decision's micro-F1 threshold."""
@@ -78,3 +84,4 @@ class LastSetDecider:
         own = tuple(np.flatnonzero(answers > 0.5).tolist())
         self._race.learn(own, tuple(np.flatnonzero(mixed > 0.5).tolist()), truth)
         self._mixture.learn(answers, truth, max(len(answers), truth[-1] + 1 if truth else 0))
+        self._n += 1

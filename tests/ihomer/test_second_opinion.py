@@ -88,7 +88,7 @@ def test_make_decider_follows_the_model_parameters():
     decider = make_decider(Params)
     assert isinstance(decider, LastSetDecider) and not decider.trivial
     assert decider._mixture.rate == 2.0 and decider._mixture.decay == 1.0 / 50
-    assert decider._race.decay == 1.0 / 40
+    assert decider._race.decay == 1.0 / 40 and decider._warmup == 40
     assert decider._decider._threshold.strength == 0.3
     assert decider._decider._decoder.max_sets == 10
     Params.last_set = False
@@ -114,3 +114,11 @@ def test_the_race_decides_each_label_above_one_half_exactly():
     assert decider._mixture.weights(1).tolist() == [0.0]
     decider.learn(np.array([0.5]), 1, None, (0,))
     assert not decider.mixing  # both answered {} for {0}: neither leads
+
+
+def test_the_mixed_probabilities_wait_for_the_warmup():
+    decider = LastSetDecider(None, 0.0, 4.0, 0.5, race_decay=0.5, warmup=5)
+    for t in range(5):
+        assert not decider.mixing  # the last set would lead from the second instance
+        decider.learn(np.array([0.5]), 1, None, (0,))
+    assert decider.mixing
