@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..learners.mixing import pair_weights
+
 __all__ = ["LastSetMixture"]
 
 
@@ -63,6 +65,11 @@ class LastSetMixture:
             self._scores = np.hstack([self._scores, np.zeros((2, extra))])
             self._w = np.concatenate([self._w, pad + 0.5])  # no score on either side
 
+    @property
+    def n_learnt(self) -> int:
+        """Instances learnt (true sets seen)."""
+        return self._n
+
     def weights(self, n_labels: int) -> np.ndarray:
         """The weight of the last set in each label's mixture (the model's: 1 minus it)."""
         if self._n < 2:
@@ -97,18 +104,7 @@ class LastSetMixture:
             errors -= scores
             errors *= self.decay
             scores += errors
-            self._w = _weights(scores, self.rate)
+            self._w = pair_weights(scores, self.rate)
         self._last = y
         self._n += 1
 
-
-def _weights(scores: np.ndarray, rate: float) -> np.ndarray:
-    """The last set's weight per label, 1 / (1 + (last set's score / model's) ** rate), from
-    the two rows of scores: 1 where only the model errs, 0 where only the last set does, 0.5
-    where neither does."""
-    # Each label's pair over its larger score: one of the two is 1, so no power overflows
-    # and the sum is at least 1 (a tiny floor makes two scores of 0 a pair of ones).
-    pair = scores + 1e-300
-    pair /= pair.max(axis=0)
-    pair **= rate
-    return pair[1] / (pair[0] + pair[1])

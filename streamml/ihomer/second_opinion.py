@@ -52,7 +52,6 @@ class LastSetDecider:
         self._mixture = LastSetMixture(rate, decay)
         self._race = Race(race_decay)  # the model's P(True) at 0.5 against the mixed ones
         self._warmup = warmup
-        self._n = 0  # instances scored
 
     trivial = False  # the race needs every answer scored
 
@@ -60,7 +59,9 @@ class LastSetDecider:
     def mixing(self) -> bool:
         """Whether the mixed P(True) are decided now."""
         race = self._race
-        return self._n >= self._warmup and (race.second_ahead_on_matches or race.second_ahead_on_f1)
+        return self._mixture.n_learnt >= self._warmup and (
+            race.second_ahead_on_matches or race.second_ahead_on_f1
+        )
 
     def threshold(self, n_labels: int) -> float:
         """The decision's micro-F1 threshold."""
@@ -84,4 +85,3 @@ class LastSetDecider:
         own = tuple(np.flatnonzero(answers > 0.5).tolist())
         self._race.learn(own, tuple(np.flatnonzero(mixed > 0.5).tolist()), truth)
         self._mixture.learn(answers, truth, max(len(answers), truth[-1] + 1 if truth else 0))
-        self._n += 1

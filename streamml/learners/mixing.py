@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["mixture_weights", "pair_weight"]
+__all__ = ["mixture_weights", "pair_weight", "pair_weights"]
 
 
 def pair_weight(a: float, b: float, rate: float) -> float:
@@ -29,6 +29,22 @@ def pair_weight(a: float, b: float, rate: float) -> float:
     if gap > 700.0:
         return 0.0
     return 1.0 / (1.0 + math.exp(gap)) if gap > -700.0 else 1.0
+
+
+def pair_weights(scores: np.ndarray, rate: float) -> np.ndarray:
+    """`pair_weight` column by column: the weight of the predictor of row 0 of a two-row
+    array of scores (one column per pair), against that of row 1.
+
+    >>> pair_weights(np.array([[0.1, 0.2, 0.0, 0.0], [0.2, 0.2, 0.3, 0.0]]), 1.0).tolist()
+    [0.6666666666666666, 0.5, 1.0, 0.5]
+
+    """
+    # Each pair over its larger score: one of the two is 1, so no power overflows and the sum
+    # is at least 1 (a tiny floor makes two scores of 0 a pair of ones).
+    pair = scores + 1e-300
+    pair /= pair.max(axis=0)
+    pair **= rate
+    return pair[1] / (pair[0] + pair[1])
 
 
 def mixture_weights(scores: np.ndarray, rate: float) -> np.ndarray:

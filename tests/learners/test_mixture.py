@@ -199,3 +199,19 @@ def test_mixture_reaches_the_yeast_target(shared_data):
     result = prequential(MLHAT(seed=42), data)
     assert result.subset_accuracy >= 0.14
     assert result.micro_f1 >= 0.62
+
+
+def test_pair_weights_are_pair_weight_column_by_column():
+    from streamml.learners.mixing import pair_weight, pair_weights
+
+    rng = np.random.default_rng(3)
+    # Scales down to 1e-250: the floor of 1e-300 that makes two zeros a pair of ones is
+    # then below the scores' last digit.
+    scores = (0.1 + rng.random((2, 200))) * 10.0 ** rng.integers(-250, 3, size=(2, 200))
+    scores[:, :20] = 0.0  # both without error
+    scores[0, 20:40] = 0.0  # only the first without error
+    scores[1, 40:60] = 0.0  # only the second
+    for rate in (0.5, 1.0, 4.0, 10.0):
+        got = pair_weights(scores, rate)
+        expected = [pair_weight(a, b, rate) for a, b in scores.T.tolist()]
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
