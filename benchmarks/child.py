@@ -14,9 +14,7 @@ scenario of `benchmarks.drift` (N instances).
 
 Models (``--model``): a name of `streamml.models.names()`; ``river:br`` or ``river:cc``
 (river's `PerOutputClassifier` / `ClassifierChain` of default `HoeffdingTreeClassifier`s);
-``ihomer-static`` (IHOMER that never restructures: its warm-up never ends); the IHOMER
-variants of `VARIANTS` (the default with one option changed, e.g. ``ihomer-nolast``:
-``last_set=False``).
+``ihomer-static`` (IHOMER that never restructures: its warm-up never ends).
 """
 
 from __future__ import annotations
@@ -30,9 +28,6 @@ import time
 __all__ = ["call", "make_model", "make_stream", "main"]
 
 NEVER = 10**12
-
-#: IHOMER with one option changed, by name (`benchmarks run` accepts them as models).
-VARIANTS = {"ihomer-nolast": {"last_set": False}}
 
 
 def call(
@@ -120,8 +115,6 @@ def make_model(spec: str, seed: int):
 
     if spec == "ihomer-static":
         return _ihomer(seed).clone({"warmup": NEVER})
-    if spec in VARIANTS:
-        return _ihomer(seed).clone(VARIANTS[spec])
     if spec == "ihomer" and spec not in models.names():
         return _ihomer(seed)
     if spec.startswith("ihomer+"):

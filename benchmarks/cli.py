@@ -46,7 +46,7 @@ def _build() -> argparse.ArgumentParser:
     run.add_argument(
         "--models",
         default="ihomer,ihomer-nolast,mlhat,majority",
-        help="streamml models, or IHOMER variants of benchmarks.child.VARIANTS ('none': none)",
+        help="streamml models, or IHOMER variants of benchmarks.run.VARIANTS ('none': none)",
     )
     run.add_argument("--peers", type=_peers, default={"moa", "river"}, help="moa,river or none")
     run.add_argument(
@@ -421,6 +421,6 @@ def _all(args: argparse.Namespace) -> int:
 def _streamml_models() -> list[str]:
     from streamml import models
 
-    from .child import VARIANTS
+    from .run import VARIANTS
 
     return models.names() + list(VARIANTS)

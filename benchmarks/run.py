@@ -59,8 +59,9 @@ def streamml_version() -> str:
     return version
 
 
-#: The IHOMER variants of `benchmarks.child.VARIANTS`, as options of ``streamml evaluate``.
-CLI_VARIANTS = {"ihomer-nolast": ["--model", "ihomer", "--no-last-set"]}
+#: IHOMER with one option changed, by name (models of `run_all`): its ``streamml evaluate``
+#: arguments.
+VARIANTS = {"ihomer-nolast": ["--model", "ihomer", "--no-last-set"]}
 
 
 def run_streamml(
@@ -68,7 +69,7 @@ def run_streamml(
 ) -> Run:
     """Run ``python -m streamml evaluate --json`` for one model on (a prefix of) a stream."""
     argv = [sys.executable, "-m", "streamml", "evaluate", "--data", str(dataset.path)]
-    argv += CLI_VARIANTS.get(model, ["--model", model])
+    argv += VARIANTS.get(model, ["--model", model])
     argv += ["--seed", "42", "--json", "--no-progress"]
     if limit is not None:
         argv += ["--limit", str(limit)]
