@@ -107,4 +107,3 @@ class LastSetMixture:
             self._w = pair_weights(scores, self.rate)
         self._last = y
         self._n += 1
-
