@@ -8,6 +8,8 @@ from ..learners.mixing import pair_weights
 
 __all__ = ["LastSetMixture"]
 
+_SMALL = 64  # labels: below, lists and Python loops; from here on, arrays
+
 
 class LastSetMixture:
     """A model's P(True) mixed, label by label, with the last true label set.
@@ -51,19 +53,28 @@ class LastSetMixture:
     def __init__(self, rate: float, decay: float):
         self.rate = rate
         self.decay = decay
-        self._last = np.zeros(0)  # the last true set, 0/1 per label
+        # Below _SMALL labels the state is in lists, read and written in Python loops (array
+        # calls cost more than the arithmetic); from _SMALL labels on, in arrays.
+        self._last = []  # the last true set, 0/1 per label
         # Recent Brier scores per label: of the last set (row 0), of the model (row 1).
-        self._scores = np.zeros((2, 0))
-        self._w = np.zeros(0)  # the last set's weights, from those scores
+        self._scores = [[], []]
+        self._w = []  # the last set's weights, from those scores
         self._n = 0  # instances learnt
 
     def _grow(self, n_labels: int) -> None:
         extra = n_labels - len(self._last)
-        if extra > 0:
-            pad = np.zeros(extra)
-            self._last = np.concatenate([self._last, pad])
-            self._scores = np.hstack([self._scores, np.zeros((2, extra))])
-            self._w = np.concatenate([self._w, pad + 0.5])  # no score on either side
+        if extra <= 0:
+            return
+        if n_labels < _SMALL:
+            self._last = self._last + [0.0] * extra
+            self._scores = [row + [0.0] * extra for row in self._scores]
+            self._w = self._w + [0.5] * extra  # no score on either side
+            return
+        pad = np.zeros(extra)
+        self._last = np.concatenate([np.asarray(self._last, dtype=float), pad])
+        scores = np.asarray(self._scores, dtype=float).reshape(2, -1)
+        self._scores = np.hstack([scores, np.zeros((2, extra))])
+        self._w = np.concatenate([np.asarray(self._w, dtype=float), pad + 0.5])
 
     @property
     def n_learnt(self) -> int:
@@ -75,7 +86,7 @@ class LastSetMixture:
         if self._n < 2:
             return np.zeros(n_labels)
         self._grow(n_labels)
-        return self._w[:n_labels]
+        return np.asarray(self._w[:n_labels], dtype=float)
 
     def mix(self, proba: np.ndarray) -> np.ndarray:
         """The mixture of these P(True) of the first labels with the last true set."""
@@ -84,6 +95,9 @@ class LastSetMixture:
         n = len(proba)
         if n > len(self._w):
             self._grow(n)
+        if isinstance(self._w, list):
+            mixed = [q + w * (last - q) for q, w, last in zip(proba.tolist(), self._w, self._last)]
+            return np.array(mixed)
         return proba + self._w[:n] * (self._last[:n] - proba)
 
     def learn(self, proba: np.ndarray, positives, n_labels: int) -> None:
@@ -91,6 +105,36 @@ class LastSetMixture:
         true set (`positives`: the positions of its labels, out of `n_labels` known, at least
         as many as `proba`), then remember it."""
         self._grow(n_labels)
+        if isinstance(self._last, list):
+            self._learn_small(proba.tolist(), positives)
+        else:
+            self._learn_large(proba, positives)
+        self._n += 1
+
+    def _learn_small(self, proba: list, positives) -> None:
+        width = len(self._last)
+        y = [0.0] * width
+        for i in positives:
+            y[i] = 1.0
+        if self._n:
+            proba += [0.0] * (width - len(proba))
+            a, rate, w = self.decay, self.rate, self._w
+            persist, model = self._scores
+            for i, (on, before, q) in enumerate(zip(y, self._last, proba)):
+                # The same operations as _learn_large and pair_weights, in the same order.
+                e, f = before - on, q - on
+                s = persist[i] + (e * e - persist[i]) * a
+                m = model[i] + (f * f - model[i]) * a
+                persist[i], model[i] = s, m
+                s += 1e-300
+                m += 1e-300
+                top = s if s >= m else m
+                s = (s / top) ** rate
+                m = (m / top) ** rate
+                w[i] = m / (s + m)
+        self._last = y
+
+    def _learn_large(self, proba: np.ndarray, positives) -> None:
         width = len(self._last)
         y = np.zeros(width)
         y[list(positives)] = 1.0
@@ -106,4 +150,3 @@ class LastSetMixture:
             scores += errors
             self._w = pair_weights(scores, self.rate)
         self._last = y
-        self._n += 1

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..compose.last_set import LastSetMixture
 from ..compose.race import Race
-from .decision import Decider
+from .decision import _SMALL, Decider
 
 __all__ = ["LastSetDecider"]
 
@@ -52,6 +52,11 @@ class LastSetDecider:
         self._mixture = LastSetMixture(rate, decay)
         self._race = Race(race_decay)  # the model's P(True) at 0.5 against the mixed ones
         self._warmup = warmup
+        self._cached = None  # (key, mixed P(True)) of the instance answered
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_cached", None)  # pickled before the cache
 
     trivial = False  # the race needs every answer scored
 
@@ -71,17 +76,35 @@ class LastSetDecider:
         """The P(True) decided: mixed, or the model's."""
         return self._mixture.mix(answers) if self.mixing else answers
 
+    def _mix(self, answers: np.ndarray, key) -> np.ndarray:
+        """The mixed P(True), cached under `key` (the caller's cache of the P(True), as the
+        inner decision's) until `learn`."""
+        cached = self._cached
+        if key is not None and cached is not None and cached[0] is key:
+            return cached[1]
+        mixed = self._mixture.mix(answers)
+        self._cached = (key, mixed)
+        return mixed
+
     def answer(self, answers: np.ndarray, n_labels: int, key=None) -> tuple[int, ...]:
         """The label set answered for these P(True) of the known labels."""
-        return self._decider.answer(self.probabilities(answers), n_labels, key)
+        decided = self._mix(answers, key) if self.mixing else answers
+        return self._decider.answer(decided, n_labels, key)
 
     def learn(self, answers: np.ndarray, n_labels: int, key, truth: tuple[int, ...]) -> None:
         """Score the decision (as given, or as it would have been) for these P(True), with
         `n_labels` labels known then, and both P(True) at 0.5, against the true set (sorted
         positions); then remember it."""
-        mixed = self._mixture.mix(answers)
+        mixed = self._mix(answers, key)
         decided = mixed if self.mixing else answers
         self._decider.learn(decided, n_labels, key, truth)
-        own = tuple(np.flatnonzero(answers > 0.5).tolist())
-        self._race.learn(own, tuple(np.flatnonzero(mixed > 0.5).tolist()), truth)
+        self._race.learn(_above_half(answers), _above_half(mixed), truth)
         self._mixture.learn(answers, truth, max(len(answers), truth[-1] + 1 if truth else 0))
+        self._cached = None
+
+
+def _above_half(p: np.ndarray) -> tuple[int, ...]:
+    """The positions of the P(True) above 0.5."""
+    if len(p) < _SMALL:  # one array call: the rest is cheaper in Python
+        return tuple([i for i, q in enumerate(p.tolist()) if q > 0.5])
+    return tuple(np.flatnonzero(p > 0.5).tolist())

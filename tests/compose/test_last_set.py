@@ -34,23 +34,28 @@ def _reference(stream, rate, decay):
     return out
 
 
-def _stream(seed, n=200):
-    """Probabilities and true sets over a label space that grows from 3 labels to 5."""
+def _stream(seed, n=200, widths=(3, 5)):
+    """Probabilities and true sets over a label space that grows from `widths[0]` labels
+    to `widths[1]`."""
     rng = np.random.default_rng(seed)
-    out, truth = [], rng.random(3) < 0.5
+    small, large = widths
+    out, truth = [], rng.random(small) < 0.5
     for t in range(n):
-        width = 3 if t < 80 else 5
+        width = small if t < 80 else large
         if rng.random() < 0.3 or len(truth) < width:  # a new set; else the last one again
             truth = rng.random(width) < 0.4
-        p = rng.random(3 if t <= 80 else 5)  # asked before the new labels were known
+        p = rng.random(small if t <= 80 else large)  # asked before the new labels were known
         out.append((p, truth.copy()))
     return out
 
 
+# Few labels (kept in lists), many (in arrays), and a label space that grows from one to the
+# other.
+@pytest.mark.parametrize("widths", [(3, 5), (70, 75), (40, 90)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(("rate", "decay"), [(4.0, 0.01), (1.0, 0.3)])
-def test_it_mixes_as_the_scalar_reference(seed, rate, decay):
-    stream = _stream(seed)
+def test_it_mixes_as_the_scalar_reference(seed, rate, decay, widths):
+    stream = _stream(seed, widths=widths)
     mixture, got = LastSetMixture(rate, decay), []
     for p, truth in stream:
         got.append(mixture.mix(p).tolist())
@@ -115,3 +120,17 @@ def test_asked_about_labels_it_has_not_learnt():
     mixed = mixture.mix(np.array([0.2, 0.6, 0.8]))  # a third label, never scored: half
     assert mixed.tolist()[2] == pytest.approx(0.4)
     assert mixture.weights(3).tolist()[2] == 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_few_labels_mix_exactly_as_many(seed):
+    """The list path (below 64 labels) and the array path do the same operations in the same
+    order: the same floats but for numpy's power, which may differ from C's in the last bit."""
+    stream = _stream(seed, n=300, widths=(10, 12))
+    lists, arrays = LastSetMixture(4.0, 0.05), LastSetMixture(4.0, 0.05)
+    arrays._grow(64)  # from 64 labels on, in arrays
+    for p, truth in stream:
+        assert lists.mix(p).tolist() == pytest.approx(arrays.mix(p).tolist(), rel=1e-14)
+        lists.learn(p, np.flatnonzero(truth), len(truth))
+        arrays.learn(p, np.flatnonzero(truth), len(truth))
+    assert lists.weights(12).tolist() == pytest.approx(arrays.weights(12).tolist(), rel=1e-14)

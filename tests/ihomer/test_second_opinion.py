@@ -72,7 +72,7 @@ def test_the_answer_is_scored_as_given_with_new_labels():
     decider = LastSetDecider(None, 0.0, 4.0, 0.5)
     decider.learn(np.array([0.9, 0.1]), 2, None, (0,))
     decider.learn(np.array([0.9, 0.1]), 2, None, (0, 2))
-    assert decider._mixture._last.tolist() == [1.0, 0.0, 1.0]  # the new label is known
+    assert list(decider._mixture._last) == [1.0, 0.0, 1.0]  # the new label is known
     assert decider._mixture.weights(3).shape == (3,)
     assert decider.answer(np.array([0.9, 0.1, 0.0]), 3) in {(0,), (0, 2)}
     # The race scored the 2-label answers, each {0}, against {0, 2}: both missed alike.
