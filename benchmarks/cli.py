@@ -45,7 +45,7 @@ def _build() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--models",
-        default="ihomer,ihomer-nolast,mlhat,majority",
+        default="ihomer,ihomer-nolast,ihomer-nobalance,mlhat,majority",
         help="streamml models, or IHOMER variants of benchmarks.run.VARIANTS ('none': none)",
     )
     run.add_argument("--peers", type=_peers, default={"moa", "river"}, help="moa,river or none")

@@ -61,7 +61,10 @@ def streamml_version() -> str:
 
 #: IHOMER with one option changed, by name (models of `run_all`): its ``streamml evaluate``
 #: arguments.
-VARIANTS = {"ihomer-nolast": ["--model", "ihomer", "--no-last-set"]}
+VARIANTS = {
+    "ihomer-nolast": ["--model", "ihomer", "--no-last-set"],
+    "ihomer-nobalance": ["--model", "ihomer", "--no-label-balance"],
+}
 
 
 def run_streamml(
@@ -189,7 +192,13 @@ def run_all(
     data_dir: str | pathlib.Path,
     out: str | pathlib.Path,
     datasets: list[str] | None = None,
-    models: typing.Sequence[str] = ("ihomer", "ihomer-nolast", "mlhat", "majority"),
+    models: typing.Sequence[str] = (
+        "ihomer",
+        "ihomer-nolast",
+        "ihomer-nobalance",
+        "mlhat",
+        "majority",
+    ),
     moa: typing.Sequence[str] = tuple(peers.MOA_LEARNERS),
     river: typing.Sequence[str] = tuple(peers.RIVER_MODELS),
     time_limit: float = 300.0,

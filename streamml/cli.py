@@ -111,6 +111,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "true label set (IHOMER(last_set=False))",
     )
     ev.add_argument(
+        "--no-label-balance",
+        action="store_true",
+        help="iHOMER answers the label sets its decision gives, without correcting the labels "
+        "answered far more or (rare ones) far less often than they occur "
+        "(IHOMER(label_balance=False))",
+    )
+    ev.add_argument(
         "--window",
         type=_positive_int,
         default=500,
@@ -250,11 +257,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.thresholds is not None and (args.shards is not None or args.batch > 1):
         raise ValueError("--thresholds decides instance by instance: not with --shards or --batch")
     stream = _open_stream(args.data, args.labels)
-    if args.no_last_set and args.model != models.SHARDABLE:
-        raise ValueError(f"--no-last-set is an option of {models.SHARDABLE!r}, not {args.model!r}")
+    options = {"last_set": args.no_last_set, "label_balance": args.no_label_balance}
+    for name in [name for name, off in options.items() if off]:
+        if args.model != models.SHARDABLE:
+            flag = "--no-" + name.replace("_", "-")
+            raise ValueError(f"{flag} is an option of {models.SHARDABLE!r}, not {args.model!r}")
     model = models.make(args.model, seed=args.seed, shards=args.shards, address=args.ray_address)
-    if args.no_last_set:
-        model = model.clone({"last_set": False})
+    off = {name: False for name, turned_off in options.items() if turned_off}
+    if off:
+        model = model.clone(off)
     if args.thresholds is not None:
         from .compose import FMeasureThresholds
 

@@ -55,7 +55,8 @@ class SeenLabelSets(Decision):
     >>> from streamml import IHOMER
     >>> from streamml.compose import SeenLabelSets
     >>> from streamml.evaluate import prequential
-    >>> plain = IHOMER(seed=42, seen_sets=None, threshold_strength=0, last_set=False)  # p > 0.5
+    >>> at_half = {"seen_sets": None, "threshold_strength": 0, "last_set": False}
+    >>> plain = IHOMER(seed=42, label_balance=False, **at_half)  # p > 0.5
     >>> for model in (plain, SeenLabelSets(plain.clone())):
     ...     r = prequential(model, datasets.Yeast().take(1000), progress=False)
     ...     print(f"subset {r.subset_accuracy:.3f}, micro-F1 {r.micro_f1:.3f}")

@@ -66,7 +66,8 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         Instances between two looks at the measured loads.
     n_min, delta, tau, min_cluster_size, max_cluster_size, warmup, cooldown, handover,
     drift_delta, fallback, selection_window, selection_margin, retire_after, adapt,
-    adapt_learners, adapt_rate, adapt_window, seen_sets, threshold_strength, last_set, seed
+    adapt_learners, adapt_rate, adapt_window, seen_sets, threshold_strength, last_set,
+    label_balance, seed
         As for `IHOMER`.
 
     """
@@ -104,6 +105,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         seen_sets: int | None = 1000,
         threshold_strength: float = 0.2,
         last_set: bool = True,
+        label_balance: bool = True,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -133,6 +135,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         self.seen_sets = seen_sets
         self.threshold_strength = threshold_strength
         self.last_set = last_set
+        self.label_balance = label_balance
         self.seed = seed
         check_parameters(self)
         if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
@@ -204,6 +207,7 @@ class ShardedIHOMER(PartitionState, Learning, Predicting, base.MultiLabelClassif
         state.setdefault("seen_sets", None)
         state.setdefault("threshold_strength", 0.0)
         state.setdefault("last_set", False)  # pickled before the last label set's opinion
+        state.setdefault("label_balance", False)  # pickled before the balance of the labels
         state.setdefault("_decider", Decider(None, 0.0))
         for old in ("_root_cache", "_answer_cache"):  # the caches of the last prediction before
             state.pop(old, None)

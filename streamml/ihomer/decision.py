@@ -58,7 +58,7 @@ class Decider:
         """Each label at 0.5, nothing decoded."""
         return self._decoder is None and self._threshold is None
 
-    def probabilities(self, answers: np.ndarray) -> np.ndarray:
+    def probabilities(self, answers: np.ndarray, key=None) -> np.ndarray:
         """The P(True) it decides: the model's (see `LastSetDecider`)."""
         return answers
 
@@ -133,16 +133,23 @@ def make_decider(model):
     `LastSetDecider` with `last_set` (its mixture weighed as the alternates are: `adapt_rate`,
     over `adapt_window` instances; its race over `selection_window` instances, and from the
     `selection_window`-th on, as the choice between a cluster's learner and the all-labels
-    learner)."""
+    learner); its answers corrected by `BalancedDecider` with `label_balance`."""
     if not model.last_set:
-        return Decider(model.seen_sets, model.threshold_strength)
-    from .second_opinion import LastSetDecider
+        decider = Decider(model.seen_sets, model.threshold_strength)
+    else:
+        from .second_opinion import LastSetDecider
 
-    return LastSetDecider(
-        model.seen_sets,
-        model.threshold_strength,
-        model.adapt_rate,
-        1.0 / model.adapt_window,
-        1.0 / model.selection_window,
-        model.selection_window,
-    )
+        decider = LastSetDecider(
+            model.seen_sets,
+            model.threshold_strength,
+            model.adapt_rate,
+            1.0 / model.adapt_window,
+            1.0 / model.selection_window,
+            model.selection_window,
+        )
+    if not model.label_balance:
+        return decider
+    from ..compose.balance import LabelBalance
+    from .balanced import BalancedDecider
+
+    return BalancedDecider(decider, LabelBalance())

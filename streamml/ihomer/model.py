@@ -186,6 +186,15 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         probabilities decided. On a stream without such order the model's own probabilities
         are decided. It changes nothing the model learns. `False`: the model's probabilities
         alone.
+    label_balance
+        Each label's answers kept in balance with its occurrences (`compose.LabelBalance`):
+        each label learns its own F-measure threshold online[^4], from its answers so far; a
+        label answered more often than it occurs is dropped below that threshold, and a rare
+        label (in under 10% of the instances) answered less than 0.4 times as often as it
+        occurs is added from it on. The decision above serves exact matches and the micro-F1;
+        this serves the macro-F1, on sparse label spaces whose rare labels the decision
+        otherwise never answers. It changes neither the probabilities nor what the model
+        learns. `False`: the decision's label sets unchanged.
     seed
         Seed of every random choice; each cluster learner's seed derives from it and the labels.
 
@@ -217,6 +226,8 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
     [^3]: Žliobaitė, I., Bifet, A., Read, J., Pfahringer, B. and Holmes, G., 2015.
         Evaluation methods and decision theory for classification of streaming data with
         temporal dependence. Machine Learning, 98(3), pp.455-482.
+    [^4]: Busa-Fekete, R., Szörényi, B., Dembczyński, K. and Hüllermeier, E. (2015). Online
+        F-measure optimization. Advances in Neural Information Processing Systems 28.
 
     """
 
@@ -245,6 +256,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         seen_sets: int | None = 1000,
         threshold_strength: float = 0.2,
         last_set: bool = True,
+        label_balance: bool = True,
         seed: int | None = None,
     ):
         self.cluster_learner = cluster_learner
@@ -270,6 +282,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         self.seen_sets = seen_sets
         self.threshold_strength = threshold_strength
         self.last_set = last_set
+        self.label_balance = label_balance
         self.seed = seed
         check_parameters(self)
 
@@ -320,6 +333,7 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         state.setdefault("seen_sets", None)  # pickled before the decoding into seen sets
         state.setdefault("threshold_strength", 0.0)  # pickled before the F-measure threshold
         state.setdefault("last_set", False)  # pickled before the last label set's opinion
+        state.setdefault("label_balance", False)  # pickled before the balance of the labels
         if "_decider" not in state:
             state["_decider"] = Decider.of_decoder(state.pop("_decoder", None))
             state.pop("_decoded", None)

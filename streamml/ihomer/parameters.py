@@ -75,4 +75,6 @@ def check_parameters(model) -> None:
         _real("label_drift_delta", model.label_drift_delta, 0.0, 1.0)
     if not isinstance(model.last_set, bool):
         raise ValueError(f"last_set must be True or False, got {model.last_set!r}")
+    if not isinstance(model.label_balance, bool):
+        raise ValueError(f"label_balance must be True or False, got {model.label_balance!r}")
     _int("seed", model.seed, 0, optional=True)

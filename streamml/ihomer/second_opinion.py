@@ -72,9 +72,10 @@ class LastSetDecider:
         """The decision's micro-F1 threshold."""
         return self._decider.threshold(n_labels)
 
-    def probabilities(self, answers: np.ndarray) -> np.ndarray:
-        """The P(True) decided: mixed, or the model's."""
-        return self._mixture.mix(answers) if self.mixing else answers
+    def probabilities(self, answers: np.ndarray, key=None) -> np.ndarray:
+        """The P(True) decided: mixed, or the model's (the mixed ones cached under `key` as
+        in `answer`)."""
+        return self._mix(answers, key) if self.mixing else answers
 
     def _mix(self, answers: np.ndarray, key) -> np.ndarray:
         """The mixed P(True), cached under `key` (the caller's cache of the P(True), as the
@@ -88,8 +89,7 @@ class LastSetDecider:
 
     def answer(self, answers: np.ndarray, n_labels: int, key=None) -> tuple[int, ...]:
         """The label set answered for these P(True) of the known labels."""
-        decided = self._mix(answers, key) if self.mixing else answers
-        return self._decider.answer(decided, n_labels, key)
+        return self._decider.answer(self.probabilities(answers, key), n_labels, key)
 
     def learn(self, answers: np.ndarray, n_labels: int, key, truth: tuple[int, ...]) -> None:
         """Score the decision (as given, or as it would have been) for these P(True), with

@@ -225,6 +225,32 @@ def test_no_last_set_evaluates_ihomer_without_the_last_set(capsys):
     assert default["micro_f1"] != alone.micro_f1  # the option made a difference
 
 
-def test_no_last_set_is_an_option_of_ihomer_only(capsys):
-    code, _, err = run(capsys, "evaluate", "--model", "mlhat", "--no-last-set", "--limit", "5")
-    assert code == 2 and "--no-last-set is an option of 'ihomer', not 'mlhat'" in err
+@pytest.mark.parametrize("flag", ["--no-last-set", "--no-label-balance"])
+def test_the_options_of_ihomer_are_refused_for_other_models(capsys, flag):
+    code, _, err = run(capsys, "evaluate", "--model", "mlhat", flag, "--limit", "5")
+    assert code == 2 and f"{flag} is an option of 'ihomer', not 'mlhat'" in err
+
+
+def test_no_label_balance_evaluates_ihomer_without_the_balance(capsys):
+    from streamml import IHOMER
+
+    argv = ["evaluate", "--limit", "600", "--json", "--no-label-balance"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and err == ""
+    alone = prequential(IHOMER(seed=42, label_balance=False), datasets.Yeast(), limit=600)
+    assert json.loads(out)["macro_f1"] == alone.macro_f1
+    assert json.loads(out)["subset_accuracy"] == alone.subset_accuracy
+    default = json.loads(run(capsys, "evaluate", "--limit", "600", "--json")[1])
+    assert default["macro_f1"] != alone.macro_f1  # the option made a difference
+
+
+def test_both_options_off_at_once(capsys):
+    from streamml import IHOMER
+
+    argv = ["evaluate", "--limit", "300", "--json", "--no-label-balance", "--no-last-set"]
+    code, out, _ = run(capsys, *argv)
+    plain = IHOMER(seed=42, label_balance=False, last_set=False)
+    assert (
+        code == 0
+        and json.loads(out)["micro_f1"] == prequential(plain, datasets.Yeast(), limit=300).micro_f1
+    )

@@ -32,7 +32,7 @@ def test_instance_by_instance_it_decides_as_ihomer_without_sharing(stream):
     sharded = _sharded()
     expected = _answers(single, data)
     assert _answers(sharded, data) == expected
-    at_half = _sharded(seen_sets=None, threshold_strength=0.0)
+    at_half = _sharded(seen_sets=None, threshold_strength=0.0, label_balance=False)
     plain = []
     for x, y in data:
         p = at_half.predict_proba_one(x)

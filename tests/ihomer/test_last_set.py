@@ -54,7 +54,7 @@ def _answers(model, stream) -> list:
 def test_on_an_ordered_stream_the_last_set_answers():
     stream = ordered(1500, seed=0)
     with_it = prequential(IHOMER(seed=0), stream)
-    without = prequential(IHOMER(seed=0, last_set=False), stream)
+    without = prequential(IHOMER(seed=0, last_set=False, label_balance=False), stream)
     # The features say nothing, only the order does: the last set is right on about 85%
     # of the instances (runs of 6.5 on average); the trees' recent neighbours lag behind.
     assert with_it.subset_accuracy > 0.8
@@ -68,13 +68,13 @@ def test_the_summary_says_which_probabilities_are_decided():
         model.predict_one(x)
         model.learn_one(x, y)
     assert "Decided: P(True) mixed with the last true label set" in model.summary()
-    assert "Decided" not in IHOMER(last_set=False).summary()
+    assert "Decided" not in IHOMER(last_set=False, label_balance=False).summary()
 
 
 def test_without_repeats_the_model_decides_alone():
     stream = never_repeated(1500, seed=1)
     a = _answers(IHOMER(seed=1), stream)
-    b = _answers(IHOMER(seed=1, last_set=False), stream)
+    b = _answers(IHOMER(seed=1, last_set=False, label_balance=False), stream)
     differ = sum(p != q for p, q in zip(a, b))
     assert differ < 0.05 * len(stream)
 
@@ -82,7 +82,7 @@ def test_without_repeats_the_model_decides_alone():
 def test_the_probabilities_are_those_of_the_answering_decision():
     # Without seen sets nor threshold, each decision takes the labels above 0.5 of its own
     # probabilities: the published ones must give the answer.
-    model = IHOMER(seed=2, seen_sets=None, threshold_strength=0.0)
+    model = IHOMER(seed=2, seen_sets=None, threshold_strength=0.0, label_balance=False)
     mixed = 0
     for x, y in ordered(600, seed=2):
         proba = model.predict_proba_one(x)
@@ -94,7 +94,7 @@ def test_the_probabilities_are_those_of_the_answering_decision():
 
 def test_it_changes_nothing_the_model_learns():
     stream = list(datasets.Yeast().take(800))
-    a, b = IHOMER(seed=3), IHOMER(seed=3, last_set=False)
+    a, b = IHOMER(seed=3), IHOMER(seed=3, last_set=False, label_balance=False)
     for x, y in stream:
         for m in (a, b):
             m.predict_one(x)

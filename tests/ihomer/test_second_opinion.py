@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from streamml.compose import LastSetMixture, Race
+from streamml.ihomer.balanced import BalancedDecider
 from streamml.ihomer.decision import Decider, make_decider
 from streamml.ihomer.second_opinion import LastSetDecider
 
@@ -83,7 +84,7 @@ def test_make_decider_follows_the_model_parameters():
     class Params:
         seen_sets, threshold_strength, adapt_rate, adapt_window = 10, 0.3, 2.0, 50
         selection_window = 40
-        last_set = True
+        last_set, label_balance = True, False
 
     decider = make_decider(Params)
     assert isinstance(decider, LastSetDecider) and not decider.trivial
@@ -96,6 +97,12 @@ def test_make_decider_follows_the_model_parameters():
     assert type(plain) is Decider and plain._threshold.strength == 0.3
     probabilities = np.array([0.2, 0.7])
     assert plain.probabilities(probabilities) is probabilities
+    Params.label_balance = True
+    balanced = make_decider(Params)
+    assert isinstance(balanced, BalancedDecider) and type(balanced._decider) is Decider
+    assert balanced._decider._threshold.strength == 0.3
+    Params.last_set = True
+    assert isinstance(make_decider(Params)._decider, LastSetDecider)
 
 
 def test_the_race_decides_each_label_above_one_half_exactly():

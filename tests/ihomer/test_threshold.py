@@ -51,7 +51,12 @@ def _raced(model: IHOMER, first, second, stream, decay=0.01):
 def test_the_default_races_seen_sets_at_one_half_and_against_the_threshold():
     first = SeenLabelSets(Replay())
     second = SeenLabelSets(FMeasureThresholds(Replay(), average="micro", strength=0.2))
-    seconds = _raced(IHOMER(seed=3, last_set=False), first, second, datasets.Yeast().take(1500))
+    seconds = _raced(
+        IHOMER(seed=3, last_set=False, label_balance=False),
+        first,
+        second,
+        datasets.Yeast().take(1500),
+    )
     assert 100 < seconds < 1400  # each answered for part of the stream
 
 
@@ -59,14 +64,16 @@ def test_the_default_races_seen_sets_at_one_half_and_against_the_threshold():
 def test_without_seen_sets_labels_at_one_half_race_labels_against_the_threshold(strength):
     first = FMeasureThresholds(Replay(), average="micro", strength=0.0)  # each label at 0.5
     second = FMeasureThresholds(Replay(), average="micro", strength=strength)
-    model = IHOMER(seed=3, seen_sets=None, threshold_strength=strength, last_set=False)
+    model = IHOMER(
+        seed=3, seen_sets=None, threshold_strength=strength, last_set=False, label_balance=False
+    )
     seconds = _raced(model, first, second, datasets.Yeast().take(800))
     assert seconds > 50
 
 
 def test_the_decision_changes_nothing_the_model_learns():
     plain = {"seen_sets": None, "threshold_strength": 0.0, "last_set": False}
-    a, b = IHOMER(seed=3, last_set=False), IHOMER(seed=3, **plain)
+    a, b = IHOMER(seed=3, last_set=False, label_balance=False), IHOMER(seed=3, **plain)
     assert_same_probabilities(a, b, datasets.Yeast().take(500))
 
 
@@ -84,7 +91,7 @@ def test_the_threshold_falls_below_one_half_from_the_answers():
 def test_models_pickled_before_the_threshold_decide_as_then():
     stream = list(datasets.Yeast().take(400))
     # Built as they decided then: the seen sets at 0.5.
-    built = {"threshold_strength": 0.0, "last_set": False}
+    built = {"threshold_strength": 0.0, "last_set": False, "label_balance": False}
     old, reference = IHOMER(seed=3, **built), IHOMER(seed=3, **built)
     for x, y in stream[:200]:
         for model in (old, reference):
@@ -92,9 +99,10 @@ def test_models_pickled_before_the_threshold_decide_as_then():
             model.learn_one(x, y)
     state = old.__dict__  # as an older version pickled it: the decoder on the model
     state["_decoder"], state["_decoded"] = state.pop("_decider")._decoder, None
-    del state["threshold_strength"], state["last_set"]
+    del state["threshold_strength"], state["last_set"], state["label_balance"]
     loaded = pickle.loads(pickle.dumps(old))
     assert loaded.threshold_strength == 0.0 and loaded.last_set is False
+    assert loaded.label_balance is False
     for x, y in stream[200:]:
         assert loaded.predict_one(x) == reference.predict_one(x)
         loaded.learn_one(x, y)

@@ -1,0 +1,136 @@
+"""Each label's answers kept in balance with its occurrences, by its own F-measure threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fmeasure import shrunk_threshold
+
+__all__ = ["LabelBalance"]
+
+
+class LabelBalance:
+    """Corrects the label sets a decision answers, label by label, where a label's answers
+    are out of balance with its occurrences.
+
+    A decision that picks whole label sets, for exact matches and the micro-F1, serves the
+    frequent labels: on sparse label spaces it rarely or never answers a rare label, whose
+    F1 is then 0, and it may answer a label far more often than the label occurs. Each label
+    here keeps its own F-measure threshold, learned online from the answers given[^1]:
+    a / b, with a its true positives and b its positives plus its answers (plus `prior`
+    pseudo-counts: a threshold of 0.25 at the start), shrunk by `strength` from 0.5
+    (`compose.shrunk_threshold`). Then, instance by instance:
+
+    - a label answered more often than `over` times its occurrences so far is dropped from
+      the answer if its P(True) is below its threshold;
+    - a rare label (occurring in under `rare` of the instances so far) answered less than
+      `under` times as often as it occurs is added if its P(True) reaches its threshold.
+
+    Elsewhere the answer is left as the decision gave it. Labels are positions in the
+    caller's order; their number may grow.
+
+    Parameters
+    ----------
+    strength
+        How far each label's threshold goes from 0.5 towards its F-measure's (0 to 1).
+    under
+        A rare label answered less than this many times per occurrence may be added.
+    over
+        A label answered more than this many times per occurrence may be dropped.
+    rare
+        Labels occurring in under this share of the instances are rare.
+    prior
+        Pseudo-counts of the start: `prior` / 2 true positives out of 2 `prior`.
+
+    Examples
+    --------
+    >>> balance = LabelBalance()
+    >>> for t in range(40):  # label 1 occurs in 1 instance of 20, and is never answered
+    ...     answer = balance.adjust((0,), np.array([0.9, 0.1]))
+    ...     balance.learn(answer, (0, 1) if t % 20 == 0 else (0,), n_labels=2)
+    >>> balance.threshold(2).round(3).tolist()
+    [0.497, 0.294]
+    >>> balance.adjust((0,), np.array([0.9, 0.3])), balance.adjust((0,), np.array([0.9, 0.2]))
+    ((0, 1), (0,))
+
+    References
+    ----------
+    [^1]: Busa-Fekete, R., Szörényi, B., Dembczyński, K. and Hüllermeier, E. (2015). Online
+        F-measure optimization. Advances in Neural Information Processing Systems 28.
+
+    """
+
+    def __init__(
+        self,
+        strength: float = 0.55,
+        under: float = 0.4,
+        over: float = 1.0,
+        rare: float = 0.1,
+        prior: float = 1.0,
+    ):
+        self.strength = strength
+        self.under = under
+        self.over = over
+        self.rare = rare
+        self.prior = prior
+        self._tp: list[float] = []  # per label: true positives among the answers
+        self._answered: list[float] = []  # answers
+        self._positives: list[float] = []  # occurrences
+        self._theta = np.zeros(0)  # each label's threshold
+        self._short = np.zeros(0, dtype=bool)  # answered less than `under` per occurrence
+        self._n = 0  # instances learnt
+
+    def _grow(self, n_labels: int) -> None:
+        extra = n_labels - len(self._tp)
+        if extra > 0:
+            self._tp += [0.0] * extra
+            self._answered += [0.0] * extra
+            self._positives += [0.0] * extra
+            start = shrunk_threshold(0.25, self.strength)  # prior / 2 out of 2 prior
+            self._theta = np.concatenate([self._theta, np.full(extra, start)])
+            self._short = np.concatenate([self._short, np.zeros(extra, dtype=bool)])
+
+    def threshold(self, n_labels: int) -> np.ndarray:
+        """Each label's threshold."""
+        self._grow(n_labels)
+        return self._theta[:n_labels].copy()
+
+    def adjust(self, answer: tuple[int, ...], proba: np.ndarray) -> tuple[int, ...]:
+        """The answer (sorted positions) corrected for these P(True) of the first labels."""
+        n = len(proba)
+        self._grow(n)
+        theta = self._theta[:n]
+        answered, positives = self._answered, self._positives
+        over = self.over
+        keep = [  # a position beyond the P(True) given (a seen set's label) is kept
+            j
+            for j in answer
+            if j >= n or answered[j] <= over * positives[j] or proba[j] >= theta[j]
+        ]
+        candidates = np.flatnonzero((proba >= theta) & self._short[:n]).tolist()
+        if candidates:
+            limit = self.rare * self._n
+            added = [j for j in candidates if positives[j] < limit]
+            if added:
+                return tuple(sorted(set(keep).union(added)))
+        return answer if len(keep) == len(answer) else tuple(keep)
+
+    def learn(self, answer: tuple[int, ...], truth: tuple[int, ...], n_labels: int) -> None:
+        """Count the answer given against the true set (both sorted positions), with
+        `n_labels` labels known (more if either names more)."""
+        self._grow(max(n_labels, answer[-1] + 1 if answer else 0, truth[-1] + 1 if truth else 0))
+        tp, answered, positives = self._tp, self._answered, self._positives
+        for j in answer:
+            answered[j] += 1.0
+        for j in truth:
+            positives[j] += 1.0
+        hits = set(answer).intersection(truth)
+        for j in hits:
+            tp[j] += 1.0
+        half, prior, strength = 0.5 * self.prior, 2.0 * self.prior, self.strength
+        theta, short, under = self._theta, self._short, self.under
+        for j in set(answer).union(truth):
+            f = (half + tp[j]) / (prior + answered[j] + positives[j])
+            theta[j] = shrunk_threshold(f, strength)
+            short[j] = answered[j] < under * positives[j]
+        self._n += 1
