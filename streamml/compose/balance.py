@@ -76,8 +76,8 @@ class LabelBalance:
         self._tp: list[float] = []  # per label: true positives among the answers
         self._answered: list[float] = []  # answers
         self._positives: list[float] = []  # occurrences
-        self._theta = np.zeros(0)  # each label's threshold
-        self._short = np.zeros(0, dtype=bool)  # answered less than `under` per occurrence
+        self._theta: list[float] = []  # each label's threshold
+        self._short: set[int] = set()  # the labels answered less than `under` per occurrence
         self._n = 0  # instances learnt
 
     def _grow(self, n_labels: int) -> None:
@@ -86,31 +86,26 @@ class LabelBalance:
             self._tp += [0.0] * extra
             self._answered += [0.0] * extra
             self._positives += [0.0] * extra
-            start = shrunk_threshold(0.25, self.strength)  # prior / 2 out of 2 prior
-            self._theta = np.concatenate([self._theta, np.full(extra, start)])
-            self._short = np.concatenate([self._short, np.zeros(extra, dtype=bool)])
+            self._theta += [shrunk_threshold(0.25, self.strength)] * extra  # prior: F 0.5
 
     def threshold(self, n_labels: int) -> np.ndarray:
         """Each label's threshold."""
         self._grow(n_labels)
-        return self._theta[:n_labels].copy()
+        return np.array(self._theta[:n_labels])
 
     def adjust(self, answer: tuple[int, ...], proba: np.ndarray) -> tuple[int, ...]:
         """The answer (sorted positions) corrected for these P(True) of the first labels."""
         n = len(proba)
         self._grow(n)
-        theta = self._theta[:n]
+        p, theta = proba.tolist(), self._theta
         answered, positives = self._answered, self._positives
         over = self.over
         keep = [  # a position beyond the P(True) given (a seen set's label) is kept
-            j
-            for j in answer
-            if j >= n or answered[j] <= over * positives[j] or proba[j] >= theta[j]
+            j for j in answer if j >= n or answered[j] <= over * positives[j] or p[j] >= theta[j]
         ]
-        candidates = np.flatnonzero((proba >= theta) & self._short[:n]).tolist()
-        if candidates:
+        if self._short:
             limit = self.rare * self._n
-            added = [j for j in candidates if positives[j] < limit]
+            added = [j for j in self._short if j < n and positives[j] < limit and p[j] >= theta[j]]
             if added:
                 return tuple(sorted(set(keep).union(added)))
         return answer if len(keep) == len(answer) else tuple(keep)
@@ -132,5 +127,8 @@ class LabelBalance:
         for j in set(answer).union(truth):
             f = (half + tp[j]) / (prior + answered[j] + positives[j])
             theta[j] = shrunk_threshold(f, strength)
-            short[j] = answered[j] < under * positives[j]
+            if answered[j] < under * positives[j]:
+                short.add(j)
+            else:
+                short.discard(j)
         self._n += 1

@@ -28,6 +28,7 @@ class BalancedDecider:
     def __init__(self, decider, balance: LabelBalance):
         self._decider = decider
         self._balance = balance
+        self._cached = None  # (key, answer) of the instance answered
 
     trivial = False  # the balance needs every answer counted
 
@@ -45,9 +46,15 @@ class BalancedDecider:
         return self._decider.probabilities(answers, key)
 
     def answer(self, answers: np.ndarray, n_labels: int, key=None) -> tuple[int, ...]:
-        """The label set answered for these P(True) of the known labels."""
+        """The label set answered for these P(True) of the known labels (cached under `key`,
+        the caller's cache of the P(True), until `learn`)."""
+        cached = self._cached
+        if key is not None and cached is not None and cached[0] is key:
+            return cached[1]
         decided = self._decider.answer(answers, n_labels, key)
-        return self._balance.adjust(decided, self._decider.probabilities(answers, key))
+        answer = self._balance.adjust(decided, self._decider.probabilities(answers, key))
+        self._cached = (key, answer)
+        return answer
 
     def learn(self, answers: np.ndarray, n_labels: int, key, truth: tuple[int, ...]) -> None:
         """Count the answer (as given, or as it would have been, with `n_labels` labels known
@@ -55,3 +62,4 @@ class BalancedDecider:
         given = self.answer(answers, n_labels, key)  # before the inner decision forgets it
         self._decider.learn(answers, n_labels, key, truth)
         self._balance.learn(given, truth, n_labels)
+        self._cached = None
