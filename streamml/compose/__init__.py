@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .balance import LabelBalance
 from .base import Thresholded
 from .fmeasure import FMeasureThresholds, shrunk_threshold
 from .labelsets import LabelSetDecoder, SeenLabelSets
@@ -11,6 +12,7 @@ from .threshold import MicroFThreshold
 
 __all__ = [
     "FMeasureThresholds",
+    "LabelBalance",
     "LabelSetDecoder",
     "LastSetMixture",
     "MicroFThreshold",

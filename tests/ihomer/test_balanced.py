@@ -1,0 +1,105 @@
+"""IHOMER's `label_balance`: the decision's label sets corrected label by label
+(`compose.LabelBalance`, through `ihomer.balanced.BalancedDecider`)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from river import datasets
+
+from streamml import IHOMER
+from streamml.compose import LabelBalance
+from streamml.evaluate import prequential
+from streamml.ihomer.balanced import BalancedDecider
+from streamml.ihomer.decision import Decider
+
+LABELS = [f"l{j:02d}" for j in range(16)]
+
+
+def sparse(n: int, seed: int) -> list:
+    """16 labels from 30% of the instances down to 1%; each label has a noisy feature."""
+    rng = np.random.default_rng(seed)
+    freq = np.geomspace(0.3, 0.01, len(LABELS))
+    out = []
+    for _ in range(n):
+        on = rng.random(len(LABELS)) < freq
+        x = {f"f{j}": float(v) + rng.normal(scale=0.8) for j, v in enumerate(on)}
+        out.append((x, dict(zip(LABELS, on.tolist()))))
+    return out
+
+
+def _answers(model, stream) -> list:
+    out = []
+    for x, y in stream:
+        out.append(model.predict_one(x))
+        model.learn_one(x, y)
+    return out
+
+
+def test_it_answers_as_a_balance_over_the_decision_fed_directly():
+    rng = np.random.default_rng(0)
+    decider = BalancedDecider(Decider(100, 0.2), LabelBalance())
+    inner, balance = Decider(100, 0.2), LabelBalance()
+    changed = 0
+    for t in range(1500):
+        truth = tuple(np.flatnonzero(rng.random(8) < np.geomspace(0.4, 0.02, 8)).tolist())
+        # A true label has P(True) 0.25 to 0.55: the rare ones are seldom answered.
+        p = rng.random(8) * 0.3 + 0.25 * np.isin(np.arange(8), truth)
+        key = object() if t % 2 else None  # with and without the caller's cache
+        expected = balance.adjust(inner.answer(p, 8), p)
+        assert decider.answer(p, 8, key) == expected
+        assert decider.answer(p, 8, key) == expected  # asked again: the same
+        changed += expected != inner.answer(p, 8)
+        decider.learn(p, 8, key, truth)
+        inner.learn(p, 8, None, truth)
+        balance.learn(expected, truth, 8)
+        assert decider.threshold(8) == inner.threshold(8)
+    assert changed > 20
+    assert decider.probabilities(p) is p and not decider.trivial and not decider.mixing
+
+
+def test_it_changes_neither_the_probabilities_nor_what_the_model_learns():
+    stream = sparse(1200, seed=1)
+    a, b = IHOMER(seed=3), IHOMER(seed=3, label_balance=False)
+    answers_differ = 0
+    for x, y in stream:
+        assert a.predict_proba_one(x) == b.predict_proba_one(x)
+        answers_differ += a.predict_one(x) != b.predict_one(x)
+        a.learn_one(x, y)
+        b.learn_one(x, y)
+    assert answers_differ > 30
+    assert a.partition == b.partition
+
+
+def test_on_rare_labels_it_lifts_the_macro_f1():
+    stream = sparse(3000, seed=2)
+    with_it = prequential(IHOMER(seed=0), stream)
+    without = prequential(IHOMER(seed=0, label_balance=False), stream)
+    assert with_it.macro_f1 > without.macro_f1 + 0.02
+
+
+def test_on_yeast_it_lifts_the_macro_f1():
+    with_it = prequential(IHOMER(seed=42), datasets.Yeast())
+    without = prequential(IHOMER(seed=42, label_balance=False), datasets.Yeast())
+    assert with_it.macro_f1 > without.macro_f1
+
+
+def test_a_pickled_model_answers_on_as_the_original():
+    stream = sparse(900, seed=4)
+    model = IHOMER(seed=5)
+    _answers(model, stream[:500])
+    twin = pickle.loads(pickle.dumps(model))
+    assert _answers(twin, stream[500:]) == _answers(model, stream[500:])
+
+
+def test_without_it_the_decision_is_not_wrapped():
+    assert not isinstance(IHOMER(label_balance=False)._decider, BalancedDecider)
+    assert isinstance(IHOMER()._decider, BalancedDecider)
+
+
+@pytest.mark.parametrize("value", [1, None, "yes"])
+def test_bad_label_balance(value):
+    with pytest.raises(ValueError, match="label_balance must be True or False"):
+        IHOMER(label_balance=value)
