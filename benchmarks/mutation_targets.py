@@ -311,6 +311,20 @@ TARGETS = [
         0.70,
     ),
     Target(
+        "balance",
+        "streamml/compose/balance.py",
+        ("tests/compose/test_balance.py", "tests/ihomer/test_balanced.py"),
+        _TREE,
+        0.70,
+    ),
+    Target(
+        "balanced",
+        "streamml/ihomer/balanced.py",
+        ("tests/ihomer/test_balanced.py", "tests/ihomer/test_second_opinion.py"),
+        _TREE,
+        0.70,
+    ),
+    Target(
         "race",
         "streamml/compose/race.py",
         ("tests/compose/test_race.py", "tests/ihomer/test_threshold.py"),
