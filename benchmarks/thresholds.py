@@ -1,16 +1,16 @@
 """Decisions over one model's probabilities: F-measure thresholds and seen label sets.
 
-One `IHOMER(seed=42, last_set=False)` learns each stream (full, file order, test-then-train;
-without `last_set`, whose probabilities depend on the decision); its probabilities are decided
-several ways before it learns each instance: its own answer (its decision: `seen` and
-`seen+f-micro-0.2` below race), each label at 0.5 (as
-`IHOMER(seen_sets=None, threshold_strength=0, last_set=False)` does), and by wrappers of
-`streamml.compose`
-(`FMeasureThresholds`, `SeenLabelSets`, and one stacked on the other) driven through their
-public methods over the same probabilities (a decision does not change what the model learns,
-so one model serves them all). Reported: the four metrics of the published tables for each
-decision, the published MLHAT and the best published learner, and the cost of each decision
-per instance.
+One `IHOMER(seed=42, last_set=False, label_balance=False)` learns each stream (full, file
+order, test-then-train; without `last_set`, whose probabilities depend on the decision, and
+without `label_balance`, a decision of its own); its probabilities are decided several ways
+before it learns each instance: its own answer (its decision: `seen` and `seen+f-micro-0.2`
+below race), each label at 0.5 (as
+`IHOMER(seen_sets=None, threshold_strength=0, last_set=False, label_balance=False)` does), and
+by wrappers of `streamml.compose` (`FMeasureThresholds`, `SeenLabelSets`, and one stacked on
+the other) driven through their public methods over the same probabilities (a decision does
+not change what the model learns, so one model serves them all). Reported: the four metrics of
+the published tables for each decision, the published MLHAT and the best published learner,
+and the cost of each decision per instance.
 
     python -m benchmarks thresholds            # the 17 streams with a published row
 """
@@ -106,7 +106,9 @@ def run_stream(path: str | pathlib.Path, seed: int = 42) -> dict:
     replay = Replay()
     wrappers = {name: wrapped(replay, name) for name in DECISIONS}
     scores = {name: MultiLabelMetrics() for name in (MARGINAL, DEFAULT, *wrappers)}
-    model = IHOMER(seed=seed, last_set=False)  # its probabilities, and its own decision
+    model = IHOMER(
+        seed=seed, last_set=False, label_balance=False
+    )  # its probabilities, and its own decision
     seconds = {"model": 0.0, DEFAULT: 0.0, **{name: 0.0 for name in wrappers}}
     with threadpool_limits(1):
         for x, y in ARFF(path):
@@ -171,13 +173,14 @@ def write_thresholds_report(out) -> pathlib.Path:
     lines = [
         "# Decisions: F-measure thresholds and seen label sets",
         "",
-        "`python -m benchmarks thresholds`: `IHOMER(seed=42, last_set=False)`, full streams, "
-        "its probabilities "
+        "`python -m benchmarks thresholds`: "
+        "`IHOMER(seed=42, last_set=False, label_balance=False)`, full streams, its probabilities "
         f"decided in several ways (see `benchmarks/thresholds.py`): `{DEFAULT}` (its own "
         "answers: the default `seen_sets=1000, threshold_strength=0.2`, in which `seen` and "
         "`seen+f-micro-0.2` race, the second answering while it has lately been ahead on F1 "
         "and not behind on exact matches), `p>0.5` (each label on its own, what "
-        "`IHOMER(seen_sets=None, threshold_strength=0, last_set=False)` predicts) and "
+        "`IHOMER(seen_sets=None, threshold_strength=0, last_set=False, label_balance=False)` "
+        "predicts) and "
         + ", ".join(f"`{name}` (`{describe(name)}`)" for name in DECISIONS)
         + ", with `model` the IHOMER. `seen` was the default before the threshold. "
         "`MLHAT (pub.)` and `best (pub.)` are the published full-stream results (Hamming "

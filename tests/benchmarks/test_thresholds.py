@@ -16,8 +16,13 @@ def test_each_decision_scores_as_the_model_run_alone(tmp_path):
     path = tmp_path / "small.arff"
     write_arff(path, n=150, seed=3)
     runs = thresholds.run_stream(path, seed=5)
-    plain = IHOMER(seed=5, seen_sets=None, threshold_strength=0.0, last_set=False)
-    models = {thresholds.MARGINAL: plain, thresholds.DEFAULT: IHOMER(seed=5, last_set=False)}
+    plain = IHOMER(
+        seed=5, seen_sets=None, threshold_strength=0.0, last_set=False, label_balance=False
+    )
+    models = {
+        thresholds.MARGINAL: plain,
+        thresholds.DEFAULT: IHOMER(seed=5, last_set=False, label_balance=False),
+    }
     for name in thresholds.DECISIONS:
         models[name] = thresholds.wrapped(plain.clone(), name)
     assert set(runs["metrics"]) == set(models)
