@@ -50,6 +50,11 @@ class Race:
         return self._loss[1] < self._loss[0] and self._f1_loss[1] <= self._f1_loss[0]
 
     @property
+    def second_not_behind_on_matches(self) -> bool:
+        """The second answer has lately been exact at least as often as the first."""
+        return self._loss[1] <= self._loss[0]
+
+    @property
     def second_ahead_on_f1(self) -> bool:
         """The second answer has lately been closer to the truth label by label (F1), and is
         not behind on exact matches."""

@@ -8,10 +8,22 @@ from ..compose.labelsets import LabelSetDecoder
 from ..compose.race import Race
 from ..compose.threshold import MicroFThreshold
 
-__all__ = ["Decider", "make_decider"]
+__all__ = ["Decider", "above_half", "make_decider"]
 
 #: Label spaces below this size pick their labels in Python rather than with array calls.
 _SMALL = 64
+
+
+def above_half(p: np.ndarray) -> tuple[int, ...]:
+    """The positions of the P(True) above 0.5.
+
+    >>> above_half(np.array([0.7, 0.5, 0.51]))
+    (0, 2)
+
+    """
+    if len(p) < _SMALL:  # one array call: the rest is cheaper in Python
+        return tuple([i for i, q in enumerate(p.tolist()) if q > 0.5])
+    return tuple(np.flatnonzero(p > 0.5).tolist())
 
 
 class Decider:
@@ -133,7 +145,8 @@ def make_decider(model):
     `LastSetDecider` with `last_set` (its mixture weighed as the alternates are: `adapt_rate`,
     over `adapt_window` instances; its race over `selection_window` instances, and from the
     `selection_window`-th on, as the choice between a cluster's learner and the all-labels
-    learner); its answers corrected by `BalancedDecider` with `label_balance`."""
+    learner); its answers corrected by `BalancedDecider` with `label_balance` (its race over
+    `selection_window` instances, and from the `selection_window`-th on)."""
     if not model.last_set:
         decider = Decider(model.seen_sets, model.threshold_strength)
     else:
@@ -152,4 +165,5 @@ def make_decider(model):
     from ..compose.balance import LabelBalance
     from .balanced import BalancedDecider
 
-    return BalancedDecider(decider, LabelBalance())
+    window = model.selection_window
+    return BalancedDecider(decider, LabelBalance(), 1.0 / window, window)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..compose.last_set import LastSetMixture
 from ..compose.race import Race
-from .decision import _SMALL, Decider
+from .decision import Decider, above_half
 
 __all__ = ["LastSetDecider"]
 
@@ -98,13 +98,6 @@ class LastSetDecider:
         mixed = self._mix(answers, key)
         decided = mixed if self.mixing else answers
         self._decider.learn(decided, n_labels, key, truth)
-        self._race.learn(_above_half(answers), _above_half(mixed), truth)
+        self._race.learn(above_half(answers), above_half(mixed), truth)
         self._mixture.learn(answers, truth, max(len(answers), truth[-1] + 1 if truth else 0))
         self._cached = None
-
-
-def _above_half(p: np.ndarray) -> tuple[int, ...]:
-    """The positions of the P(True) above 0.5."""
-    if len(p) < _SMALL:  # one array call: the rest is cheaper in Python
-        return tuple([i for i, q in enumerate(p.tolist()) if q > 0.5])
-    return tuple(np.flatnonzero(p > 0.5).tolist())

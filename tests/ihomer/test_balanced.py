@@ -10,10 +10,10 @@ import pytest
 from river import datasets
 
 from streamml import IHOMER
-from streamml.compose import LabelBalance
+from streamml.compose import LabelBalance, Race
 from streamml.evaluate import prequential
 from streamml.ihomer.balanced import BalancedDecider
-from streamml.ihomer.decision import Decider
+from streamml.ihomer.decision import Decider, above_half
 
 LABELS = [f"l{j:02d}" for j in range(16)]
 
@@ -39,24 +39,32 @@ def _answers(model, stream) -> list:
 
 
 def test_it_answers_as_a_balance_over_the_decision_fed_directly():
+    """The balanced answer while it is not behind the P(True) at 0.5 on recent exact matches
+    (after the warm-up), else the decision's; the balance counts the answer given."""
     rng = np.random.default_rng(0)
-    decider = BalancedDecider(Decider(100, 0.2), LabelBalance())
-    inner, balance = Decider(100, 0.2), LabelBalance()
-    changed = 0
+    decider = BalancedDecider(Decider(100, 0.2), LabelBalance(), race_decay=0.05, warmup=100)
+    inner, balance, race = Decider(100, 0.2), LabelBalance(), Race(0.05)
+    balancing = changed = 0
     for t in range(1500):
         truth = tuple(np.flatnonzero(rng.random(8) < np.geomspace(0.4, 0.02, 8)).tolist())
-        # A true label has P(True) 0.25 to 0.55: the rare ones are seldom answered.
-        p = rng.random(8) * 0.3 + 0.25 * np.isin(np.arange(8), truth)
+        # A true label has P(True) 0.25 to 0.75: the rare ones are seldom answered.
+        p = rng.random(8) * 0.3 + np.isin(np.arange(8), truth) * rng.choice([0.25, 0.45])
         key = object() if t % 2 else None  # with and without the caller's cache
-        expected = balance.adjust(inner.answer(p, 8), p)
+        decided = inner.answer(p, 8)
+        balanced = balance.adjust(decided, p)
+        on = t >= 100 and race.second_not_behind_on_matches
+        expected = balanced if on else decided
+        assert decider.balancing == on
         assert decider.answer(p, 8, key) == expected
         assert decider.answer(p, 8, key) == expected  # asked again: the same
-        changed += expected != inner.answer(p, 8)
+        balancing += on
+        changed += expected != decided
         decider.learn(p, 8, key, truth)
         inner.learn(p, 8, None, truth)
+        race.learn(above_half(p), balanced, truth)
         balance.learn(expected, truth, 8)
         assert decider.threshold(8) == inner.threshold(8)
-    assert changed > 20
+    assert 100 < balancing < 1300 and changed > 10  # it balanced, and not all the time
     assert decider.probabilities(p) is p and not decider.trivial and not decider.mixing
 
 
