@@ -49,3 +49,15 @@ def test_f1_of_label_sets():
     assert f1((0,), ()) == 0.0
     assert f1((0, 1), (0,)) == pytest.approx(2 / 3)
     assert f1((0, 1), (2, 3)) == 0.0
+
+
+def test_not_behind_on_matches_allows_a_tie_and_ignores_f1():
+    assert Race(decay=0.1).second_not_behind_on_matches  # nothing seen: a tie
+    race = Race(decay=0.1)
+    race.learn((0,), (0, 1), truth=(0, 1, 2))  # both miss; the second is closer on F1
+    assert race.second_not_behind_on_matches
+    race.learn((0,), (0, 1), truth=(0,))  # the first is exact, the second not
+    assert not race.second_not_behind_on_matches
+    for _ in range(30):
+        race.learn((1,), (0,), truth=(0,))
+    assert race.second_not_behind_on_matches
