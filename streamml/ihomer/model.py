@@ -437,11 +437,18 @@ class IHOMER(PartitionState, base.Wrapper, base.MultiLabelClassifier):
         return "\n".join(lines)
 
     def _decision_summary(self) -> list[str]:
-        if not self.last_set:
-            return []
-        if self._decider.mixing:
-            return ["Decided: P(True) mixed with the last true label set (they lead lately)"]
-        return ["Decided: the model's P(True) (those mixed with the last label set do not lead)"]
+        lines = []
+        if self.last_set and self._decider.mixing:
+            lines.append("Decided: P(True) mixed with the last true label set (they lead lately)")
+        elif self.last_set:
+            lines.append(
+                "Decided: the model's P(True) (those mixed with the last label set do not lead)"
+            )
+        if self.label_balance and self._decider.balancing:
+            lines.append("Balanced: the labels answered too often or (rare) too seldom corrected")
+        elif self.label_balance:
+            lines.append("Balanced: not now (it would cost exact matches, or is warming up)")
+        return lines
 
     # -- prediction -----------------------------------------------------------------------
 

@@ -116,6 +116,15 @@ def test_a_pickled_model_answers_on_as_the_original():
     assert _answers(twin, stream[500:]) == _answers(model, stream[500:])
 
 
+def test_the_summary_says_whether_it_balances():
+    model = IHOMER(seed=0)
+    assert "Balanced: not now" in model.summary()  # warming up
+    _answers(model, structured(600, seed=6))
+    assert model._decider.balancing
+    assert "Balanced: the labels answered too often" in model.summary()
+    assert "Balanced" not in IHOMER(label_balance=False).summary()
+
+
 def test_without_it_the_decision_is_not_wrapped():
     assert not isinstance(IHOMER(label_balance=False)._decider, BalancedDecider)
     assert isinstance(IHOMER()._decider, BalancedDecider)

@@ -147,10 +147,11 @@ def test_the_summary_reads_as_documented():
         f"restructurings, {len(model.drift_events)} drift events"
     )
     assert lines[1].startswith("Decided: ")  # which probabilities (last_set)
-    assert lines[2] == "LabelODAC tree:"
+    assert lines[2].startswith("Balanced: ")  # whether the balance answers (label_balance)
+    assert lines[3] == "LabelODAC tree:"
     tree = model.odac.summary().split("\n")
-    assert lines[3 : 3 + len(tree)] == tree
-    rest = lines[3 + len(tree) :]
+    assert lines[4 : 4 + len(tree)] == tree
+    rest = lines[4 + len(tree) :]
     assert rest == [
         "Clusters (labels | recent Hamming loss | instances | answered by):",
         f"  {{{', '.join(first)}}} | 0.000 | 12 | own",
