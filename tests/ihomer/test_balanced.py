@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pytest
 from river import datasets
@@ -14,6 +12,9 @@ from streamml.compose import LabelBalance, Race
 from streamml.evaluate import prequential
 from streamml.ihomer.balanced import BalancedDecider
 from streamml.ihomer.decision import Decider, above_half
+
+from ..continuation import assert_pickle_continues
+from ..lockstep import assert_same_probabilities
 
 LABELS = [f"l{j:02d}" for j in range(16)]
 
@@ -30,14 +31,6 @@ def structured(n: int, seed: int) -> list:
         on = np.concatenate([pool[rng.integers(len(pool))], rng.random(8) < rare])
         x = {f"f{j}": float(v) + rng.normal(scale=0.8) for j, v in enumerate(on)}
         out.append((x, dict(zip(LABELS, on.tolist()))))
-    return out
-
-
-def _answers(model, stream) -> list:
-    out = []
-    for x, y in stream:
-        out.append(model.predict_one(x))
-        model.learn_one(x, y)
     return out
 
 
@@ -83,15 +76,8 @@ def test_it_answers_as_the_decision_where_the_balance_costs_exact_matches():
 
 
 def test_it_changes_neither_the_probabilities_nor_what_the_model_learns():
-    stream = structured(1200, seed=1)
     a, b = IHOMER(seed=3), IHOMER(seed=3, label_balance=False)
-    answers_differ = 0
-    for x, y in stream:
-        assert a.predict_proba_one(x) == b.predict_proba_one(x)
-        answers_differ += a.predict_one(x) != b.predict_one(x)
-        a.learn_one(x, y)
-        b.learn_one(x, y)
-    assert answers_differ > 30
+    assert_same_probabilities(a, b, structured(1200, seed=1))
     assert a.partition == b.partition
 
 
@@ -109,17 +95,16 @@ def test_on_yeast_it_lifts_the_macro_f1():
 
 
 def test_a_pickled_model_answers_on_as_the_original():
-    stream = structured(900, seed=4)
-    model = IHOMER(seed=5)
-    _answers(model, stream[:500])
-    twin = pickle.loads(pickle.dumps(model))
-    assert _answers(twin, stream[500:]) == _answers(model, stream[500:])
+    model, copy = assert_pickle_continues(IHOMER(seed=5), structured(900, seed=4), 500)
+    assert copy._decider._balance._theta == model._decider._balance._theta
 
 
 def test_the_summary_says_whether_it_balances():
     model = IHOMER(seed=0)
     assert "Balanced: not now" in model.summary()  # warming up
-    _answers(model, structured(600, seed=6))
+    for x, y in structured(600, seed=6):
+        model.predict_one(x)
+        model.learn_one(x, y)
     assert model._decider.balancing
     assert "Balanced: the labels answered too often" in model.summary()
     assert "Balanced" not in IHOMER(label_balance=False).summary()
