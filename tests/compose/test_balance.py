@@ -142,3 +142,20 @@ def test_an_answer_unchanged_is_the_same_tuple():
     balance = LabelBalance()
     answer = (0, 2)
     assert balance.adjust(answer, np.array([0.9, 0.1, 0.8])) is answer
+
+
+def test_counts_grow_to_every_position_named():
+    balance = LabelBalance(strength=1.0)
+    balance.learn((5,), (0,), 2)  # an answer naming a label beyond those known
+    assert balance.threshold(6)[5] == pytest.approx(0.5 / 3)  # answered once, never right
+    balance.learn((), (7,), 2)  # a true set likewise
+    assert balance.threshold(8)[7] == pytest.approx(0.5 / 3)  # occurs once, never answered
+
+
+def test_labels_beyond_the_probabilities_given_are_neither_judged_nor_added():
+    balance = LabelBalance()
+    for t in range(60):  # label 2: over-answered; label 3: rare and never answered
+        balance.learn((0, 2), (0, 3) if t % 20 == 0 else (0,), 4)
+    p = np.array([0.9, 0.1])  # P(True) of the first two labels only
+    assert balance.adjust((0, 2), p) == (0, 2)
+    assert balance.adjust((0,), np.array([0.9, 0.1, 0.1, 0.45])) == (0, 3)  # when given

@@ -75,6 +75,18 @@ def test_it_answers_as_the_decision_where_the_balance_costs_exact_matches():
     assert not decider.balancing and decider.answer(p, 2) == (0,)
 
 
+def test_the_answer_is_reused_under_the_same_key_only():
+    decider = BalancedDecider(Decider(None, 0.0), LabelBalance())
+    assert decider.balancing  # no warm-up by default: a tie with nothing seen
+    first, second = np.array([0.9, 0.1]), np.array([0.1, 0.9])
+    assert decider.answer(first, 2) == (0,)
+    assert decider.answer(second, 2) == (1,)  # without a key, answered afresh
+    key = object()
+    assert decider.answer(first, 2, key) == (0,)
+    assert decider.answer(second, 2, key) == (0,)  # the caller's key: the same P(True)
+    assert decider.answer(second, 2, object()) == (1,)
+
+
 def test_it_changes_neither_the_probabilities_nor_what_the_model_learns():
     a, b = IHOMER(seed=3), IHOMER(seed=3, label_balance=False)
     assert_same_probabilities(a, b, structured(1200, seed=1))
