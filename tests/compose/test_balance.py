@@ -158,4 +158,5 @@ def test_labels_beyond_the_probabilities_given_are_neither_judged_nor_added():
         balance.learn((0, 2), (0, 3) if t % 20 == 0 else (0,), 4)
     p = np.array([0.9, 0.1])  # P(True) of the first two labels only
     assert balance.adjust((0, 2), p) == (0, 2)
+    assert balance.adjust((0,), np.array([0.9, 0.1, 0.1])) == (0,)  # label 3 not given
     assert balance.adjust((0,), np.array([0.9, 0.1, 0.1, 0.45])) == (0, 3)  # when given
