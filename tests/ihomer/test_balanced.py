@@ -79,11 +79,15 @@ def test_the_answer_is_reused_under_the_same_key_only():
     decider = BalancedDecider(Decider(None, 0.0), LabelBalance())
     assert decider.balancing  # no warm-up by default: a tie with nothing seen
     first, second = np.array([0.9, 0.1]), np.array([0.1, 0.9])
+    for _ in range(3):  # label 0 answered three times, never true: over-answered
+        decider.learn(first, 2, None, ())
     assert decider.answer(first, 2) == (0,)
     assert decider.answer(second, 2) == (1,)  # without a key, answered afresh
     key = object()
     assert decider.answer(first, 2, key) == (0,)
-    assert decider.answer(second, 2, key) == (0,)  # the caller's key: the same P(True)
+    # Under the caller's key the P(True) are the same: the answer is not recomputed (the
+    # balance would have dropped label 0, over-answered and now below its threshold).
+    assert decider.answer(second, 2, key) == (0,)
     assert decider.answer(second, 2, object()) == (1,)
 
 
