@@ -8,6 +8,8 @@ from .fmeasure import shrunk_threshold
 
 __all__ = ["LabelBalance"]
 
+_SMALL = 64  # labels: below, the answers are read in Python; from here on, with arrays
+
 
 class LabelBalance:
     """Corrects the label sets a decision answers, label by label, where a label's answers
@@ -78,6 +80,9 @@ class LabelBalance:
         self._positives: list[float] = []  # occurrences
         self._theta: list[float] = []  # each label's threshold
         self._short: set[int] = set()  # the labels answered less than `under` per occurrence
+        # The same thresholds and short labels in arrays, for large label spaces.
+        self._theta_array = np.zeros(0)
+        self._short_array = np.zeros(0, dtype=bool)
         self._n = 0  # instances learnt
 
     def _grow(self, n_labels: int) -> None:
@@ -86,7 +91,10 @@ class LabelBalance:
             self._tp += [0.0] * extra
             self._answered += [0.0] * extra
             self._positives += [0.0] * extra
-            self._theta += [shrunk_threshold(0.25, self.strength)] * extra  # prior: F 0.5
+            start = shrunk_threshold(0.25, self.strength)  # the prior: an F-measure of 0.5
+            self._theta += [start] * extra
+            self._theta_array = np.concatenate([self._theta_array, np.full(extra, start)])
+            self._short_array = np.concatenate([self._short_array, np.zeros(extra, dtype=bool)])
 
     def threshold(self, n_labels: int) -> np.ndarray:
         """Each label's threshold."""
@@ -97,15 +105,22 @@ class LabelBalance:
         """The answer (sorted positions) corrected for these P(True) of the first labels."""
         n = len(proba)
         self._grow(n)
-        p, theta = proba.tolist(), self._theta
-        answered, positives = self._answered, self._positives
+        # Below _SMALL labels, read in Python; from there on, the short labels reaching their
+        # thresholds are found with array calls, and only the answer's labels are read.
+        p = proba.tolist() if n < _SMALL else proba
+        theta, answered, positives = self._theta, self._answered, self._positives
         over = self.over
         keep = [  # a position beyond the P(True) given (a seen set's label) is kept
             j for j in answer if j >= n or answered[j] <= over * positives[j] or p[j] >= theta[j]
         ]
         if self._short:
+            if n < _SMALL:
+                candidates = [j for j in self._short if j < n and p[j] >= theta[j]]
+            else:
+                reaching = self._short_array[:n] & (proba >= self._theta_array[:n])
+                candidates = np.flatnonzero(reaching).tolist()
             limit = self.rare * self._n
-            added = [j for j in self._short if j < n and positives[j] < limit and p[j] >= theta[j]]
+            added = [j for j in candidates if positives[j] < limit]
             if added:
                 return tuple(sorted(set(keep).union(added)))
         return answer if len(keep) == len(answer) else tuple(keep)
@@ -124,10 +139,13 @@ class LabelBalance:
             tp[j] += 1.0
         half, prior, strength = 0.5 * self.prior, 2.0 * self.prior, self.strength
         theta, short, under = self._theta, self._short, self.under
+        theta_array, short_array = self._theta_array, self._short_array
         for j in set(answer).union(truth):
             f = (half + tp[j]) / (prior + answered[j] + positives[j])
-            theta[j] = shrunk_threshold(f, strength)
-            if answered[j] < under * positives[j]:
+            theta[j] = theta_array[j] = shrunk_threshold(f, strength)
+            is_short = answered[j] < under * positives[j]
+            short_array[j] = is_short
+            if is_short:
                 short.add(j)
             else:
                 short.discard(j)

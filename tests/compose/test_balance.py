@@ -55,6 +55,7 @@ def _stream(seed, n=600, width=12):
     return out
 
 
+@pytest.mark.parametrize("width", [12, 70])  # read in Python; from 64 labels, with arrays
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(
     "params",
@@ -64,8 +65,8 @@ def _stream(seed, n=600, width=12):
         {"strength": 0.3, "under": 0.2, "over": 0.9, "rare": 0.05, "prior": 0.5},
     ],
 )
-def test_it_corrects_as_the_reference(seed, params):
-    stream = _stream(seed)
+def test_it_corrects_as_the_reference(seed, params, width):
+    stream = _stream(seed, width=width)
     balance = LabelBalance(**params)
     defaults = {"strength": 0.55, "under": 0.4, "over": 1.0, "rare": 0.1, "prior": 1.0}
     expected = _reference(stream, **{**defaults, **params})
