@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .fmeasure import shrunk_threshold
@@ -70,6 +72,18 @@ class LabelBalance:
         rare: float = 0.1,
         prior: float = 1.0,
     ):
+        for name, value, high in (
+            ("strength", strength, 1.0),
+            ("under", under, math.inf),
+            ("over", over, math.inf),
+            ("rare", rare, 1.0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if not 0.0 <= value <= high:
+                raise ValueError(f"{name} must be in [0, {high}], got {value!r}")
+        if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior > 0:
+            raise ValueError(f"prior must be a number above 0, got {prior!r}")
         self.strength = strength
         self.under = under
         self.over = over

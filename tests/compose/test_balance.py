@@ -161,3 +161,22 @@ def test_labels_beyond_the_probabilities_given_are_neither_judged_nor_added():
     assert balance.adjust((0, 2), p) == (0, 2)
     assert balance.adjust((0,), np.array([0.9, 0.1, 0.1])) == (0,)  # label 3 not given
     assert balance.adjust((0,), np.array([0.9, 0.1, 0.1, 0.45])) == (0, 3)  # when given
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"strength": 1.5}, "strength"),
+        ({"strength": -0.1}, "strength"),
+        ({"under": -1.0}, "under"),
+        ({"over": float("nan")}, "over"),
+        ({"rare": 2.0}, "rare"),
+        ({"rare": "0.1"}, "rare"),
+        ({"under": True}, "under"),
+        ({"prior": 0.0}, "prior"),
+        ({"prior": None}, "prior"),
+    ],
+)
+def test_bad_parameters_are_refused(params, name):
+    with pytest.raises(ValueError, match=name):
+        LabelBalance(**params)
