@@ -134,3 +134,12 @@ def test_few_labels_mix_exactly_as_many(seed):
         lists.learn(p, np.flatnonzero(truth), len(truth))
         arrays.learn(p, np.flatnonzero(truth), len(truth))
     assert lists.weights(12).tolist() == pytest.approx(arrays.weights(12).tolist(), rel=1e-14)
+
+
+def test_a_question_about_more_labels_grows_the_arrays_with_weights_of_one_half():
+    mixture = LastSetMixture(4.0, 0.5)
+    for _ in range(3):
+        mixture.learn(np.array([0.2, 0.6]), [0], 2)
+    mixed = mixture.mix(np.full(70, 0.2))  # 70 labels: from 64 on, in arrays
+    assert mixed[2:].tolist() == pytest.approx([0.1] * 68)  # half the model, half the set
+    assert mixture.weights(70)[2:].tolist() == [0.5] * 68

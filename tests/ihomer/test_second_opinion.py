@@ -8,7 +8,7 @@ import pytest
 
 from streamml.compose import LastSetMixture, Race
 from streamml.ihomer.balanced import BalancedDecider
-from streamml.ihomer.decision import Decider, make_decider
+from streamml.ihomer.decision import Decider, above_half, make_decider
 from streamml.ihomer.second_opinion import LastSetDecider
 
 
@@ -100,6 +100,7 @@ def test_make_decider_follows_the_model_parameters():
     Params.label_balance = True
     balanced = make_decider(Params)
     assert isinstance(balanced, BalancedDecider) and type(balanced._decider) is Decider
+    assert balanced._race.decay == 1.0 / 40 and balanced._warmup == 40
     assert balanced._decider._threshold.strength == 0.3
     Params.last_set = True
     assert isinstance(make_decider(Params)._decider, LastSetDecider)
@@ -129,3 +130,37 @@ def test_the_mixed_probabilities_wait_for_the_warmup():
         assert not decider.mixing  # the last set would lead from the second instance
         decider.learn(np.array([0.5]), 1, None, (0,))
     assert decider.mixing
+
+
+def test_a_decider_pickled_before_the_cache_answers():
+    decider = LastSetDecider(None, 0.0, 4.0, 0.5)
+    for _ in range(3):
+        decider.learn(np.array([0.9, 0.0]), 2, None, (0,))
+    state = dict(decider.__dict__)
+    del state["_cached"]  # as pickled before the cache of the mixed P(True)
+    old = LastSetDecider.__new__(LastSetDecider)
+    old.__setstate__(state)
+    key, p = object(), np.array([0.9, 0.8])
+    assert old.answer(p, 2, key) == decider.answer(p, 2, key)
+    assert old.probabilities(p, key).tolist() == decider.probabilities(p, key).tolist()
+
+
+def test_the_mixed_probabilities_are_reused_under_one_key_only():
+    decider = LastSetDecider(None, 0.0, 4.0, 0.5)
+    for _ in range(3):  # label 1 never on, and never given: both sides exact, weights 1/2
+        decider.learn(np.array([0.9, 0.0]), 2, None, (0,))
+    key = object()
+    first = decider._mix(np.array([0.9, 0.8]), key)
+    assert first.tolist()[1] == pytest.approx(0.4)
+    assert decider._mix(np.array([0.9, 0.2]), key) is first  # the caller's key: the same P
+    assert decider._mix(np.array([0.9, 0.2]), None).tolist()[1] == pytest.approx(0.1)
+    assert decider._mix(np.array([0.9, 0.8]), None).tolist()[1] == pytest.approx(0.4)
+    decider.learn(np.array([0.9, 0.8]), 2, key, (0,))
+    assert decider._mix(np.array([0.9, 0.2]), key) is not first  # learning forgets it
+
+
+def test_above_half_in_python_and_with_arrays():
+    for width in (10, 70):  # below 64 labels in Python; from there on, with array calls
+        p = np.zeros(width)
+        p[[0, 3, width - 1]] = [0.51, 0.5, 0.9]
+        assert above_half(p) == (0, width - 1)
