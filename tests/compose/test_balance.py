@@ -178,5 +178,21 @@ def test_labels_beyond_the_probabilities_given_are_neither_judged_nor_added():
     ],
 )
 def test_bad_parameters_are_refused(params, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=f"^{name} must"):
         LabelBalance(**params)
+
+
+def test_bounds_are_allowed():
+    LabelBalance(strength=0.0, under=0.0, over=0.0, rare=0.0, prior=0.5)
+    LabelBalance(strength=1, rare=1)
+
+
+def test_with_arrays_a_rare_short_label_is_added_from_its_threshold_on():
+    balance = LabelBalance()
+    for t in range(100):  # as with two labels, among 70
+        balance.learn((0,), (0, 1) if t % 20 == 0 else (0,), 70)
+    p = np.zeros(70)
+    p[0], p[1] = 0.9, balance.threshold(70)[1]
+    assert balance.adjust((0,), p) == (0, 1)
+    p[1] = np.nextafter(p[1], 0.0)
+    assert balance.adjust((0,), p) == (0,)

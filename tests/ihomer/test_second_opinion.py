@@ -143,6 +143,9 @@ def test_a_decider_pickled_before_the_cache_answers():
     key, p = object(), np.array([0.9, 0.8])
     assert old.answer(p, 2, key) == decider.answer(p, 2, key)
     assert old.probabilities(p, key).tolist() == decider.probabilities(p, key).tolist()
+    old.learn(p, 2, key, (0,))  # reads the cache of the mixed P(True)
+    decider.learn(p, 2, key, (0,))
+    assert old.answer(p, 2) == decider.answer(p, 2)
 
 
 def test_the_mixed_probabilities_are_reused_under_one_key_only():
