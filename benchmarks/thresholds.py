@@ -106,9 +106,8 @@ def run_stream(path: str | pathlib.Path, seed: int = 42) -> dict:
     replay = Replay()
     wrappers = {name: wrapped(replay, name) for name in DECISIONS}
     scores = {name: MultiLabelMetrics() for name in (MARGINAL, DEFAULT, *wrappers)}
-    model = IHOMER(
-        seed=seed, last_set=False, label_balance=False
-    )  # its probabilities, and its own decision
+    # Its probabilities, and its own decision.
+    model = IHOMER(seed=seed, last_set=False, label_balance=False)
     seconds = {"model": 0.0, DEFAULT: 0.0, **{name: 0.0 for name in wrappers}}
     with threadpool_limits(1):
         for x, y in ARFF(path):

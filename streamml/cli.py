@@ -257,13 +257,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.thresholds is not None and (args.shards is not None or args.batch > 1):
         raise ValueError("--thresholds decides instance by instance: not with --shards or --batch")
     stream = _open_stream(args.data, args.labels)
-    options = {"last_set": args.no_last_set, "label_balance": args.no_label_balance}
-    for name in [name for name, off in options.items() if off]:
-        if args.model != models.SHARDABLE:
-            flag = "--no-" + name.replace("_", "-")
-            raise ValueError(f"{flag} is an option of {models.SHARDABLE!r}, not {args.model!r}")
+    flags = {"last_set": args.no_last_set, "label_balance": args.no_label_balance}
+    off = {name: False for name, given in flags.items() if given}  # iHOMER's options turned off
+    if off and args.model != models.SHARDABLE:
+        flag = "--no-" + next(iter(off)).replace("_", "-")
+        raise ValueError(f"{flag} is an option of {models.SHARDABLE!r}, not {args.model!r}")
     model = models.make(args.model, seed=args.seed, shards=args.shards, address=args.ray_address)
-    off = {name: False for name, turned_off in options.items() if turned_off}
     if off:
         model = model.clone(off)
     if args.thresholds is not None:
