@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .fmeasure import shrunk_threshold
+from .fmeasure import check_prior, check_strength, shrunk_threshold
 
 __all__ = ["LabelBalance"]
 
@@ -72,8 +72,9 @@ class LabelBalance:
         rare: float = 0.1,
         prior: float = 1.0,
     ):
+        check_strength(strength)
+        check_prior(prior)
         for name, value, high in (
-            ("strength", strength, 1.0),
             ("under", under, math.inf),
             ("over", over, math.inf),
             ("rare", rare, 1.0),
@@ -82,8 +83,6 @@ class LabelBalance:
                 raise ValueError(f"{name} must be a number, got {value!r}")
             if not 0.0 <= value <= high:
                 raise ValueError(f"{name} must be in [0, {high}], got {value!r}")
-        if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior > 0:
-            raise ValueError(f"prior must be a number above 0, got {prior!r}")
         self.strength = strength
         self.under = under
         self.over = over

@@ -20,6 +20,22 @@ def shrunk_threshold(f, strength: float):
     return f if strength == 1.0 else 0.5 - strength * (0.5 - f)
 
 
+def check_prior(prior) -> None:
+    """Refuse pseudo-counts that are not a number above 0."""
+    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior > 0:
+        raise ValueError(f"prior must be a number > 0, got {prior!r}")
+
+
+def check_strength(strength) -> None:
+    """Refuse a `shrunk_threshold` strength that is not a number in [0, 1]."""
+    if (
+        isinstance(strength, bool)
+        or not isinstance(strength, (int, float))
+        or not 0 <= strength <= 1
+    ):
+        raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
+
+
 class FMeasureThresholds(Decision):
     """Predict a label when its probability reaches a threshold learned online for the F-measure.
 
@@ -84,14 +100,8 @@ class FMeasureThresholds(Decision):
     ):
         if average not in ("macro", "micro"):
             raise ValueError(f"average must be 'macro' or 'micro', got {average!r}")
-        if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior > 0:
-            raise ValueError(f"prior must be a number > 0, got {prior!r}")
-        if (
-            isinstance(strength, bool)
-            or not isinstance(strength, (int, float))
-            or not 0.0 <= strength <= 1.0
-        ):
-            raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
+        check_prior(prior)
+        check_strength(strength)
         self.classifier = classifier
         self.average = average
         self.prior = prior
