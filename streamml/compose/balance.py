@@ -109,6 +109,11 @@ class LabelBalance:
             self._theta_array = np.concatenate([self._theta_array, np.full(extra, start)])
             self._short_array = np.concatenate([self._short_array, np.zeros(extra, dtype=bool)])
 
+    @property
+    def n_learnt(self) -> int:
+        """Instances learnt (true sets seen)."""
+        return self._n
+
     def threshold(self, n_labels: int) -> np.ndarray:
         """Each label's threshold."""
         self._grow(n_labels)

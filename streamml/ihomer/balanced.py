@@ -52,7 +52,6 @@ class BalancedDecider:
         self._balance = balance
         self._race = Race(race_decay)  # the P(True) at 0.5 against the balanced answers
         self._warmup = warmup
-        self._n = 0  # instances learnt
         self._cached = None  # (key, (the decision's answer, the balanced one))
 
     trivial = False  # the balance needs every answer counted
@@ -65,7 +64,7 @@ class BalancedDecider:
     @property
     def balancing(self) -> bool:
         """Whether the balanced answers are given now."""
-        return self._n >= self._warmup and self._race.second_not_behind_on_matches
+        return self._balance.n_learnt >= self._warmup and self._race.second_not_behind_on_matches
 
     def threshold(self, n_labels: int) -> float:
         """The inner decision's micro-F1 threshold."""
@@ -100,5 +99,4 @@ class BalancedDecider:
         self._decider.learn(answers, n_labels, key, truth)
         self._race.learn(above_half(answers), balanced, truth)
         self._balance.learn(given, truth, n_labels)
-        self._n += 1
         self._cached = None

@@ -196,3 +196,11 @@ def test_with_arrays_a_rare_short_label_is_added_from_its_threshold_on():
     assert balance.adjust((0,), p) == (0, 1)
     p[1] = np.nextafter(p[1], 0.0)
     assert balance.adjust((0,), p) == (0,)
+
+
+def test_it_counts_the_instances_learnt():
+    balance = LabelBalance()
+    assert balance.n_learnt == 0
+    balance.learn((0,), (), 1)
+    balance.learn((), (1,), 2)
+    assert balance.n_learnt == 2
